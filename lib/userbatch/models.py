@@ -1,0 +1,245 @@
+"""The tables of userbatch (SQLAlchemy 2 declarative), and nothing else.
+
+Times are stored as UTC. Row-level values of a batch are kept as the checked text of each
+column; passwords are never stored in clear (``BatchRow.secret`` holds them encrypted until a
+worker hashes them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; userbatch stores aware UTC datetimes only")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """The current time, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Group(Base):
+    """A node of the group tree. The root (parent NULL, path '') is the organisation."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(30))
+    # 'Sales>>Tokyo': the path below the root, parent first; '' for the root itself.
+    path: Mapped[str] = mapped_column(String(2000), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A learner or teacher account of the platform."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login_id: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    display_name: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Lower-cased e-mail: uniqueness and look-ups ignore case the same way on every database.
+    email_key: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(100))
+    position: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    expiration_date: Mapped[dt.date | None] = mapped_column(Date)
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A user belongs to a group."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
+class FieldSetting(Base):
+    """One field of the input field settings: a standard field or a custom one."""
+
+    __tablename__ = "field_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    custom: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The column label of a custom field; standard fields take theirs from the code.
+    label: Mapped[str | None] = mapped_column(String(50), unique=True)
+    # 'standard', or for custom fields: text, textarea, radio, pulldown, checkbox.
+    type: Mapped[str] = mapped_column(String(16), default="standard")
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    in_use: Mapped[bool] = mapped_column(Boolean, default=True)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Operator(Base):
+    """A staff member who signs in to userbatch."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # 'admin' or 'manager'
+    # A manager's subtree; NULL for admins (the whole tree).
+    scope_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_sign_in_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EmailTemplate(Base):
+    """An invitation e-mail template (Jinja2, rendered in a sandbox)."""
+
+    __tablename__ = "email_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Batch(Base):
+    """One uploaded file's journey: stored after the check, applied by a background job."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index(None, "operator_id", "submitted_at"), Index(None, "state"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str] = mapped_column(String(20))
+    # The uploaded column labels, in file order, for the results download.
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="RESTRICT"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
+    # invite, template_id, subject, body, send_at (ISO 8601, UTC) chosen at execution.
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="stored")
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class BatchRow(Base):
+    """One row of a stored batch: what the check decided and what applying it did."""
+
+    __tablename__ = "batch_rows"
+    __table_args__ = (Index(None, "batch_id", "outcome"),)
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # spreadsheet row number
+    action: Mapped[str] = mapped_column(String(16))  # new, update, unchanged
+    key: Mapped[str] = mapped_column(String(254))
+    # Checked cell text per field key; the password is never here (see ``secret``).
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret: Mapped[str | None] = mapped_column(Text)  # the password, encrypted
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class OutboxMessage(Base):
+    """An e-mail due to be sent (an invitation or a test), and what became of it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "state", "send_at"), UniqueConstraint("batch_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    send_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None]
+    # SHA-256 of the accept-invitation token; the token itself is only in the mail.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[dt.datetime | None]
+    token_used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

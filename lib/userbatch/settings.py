@@ -1,0 +1,135 @@
+"""Configuration from the environment, validated once at start.
+
+``Settings`` is plain data; nothing is read at import time. ``get_settings()`` builds it from
+the environment and turns a validation failure into one ``ConfigError`` line that names the
+variable, so the app, the worker and the CLI all stop with the same clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from userbatch.errors import ConfigError
+
+ENV_PREFIX = "USERBATCH_"
+# A Unix socket path longer than this does not fit in sockaddr_un on every platform.
+_MAX_SOCKET_PATH = 100
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "userbatch"
+
+
+class Settings(BaseSettings):
+    """Every setting of userbatch; the README's configuration table lists each one."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    data_dir: Annotated[
+        Path, Field(description="Folder of the SQLite file and the embedded Redis server's data.")
+    ] = Field(default_factory=_default_data_dir)
+    database_url: Annotated[
+        str | None,
+        Field(
+            validation_alias="DATABASE_URL",
+            description="Database URL (PostgreSQL or SQLite); unset: SQLite in the data folder.",
+        ),
+    ] = None
+    redis_url: Annotated[
+        str | None,
+        Field(
+            validation_alias="REDIS_URL",
+            description="URL of the Redis server for jobs; unset means the embedded server.",
+        ),
+    ] = None
+    session_minutes: Annotated[
+        int, Field(ge=5, le=7 * 24 * 60, description="Minutes a sign-in lasts without activity.")
+    ] = 480
+    password_min_length: Annotated[
+        int, Field(ge=8, le=30, description="Shortest password accepted for users and operators.")
+    ] = 8
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. postgresql://user@host/db)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            backend = url.get_backend_name()
+            raise ValueError(f"database '{backend}' is not supported (use sqlite or postgresql)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the driver userbatch uses (psycopg 3 for PostgreSQL)."""
+        if self.database_url is None:
+            return f"sqlite:///{self.data_dir / 'userbatch.db'}"
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when userbatch runs its own Redis server (``REDIS_URL`` unset)."""
+        return self.redis_url is None
+
+    @property
+    def redis_socket(self) -> Path:
+        """Where the embedded Redis server listens: a Unix socket only this user can open."""
+        path = self.data_dir.resolve() / "redis" / "redis.sock"
+        if len(str(path)) <= _MAX_SOCKET_PATH:
+            return path
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"userbatch-{digest}.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        """The Redis URL every process uses: ``REDIS_URL`` or the embedded server's socket."""
+        return self.redis_url or f"unix://{self.redis_socket}"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment.
+
+    Raises ``ConfigError`` with one line naming each bad variable.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = env_name(field) if field in Settings.model_fields else field.upper()
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message} (got {error.get('input')!r})")
+        raise ConfigError("configuration error: " + "; ".join(problems)) from None
