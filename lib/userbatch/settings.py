@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         """The Redis URL every process uses: ``REDIS_URL`` or the embedded server's socket."""
         return self.redis_url or f"unix://{self.redis_socket}"
 
+    def as_environment(self) -> dict[str, str]:
+        """The environment variables that give another process exactly these settings."""
+        return {
+            env_name(field): str(value)
+            for field in type(self).model_fields
+            if (value := getattr(self, field)) is not None
+        }
+
 
 def env_name(field: str) -> str:
     """The environment variable that sets ``field``."""

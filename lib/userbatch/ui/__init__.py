@@ -1,0 +1,1 @@
+"""The only part of userbatch that imports streamlit: session state, forms, panels."""

@@ -1,0 +1,55 @@
+"""The sidebar of every page: the operator, the working group, background jobs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.batches import active_batches
+from userbatch.groups import GroupInfo, groups_in_scope, organisation_name
+from userbatch.ui.context import AppContext
+from userbatch.ui.session import WORKING_GROUP, sign_out
+
+
+def group_label(group: GroupInfo, organisation: str) -> str:
+    """How a group is shown: its path, or the organisation's name for the root."""
+    return f"{organisation} (whole organisation)" if group.is_root else group.path
+
+
+def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo:
+    """The working group picker; a manager can only pick inside their subtree."""
+    groups = groups_in_scope(app.engine, operator.scope_path)
+    organisation = organisation_name(app.engine) or ""
+    by_id = {group.id: group for group in groups}
+    if st.session_state.get(WORKING_GROUP) not in by_id:
+        st.session_state[WORKING_GROUP] = groups[0].id
+    chosen = st.sidebar.selectbox(
+        "Working group",
+        options=list(by_id),
+        format_func=lambda group_id: group_label(by_id[group_id], organisation),
+        key=WORKING_GROUP,
+        help="New users with a blank 'Belong to' join this group.",
+    )
+    return by_id[chosen]
+
+
+def jobs_panel(app: AppContext, operator: OperatorInfo) -> None:
+    """The operator's queued and running batches."""
+    st.sidebar.caption("Background jobs")
+    batches = active_batches(app.engine, operator.id)
+    if not batches:
+        st.sidebar.caption("No running or queued jobs.")
+    for batch in batches:
+        share = batch.done / batch.total if batch.total else 0.0
+        st.sidebar.progress(share, text=f"{batch.file_name}: {batch.state}")
+
+
+def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
+    """Draw the sidebar; returns the working group."""
+    st.sidebar.write(f"Signed in as **{operator.login}** ({operator.role})")
+    if st.sidebar.button("Sign out", key="sign_out"):
+        sign_out(notice="You are signed out.")
+        st.rerun()
+    group = working_group_selector(app, operator)
+    jobs_panel(app, operator)
+    return group

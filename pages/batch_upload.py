@@ -1,0 +1,3 @@
+from userbatch.ui.placeholder import not_available
+
+not_available()

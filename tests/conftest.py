@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured) and real Redis.
+
+PostgreSQL runs when ``USERBATCH_TEST_POSTGRES_URL`` is set (``.ci/run`` sets it when the
+server answers); each test gets a schema of its own. Redis is an embedded server started for
+the session, or ``USERBATCH_TEST_REDIS_URL``. On CI a missing service fails the test instead of
+skipping it, so nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from tests.helpers import settings_env
+from userbatch.runtime import Runtime
+from userbatch.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("USERBATCH_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("USERBATCH_TEST_REDIS_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _unavailable(what: str) -> None:
+    message = f"{what} is not set"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run every backend")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the whole run: the embedded server, or USERBATCH_TEST_REDIS_URL."""
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("redis")), worker=False)
+    runtime.start()
+    try:
+        yield runtime.settings.effective_redis_url
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> Iterator[Redis]:
+    """The test Redis, emptied after the test."""
+    client = Redis.from_url(redis_url)
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search path is a fresh schema, dropped after the test."""
+    if not POSTGRES_URL:
+        _unavailable("USERBATCH_TEST_POSTGRES_URL")
+    assert POSTGRES_URL
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
+) -> Callable[..., Settings]:
+    """Settings factory: ``make_settings(backend="sqlite"|"postgresql", **overrides)``.
+
+    The data folder is the test's own; Redis is the test Redis unless ``redis_url=None``
+    (the zero-set-up default: an embedded server of the test's own).
+    """
+
+    def make(backend: str = "sqlite", **overrides: Any) -> Settings:
+        values: dict[str, Any] = {"data_dir": tmp_path / "data", "redis_url": redis_url}
+        if backend == "postgresql":
+            values["database_url"] = request.getfixturevalue("postgres_url")
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Settings:
+    """Settings on each database backend."""
+    return make_settings(request.param)
+
+
+@pytest.fixture
+def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], None]:
+    """Point this process's environment at ``settings`` (for AppTest, which reads it)."""
+
+    def apply(settings: Settings) -> None:
+        for key in ("DATABASE_URL", "REDIS_URL"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in settings_env(settings).items():
+            if os.environ.get(key) != value:
+                monkeypatch.setenv(key, value)
+
+    return apply

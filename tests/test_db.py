@@ -1,0 +1,42 @@
+from sqlalchemy import inspect, select
+
+from userbatch.db import current_revision, head_revision, migrate, open_database, session
+from userbatch.models import EmailTemplate, FieldSetting
+from userbatch.settings import Settings
+
+TABLES = {
+    "groups", "users", "memberships", "field_settings", "operators", "email_templates",
+    "batches", "batch_rows", "outbox", "alembic_version",
+}  # fmt: skip
+
+
+def test_migrations_bring_an_empty_database_to_head(settings: Settings) -> None:
+    engine = open_database(settings)
+    assert current_revision(engine) == head_revision()
+    assert set(inspect(engine).get_table_names()) >= TABLES
+
+
+def test_migrating_twice_changes_nothing(settings: Settings) -> None:
+    engine = open_database(settings)
+    migrate(engine)
+    with session(engine) as db:
+        assert db.scalar(select(EmailTemplate.name)) == "Invitation"
+        assert len(db.scalars(select(FieldSetting)).all()) == 10
+
+
+def test_every_lookup_has_an_index(settings: Settings) -> None:
+    inspector = inspect(open_database(settings))
+
+    def indexed(table: str) -> set[tuple[str, ...]]:
+        found = {tuple(index["column_names"]) for index in inspector.get_indexes(table)}
+        found |= {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+        found.add(tuple(inspector.get_pk_constraint(table)["constrained_columns"]))
+        return found
+
+    assert ("login_id",) in indexed("users")
+    assert ("email_key",) in indexed("users")
+    assert ("group_id",) in indexed("memberships")
+    assert ("path",) in indexed("groups")
+    assert ("batch_id", "row_no") in indexed("batch_rows")
+    assert ("state", "send_at") in indexed("outbox")
+    assert ("token_hash",) in indexed("outbox")

@@ -1,0 +1,181 @@
+"""The zero-set-up runtime and the worker, with real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.job import JobStatus
+
+from tests.helpers import free_port, settings_env, wait_until
+from userbatch.db import head_revision, open_database
+from userbatch.jobs import QUEUE_NAME, get_queue
+from userbatch.runtime import Runtime, pid_alive
+from userbatch.settings import Settings
+
+
+def _gone(pids: dict[str, int]) -> bool:
+    return not any(pid_alive(pid) for pid in pids.values())
+
+
+def _finished(job_status: Callable[[], JobStatus | None]) -> bool:
+    return job_status() in (JobStatus.FINISHED, JobStatus.FAILED)
+
+
+@pytest.fixture
+def embedded(make_settings: Callable[..., Settings]) -> Settings:
+    """The zero-set-up default: no REDIS_URL, a data folder of the test's own."""
+    settings = make_settings(redis_url=None)
+    open_database(settings)
+    return settings
+
+
+def test_starts_redis_and_a_worker_and_stops_them(embedded: Settings) -> None:
+    runtime = Runtime(embedded)
+    runtime.start()
+    pids = runtime.pids()
+    try:
+        assert set(pids) == {"redis", "worker"}
+        assert all(pid_alive(pid) for pid in pids.values())
+        assert Redis(unix_socket_path=str(embedded.redis_socket)).ping()
+        state = json.loads((embedded.data_dir / "runtime.json").read_text())
+        assert state == {"owner": os.getpid(), **pids}
+    finally:
+        runtime.stop()
+    assert _gone(pids)
+    assert not (embedded.data_dir / "runtime.json").exists()
+
+
+def test_a_job_makes_the_round_trip_through_the_worker_process(embedded: Settings) -> None:
+    with Runtime(embedded) as runtime:
+        job = get_queue(embedded).enqueue("userbatch.jobs.worker_report")
+        wait_until(lambda: _finished(job.get_status), timeout=30, what="the job")
+        status, report = job.get_status(), job.return_value()
+        worker_pid = runtime.pids()["worker"]
+    assert status == JobStatus.FINISHED
+    assert report["database_revision"] == head_revision()
+    # The worker runs each job in a work horse it forks: neither this process nor the worker.
+    assert report["pid"] not in (os.getpid(), worker_pid)
+
+
+def test_a_second_start_joins_the_running_runtime(embedded: Settings) -> None:
+    with Runtime(embedded) as first:
+        second = Runtime(embedded)
+        second.start()
+        assert second.pids() == {}
+        second.stop()
+        assert all(pid_alive(pid) for pid in first.pids().values())
+        assert Redis(unix_socket_path=str(embedded.redis_socket)).ping()
+
+
+def test_jobs_survive_a_restart_of_the_embedded_server(embedded: Settings) -> None:
+    with Runtime(embedded, worker=False):
+        job = get_queue(embedded).enqueue("userbatch.jobs.worker_report")
+        time.sleep(1.2)  # the append-only file is written every second
+    with Runtime(embedded, worker=False):
+        assert (
+            job.id
+            in Queue(QUEUE_NAME, connection=Redis.from_url(embedded.effective_redis_url)).job_ids
+        )
+
+
+def test_with_redis_url_set_nothing_is_started(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    with Runtime(settings) as runtime:
+        assert runtime.pids() == {}
+
+
+def test_the_worker_command_runs_jobs_on_each_backend(
+    settings: Settings, clean_redis: Redis
+) -> None:
+    open_database(settings)
+    job = Queue(QUEUE_NAME, connection=clean_redis).enqueue("userbatch.jobs.worker_report")
+    subprocess.run(
+        [sys.executable, "-m", "userbatch", "worker", "--burst"],
+        env=settings_env(settings), check=True, timeout=120, capture_output=True,
+    )  # fmt: skip
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert job.return_value()["database_revision"] == head_revision()
+
+
+def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    with open(settings.data_dir / "serve.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "userbatch", "serve", "--port", str(port)],
+            env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def _serve_until_healthy(settings: Settings) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    port = free_port()
+    serve = _serve(settings, port)
+    state_file = settings.data_dir / "runtime.json"
+    try:
+        wait_until(lambda: _healthy(port), timeout=90, what="the app to answer")
+        wait_until(lambda: state_file.exists(), timeout=10, what="runtime.json")
+    except AssertionError:
+        serve.kill()
+        print((settings.data_dir / "serve.log").read_text())
+        raise
+    pids = json.loads(state_file.read_text())
+    assert set(pids) == {"owner", "redis", "worker", "app"}
+    assert pids["owner"] == serve.pid
+    return serve, pids
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: int) -> None:
+    serve, pids = _serve_until_healthy(embedded)
+    serve.send_signal(stop)
+    assert serve.wait(timeout=60) == 0
+    wait_until(lambda: _gone(pids), timeout=10, what="every child to end")
+
+
+def test_children_die_with_a_killed_serve(embedded: Settings) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("children follow a killed parent only on Linux (PR_SET_PDEATHSIG)")
+    serve, pids = _serve_until_healthy(embedded)
+    serve.kill()
+    serve.wait(timeout=10)
+    wait_until(lambda: _gone(pids), timeout=30, what="the orphans to end")
+
+
+def test_a_start_after_a_crash_replaces_the_leftover_server(
+    embedded: Settings, tmp_path: Path
+) -> None:
+    # A server whose owner is gone: started by a process that exits without stopping it.
+    leftover = Runtime(embedded, worker=False)
+    leftover.start()
+    leftover._write_state()
+    state = json.loads((embedded.data_dir / "runtime.json").read_text())
+    state["owner"] = 2**22 + 1  # no such process
+    (embedded.data_dir / "runtime.json").write_text(json.dumps(state))
+    old_pid = leftover.pids()["redis"]
+    fresh = Runtime(embedded, worker=False)
+    try:
+        fresh.start()
+        assert fresh.pids()["redis"] != old_pid
+        old = leftover.redis_process
+        assert old is not None
+        wait_until(lambda: old.poll() is not None, timeout=10, what="the leftover to shut down")
+    finally:
+        fresh.stop()
+        leftover.stop()
