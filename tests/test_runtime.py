@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
 
-from tests.helpers import free_port, settings_env, wait_until
+from tests.helpers import serve_until_healthy, settings_env, wait_until
 from userbatch.db import head_revision, open_database
 from userbatch.jobs import QUEUE_NAME, get_queue
 from userbatch.runtime import Runtime, pid_alive
@@ -108,42 +107,9 @@ def test_the_worker_command_runs_jobs_on_each_backend(
     assert job.return_value()["database_revision"] == head_revision()
 
 
-def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    with open(settings.data_dir / "serve.log", "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "userbatch", "serve", "--port", str(port)],
-            env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
-
-
-def _serve_until_healthy(settings: Settings) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    port = free_port()
-    serve = _serve(settings, port)
-    state_file = settings.data_dir / "runtime.json"
-    try:
-        wait_until(lambda: _healthy(port), timeout=90, what="the app to answer")
-        wait_until(lambda: state_file.exists(), timeout=10, what="runtime.json")
-    except AssertionError:
-        serve.kill()
-        print((settings.data_dir / "serve.log").read_text())
-        raise
-    pids = json.loads(state_file.read_text())
-    assert set(pids) == {"owner", "redis", "worker", "app"}
-    assert pids["owner"] == serve.pid
-    return serve, pids
-
-
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: int) -> None:
-    serve, pids = _serve_until_healthy(embedded)
+    serve, pids = serve_until_healthy(embedded)
     serve.send_signal(stop)
     assert serve.wait(timeout=60) == 0
     wait_until(lambda: _gone(pids), timeout=10, what="every child to end")
@@ -152,7 +118,7 @@ def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: i
 def test_children_die_with_a_killed_serve(embedded: Settings) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("children follow a killed parent only on Linux (PR_SET_PDEATHSIG)")
-    serve, pids = _serve_until_healthy(embedded)
+    serve, pids = serve_until_healthy(embedded)
     serve.kill()
     serve.wait(timeout=10)
     wait_until(lambda: _gone(pids), timeout=30, what="the orphans to end")

@@ -57,15 +57,16 @@ def first_run_form(app: AppContext) -> None:
         "create the first administrator."
     )
     with st.form("first_run"):
-        organisation = st.text_input("Organisation name", max_chars=30)
-        login = st.text_input("Administrator login")
+        organisation = st.text_input("Organisation name", max_chars=30, key="setup_organisation")
+        login = st.text_input("Administrator login", key="setup_login")
         password = st.text_input(
             "Password",
             type="password",
             help=f"At least {app.settings.password_min_length} characters, with a letter and "
             "a digit, not containing the login.",
+            key="setup_password",
         )
-        confirm = st.text_input("Repeat the password", type="password")
+        confirm = st.text_input("Repeat the password", type="password", key="setup_confirm")
         submitted = st.form_submit_button("Create administrator", type="primary")
     if not submitted:
         return
@@ -94,8 +95,8 @@ def sign_in_form(app: AppContext) -> None:
     if notice:
         st.info(notice)
     with st.form("sign_in"):
-        login = st.text_input("Login")
-        password = st.text_input("Password", type="password")
+        login = st.text_input("Login", key="sign_in_login")
+        password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return

@@ -1,0 +1,71 @@
+"""Meta-tests that keep the house in order."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from userbatch.settings import Settings, env_name
+
+PACKAGE = ROOT / "lib" / "userbatch"
+DOMAIN_MODULES = sorted(
+    path for path in PACKAGE.rglob("*.py") if "ui" not in path.relative_to(PACKAGE).parts
+)
+SCREENS = sorted((ROOT / "views").glob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", DOMAIN_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_domain_does_not_import_streamlit(path: Path) -> None:
+    assert "streamlit" not in _imports(path)
+
+
+def test_loading_the_whole_domain_loads_no_streamlit() -> None:
+    modules = [
+        "userbatch." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for path in DOMAIN_MODULES
+        if path.name not in ("__init__.py", "__main__.py") and "migrations" not in path.parts
+    ]
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules)
+    code += "assert 'streamlit' not in sys.modules, 'streamlit was imported'\n"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("path", [ROOT / "app.py", *SCREENS], ids=lambda p: p.name)
+def test_screens_reach_data_only_through_userbatch(path: Path) -> None:
+    assert not _imports(path) & {"sqlalchemy", "rq", "redis", "pydantic", "pandas"}
+
+
+@pytest.mark.parametrize("path", SCREENS, ids=lambda p: p.name)
+def test_every_screen_has_a_test(path: Path) -> None:
+    mention = f"views/{path.name}"
+    tests = [p for p in (ROOT / "tests").rglob("test_*.py") if mention in p.read_text()]
+    assert tests, f"no test opens {mention}"
+
+
+def test_there_is_no_pages_folder() -> None:
+    # Streamlit treats a 'pages' folder beside the main script as a v1 multipage app: the
+    # first visit after a start would run a screen directly, past the sign-in gate.
+    assert not (ROOT / "pages").exists()
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
+    assert rows == {env_name(field) for field in Settings.model_fields}

@@ -1,0 +1,135 @@
+"""The app shell through AppTest: first run, sign-in, session expiry, the sidebar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from userbatch import auth
+from userbatch.db import open_database
+from userbatch.settings import Settings
+from userbatch.ui import session as ui_session
+
+PASSWORD = "correct-horse-7"
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+@pytest.fixture
+def app(settings: Settings, use_env: Callable[[Settings], None]) -> AppTest:
+    use_env(settings)
+    return _app()
+
+
+def _set_up(app: AppTest) -> AppTest:
+    app.run()
+    app.text_input(key="setup_organisation").input("Acme Learning")
+    app.text_input(key="setup_login").input("admin")
+    app.text_input(key="setup_password").input(PASSWORD)
+    app.text_input(key="setup_confirm").input(PASSWORD)
+    return app.button[0].click().run()
+
+
+def _sidebar_text(app: AppTest) -> str:
+    return " ".join(str(element.value) for element in app.sidebar.markdown)
+
+
+def test_first_run_creates_the_admin_and_signs_in(app: AppTest, settings: Settings) -> None:
+    app.run()
+    assert app.title[0].value == "Welcome to userbatch"
+    _set_up(app)
+    assert not app.exception
+    assert "Signed in as **admin** (admin)" in _sidebar_text(app)
+    assert app.sidebar.selectbox(key=ui_session.WORKING_GROUP).value is not None
+    assert [info.value for info in app.info] == ["Not available yet."]
+    assert not auth.needs_setup(open_database(settings))
+
+
+def test_first_run_refuses_differing_passwords(app: AppTest) -> None:
+    app.run()
+    app.text_input(key="setup_organisation").input("Acme")
+    app.text_input(key="setup_login").input("admin")
+    app.text_input(key="setup_password").input(PASSWORD)
+    app.text_input(key="setup_confirm").input(PASSWORD + "x")
+    app.button[0].click().run()
+    assert [error.value for error in app.error] == ["The two passwords differ."]
+    assert app.title[0].value == "Welcome to userbatch"
+
+
+def test_first_run_shows_the_rule_a_password_breaks(app: AppTest) -> None:
+    app.run()
+    app.text_input(key="setup_organisation").input("Acme")
+    app.text_input(key="setup_login").input("admin")
+    app.text_input(key="setup_password").input("abc")
+    app.text_input(key="setup_confirm").input("abc")
+    app.button[0].click().run()
+    assert "at least 8 characters; it has 3" in app.error[0].value
+
+
+def _sign_in(app: AppTest, password: str) -> AppTest:
+    app.run()
+    app.text_input(key="sign_in_login").input("admin")
+    app.text_input(key="sign_in_password").input(password)
+    return app.button[0].click().run()
+
+
+def test_sign_in_and_sign_out(app: AppTest) -> None:
+    _set_up(app)
+    fresh = _app()
+    fresh.run()
+    assert fresh.title[0].value == "Sign in to userbatch"
+    _sign_in(fresh, "wrong-pass-1")
+    assert [error.value for error in fresh.error] == ["Wrong login or password."]
+    _sign_in(fresh, PASSWORD)
+    assert "Signed in as **admin**" in _sidebar_text(fresh)
+    fresh.sidebar.button(key="sign_out").click().run()
+    assert fresh.title[0].value == "Sign in to userbatch"
+    assert [info.value for info in fresh.info] == ["You are signed out."]
+
+
+def test_an_idle_session_expires(app: AppTest, settings: Settings) -> None:
+    _set_up(app)
+    idle = dt.timedelta(minutes=settings.session_minutes, seconds=1)
+    app.session_state[ui_session.LAST_SEEN] -= idle
+    app.run()
+    assert app.title[0].value == "Sign in to userbatch"
+    assert [info.value for info in app.info] == ["Your session expired; please sign in again."]
+
+
+def test_a_configuration_error_is_shown(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, use_env: Callable[[Settings], None]
+) -> None:
+    use_env(settings)
+    monkeypatch.setenv("DATABASE_URL", "nonsense")
+    app = _app()
+    app.run()
+    assert app.error[0].value.startswith(
+        "userbatch cannot start: configuration error: DATABASE_URL"
+    )
+
+
+PLACEHOLDERS = [
+    "views/batch_upload.py",
+    "views/users.py",
+    "views/groups.py",
+    "views/input_fields.py",
+    "views/email_templates.py",
+    "views/operators.py",
+    "views/background.py",
+    "views/outbox.py",
+]
+
+
+@pytest.mark.parametrize("page", PLACEHOLDERS)
+def test_a_screen_not_built_yet_says_so_and_nothing_else(app: AppTest, page: str) -> None:
+    _set_up(app)
+    app.switch_page(page).run()
+    assert not app.exception
+    assert [info.value for info in app.info] == ["Not available yet."]
+    assert not app.main.markdown and not app.main.dataframe
