@@ -69,3 +69,15 @@ def test_every_setting_is_in_the_readme() -> None:
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     rows = set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
     assert rows == {env_name(field) for field in Settings.model_fields}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
+    ids=lambda command: " ".join(command),
+)
+def test_the_code_is_lint_clean(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
