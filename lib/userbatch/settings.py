@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         int, Field(ge=8, le=30, description="Shortest password accepted for users and operators.")
     ] = 8
 
+    max_upload_mb: Annotated[
+        int, Field(ge=1, le=2048, description="Largest file accepted for upload, in MB.")
+    ] = 200
+    max_rows: Annotated[
+        int, Field(ge=1, le=5_000_000, description="Most data rows accepted in one file.")
+    ] = 1_000_000
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -1,0 +1,373 @@
+"""Bytes <-> sheet: decoding, delimiter sniffing, header mapping, and writing CSV files.
+
+Everything is read as text: ``00123``, ``1-2`` and ``2024/01/02`` stay exactly as typed.
+Row numbers are the spreadsheet's (the header is row 1; a quoted line break does not start a
+new row; blank lines count, as Excel shows them, but carry no data).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import difflib
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from userbatch.errors import BadHeader, FileLimitExceeded, PolicyError, UnreadableFile
+from userbatch.fields import (
+    STANDARD_LABELS,
+    ColumnSpec,
+    download_only_columns,
+    normalize_label,
+)
+
+ENCODINGS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "cp932": "Shift_JIS (CP932)",
+    "utf-16": "UTF-16",
+    "xlsx": "Excel workbook (.xlsx)",
+}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_XLSX_MAGIC = b"PK\x03\x04"
+# A workbook may unpack to this many times the upload limit before it counts as a zip bomb.
+_XLSX_EXPANSION = 10
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A cell may be as long as a whole file; the rules of each column judge its length.
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass
+class Sheet:
+    """An uploaded table: its columns, its cells as text, and how it was read."""
+
+    file_name: str
+    sha256: str
+    encoding: str
+    delimiter: str
+    columns: list[ColumnSpec]  # the file's columns in use, in file order
+    labels: list[str]  # their header labels as written
+    # One text column per column key; the index is the spreadsheet row number.
+    cells: pd.DataFrame
+    # Rows whose number of cells differs from the header's: row -> number of cells.
+    widths: dict[int, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells)
+
+    def label(self, key: str) -> str:
+        """The header label the file uses for the column with this key."""
+        for column, label in zip(self.columns, self.labels, strict=True):
+            if column.key == key:
+                return label
+        raise KeyError(key)
+
+
+def unguard(cell: str) -> str:
+    """A cell as typed before a download guarded it against formula injection."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in _FORMULA_START:
+        return cell[1:]
+    return cell
+
+
+def guard(cell: str) -> str:
+    """A cell that a spreadsheet will not run as a formula."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text and the encoding it was read with (detected unless given).
+
+    Raises ``UnreadableFile`` when the bytes are no text in a supported encoding.
+    """
+    if encoding is None:
+        encoding = _detect_encoding(data)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        name = ENCODINGS.get(encoding, encoding)
+        raise UnreadableFile.one(
+            "unreadable",
+            f"The file cannot be read as {name}: byte 0x{data[exc.start]:02x} at position "
+            f"{exc.start} does not fit. Choose another encoding, or save the file as UTF-8.",
+        ) from None
+    if "\x00" in text:
+        hint = (
+            "It looks like UTF-16 without a byte-order mark: save it as UTF-8 (CSV UTF-8 in Excel)."
+            if data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4
+            else "Is it really a CSV file?"
+        )
+        raise UnreadableFile.one("unreadable", f"The file contains NUL bytes. {hint}")
+    if len(_CONTROL.findall(text[:100_000])) > max(10, len(text[:100_000]) // 100):
+        raise UnreadableFile.one(
+            "unreadable", "The file is not a text table (it holds binary data)."
+        )
+    return text, encoding
+
+
+def _detect_encoding(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for candidate in ("utf-8", "cp932"):
+        try:
+            data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    raise UnreadableFile.one(
+        "unreadable",
+        "The file is not text in UTF-8, Shift_JIS (CP932) or UTF-16, nor an Excel workbook.",
+    )
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: whichever splits the header line into the most cells."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {
+        delimiter: len(next(csv.reader([first_line], delimiter=delimiter), []))
+        for delimiter in DELIMITERS
+    }
+    best = max(counts, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] > 1 else ","
+
+
+def _csv_records(text: str, delimiter: str) -> Iterator[list[str]]:
+    yield from csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_records(data: bytes, max_bytes: int) -> Iterator[list[str]]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise UnreadableFile.one("unreadable", "The Excel workbook is damaged.") from None
+    if unpacked > max_bytes * _XLSX_EXPANSION:
+        raise FileLimitExceeded.one(
+            "too_large",
+            f"The workbook unpacks to {unpacked / 2**20:.0f} MB; at most "
+            f"{max_bytes * _XLSX_EXPANSION / 2**20:.0f} MB can be read.",
+        )
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except (CalamineError, ValueError, IndexError) as exc:
+        raise UnreadableFile.one(
+            "unreadable", f"The Excel workbook cannot be read: {exc}"
+        ) from None
+    first_row = sheet.start[0] if sheet.start else 0
+    yield from ([] for _ in range(first_row))  # leading empty rows keep the numbering
+    for row in rows:
+        yield [_xlsx_cell(value) for value in row]
+
+
+@dataclass
+class _Header:
+    columns: list[ColumnSpec]
+    labels: list[str]
+    positions: list[int]  # cell index of each used column
+    width: int  # cells up to the last labelled one
+    notices: list[str]
+
+
+def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
+    labels = [cell.strip() for cell in header]
+    width = max((i + 1 for i, label in enumerate(labels) if label), default=0)
+    known = {normalize_label(label): column for column in columns for label in column.labels}
+    ignored = {normalize_label(label) for c in download_only_columns() for label in c.labels}
+    in_use = {column.key for column in columns}
+    not_in_use = {
+        normalize_label(label): english
+        for key, (english, japanese) in STANDARD_LABELS.items()
+        if key not in in_use
+        for label in (english, japanese)
+    }
+    suggestions = [label for column in columns for label in column.labels]
+
+    problems: list[tuple[str, str]] = []
+    used: _Header = _Header([], [], [], width, [])
+    seen: dict[str, str] = {}
+    ignored_found = []
+    for position, label in enumerate(labels[:width]):
+        name = normalize_label(label)
+        if not label:
+            problems.append(
+                ("unknown_column", f"Column {position + 1} has no header. Name it or delete it.")
+            )
+        elif name in known:
+            column = known[name]
+            if column.key in seen:
+                problems.append(
+                    (
+                        "duplicate_column",
+                        f"The column '{label}' appears twice (also as '{seen[column.key]}'). "
+                        "Keep one of them.",
+                    )
+                )
+                continue
+            seen[column.key] = label
+            used.columns.append(column)
+            used.labels.append(label)
+            used.positions.append(position)
+        elif name in ignored:
+            ignored_found.append(label)
+        elif name in not_in_use:
+            problems.append(
+                (
+                    "unknown_column",
+                    f"The column '{label}' is not in use (see Input field settings). "
+                    "Remove the column or turn the field on.",
+                )
+            )
+        else:
+            close = difflib.get_close_matches(label, suggestions, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            problems.append(("unknown_column", f"The column '{label}' is unknown.{hint}"))
+    for column in columns:
+        if column.required and column.key not in seen:
+            problems.append(("missing_column", f"The required column '{column.label}' is missing."))
+    if problems:
+        raise BadHeader(problems)
+    if ignored_found:
+        used.notices.append(
+            f"{' and '.join(ignored_found)} {'is' if len(ignored_found) == 1 else 'are'} "
+            "not imported; the values in "
+            f"{'that column' if len(ignored_found) == 1 else 'those columns'} are ignored."
+        )
+    return used
+
+
+def read_sheet(
+    data: bytes,
+    *,
+    file_name: str,
+    columns: list[ColumnSpec],
+    encoding: str | None = None,
+    max_bytes: int,
+    max_rows: int,
+) -> Sheet:
+    """Read an uploaded CSV or Excel file into a sheet of text cells.
+
+    ``columns`` are the columns in use; ``encoding`` overrides detection. Raises a
+    ``CsvFileError`` subclass for a problem of the whole file.
+    """
+    if not data.strip():
+        raise UnreadableFile.one("empty_file", "The file is empty.")
+    if len(data) > max_bytes:
+        raise FileLimitExceeded.one(
+            "too_large",
+            f"The file has {len(data) / 2**20:.1f} MB; at most {max_bytes / 2**20:.0f} MB can "
+            "be uploaded. Split it into smaller files.",
+        )
+    if encoding == "xlsx" or (encoding is None and data.startswith(_XLSX_MAGIC)):
+        encoding, delimiter = "xlsx", ""
+        records: Iterator[list[str]] = _xlsx_records(data, max_bytes)
+    else:
+        text, encoding = decode(data, encoding)
+        delimiter = sniff_delimiter(text)
+        records = _csv_records(text, delimiter)
+    try:
+        header = next(records)
+    except StopIteration:
+        raise UnreadableFile.one("empty_file", "The file is empty.") from None
+    except csv.Error as exc:
+        raise UnreadableFile.one("unreadable", f"The header row cannot be read: {exc}") from None
+    mapped = _map_header(header, columns)
+    rows, widths = _data_rows(records, mapped, max_rows)
+    if not rows:
+        raise UnreadableFile.one("no_rows", "The file has a header but no rows of users.")
+    numbers = [number for number, _ in rows]
+    keys = [column.key for column in mapped.columns]
+    frame = pd.DataFrame([cells for _, cells in rows], columns=keys, index=numbers, dtype=str)
+    frame.index.name = "row"
+    return Sheet(
+        file_name=file_name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=encoding,
+        delimiter=delimiter,
+        columns=mapped.columns,
+        labels=mapped.labels,
+        cells=frame,
+        widths=widths,
+        notices=mapped.notices,
+    )
+
+
+def _data_rows(
+    records: Iterator[list[str]], header: _Header, max_rows: int
+) -> tuple[list[tuple[int, list[str]]], dict[int, int]]:
+    rows: list[tuple[int, list[str]]] = []
+    widths: dict[int, int] = {}
+    positions = header.positions
+    number = 1
+    try:
+        for number, record in enumerate(records, start=2):
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(rows) == max_rows:
+                raise FileLimitExceeded.one(
+                    "too_many_rows",
+                    f"The file has more than {max_rows:,} rows of users; split it into "
+                    "smaller files.",
+                )
+            filled = len(record)
+            while filled > header.width and not record[filled - 1].strip():
+                filled -= 1
+            if filled != header.width:
+                widths[number] = filled
+            rows.append(
+                (
+                    number,
+                    [unguard(record[p]).strip() if p < len(record) else "" for p in positions],
+                )
+            )
+    except csv.Error as exc:
+        raise UnreadableFile.one("unreadable", f"Row {number + 1} cannot be read: {exc}.") from None
+    return rows, widths
+
+
+def write_table(header: list[str], rows: Iterable[list[str]], *, encoding: str) -> bytes:
+    """A CSV file (CRLF line ends, every cell guarded against formulas) in ``encoding``.
+
+    Raises ``PolicyError`` naming the first cell that ``encoding`` cannot hold.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([guard(cell) for cell in row] for row in rows)
+    text = buffer.getvalue()
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise PolicyError(
+            f"Row {line} holds '{text[exc.start : exc.end]}', which "
+            f"{ENCODINGS.get(encoding, encoding)} cannot store; download as UTF-8 instead."
+        ) from None

@@ -1,0 +1,294 @@
+"""The rules of each column, applied to a whole column of text cells at once.
+
+``check_column`` returns the normalised cells and the problems of the bad ones. Rules that
+need other rows or the database (duplicates, existing users, groups) live in ``check``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from email_validator import EmailNotValidError, validate_email
+
+from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
+from userbatch.groups import SEPARATOR as GROUP_SEPARATOR
+from userbatch.passwords import is_argon2_hash, password_problems
+
+LOGIN_ID_SYMBOLS = "!\"#$%&'()*+,-./:;?[\\]^_`"
+_LOGIN_ID = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]{5,30}")
+_LOGIN_ID_CHAR = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]")
+# Addresses of this plain shape are valid; anything else is judged by email-validator.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
+_FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+
+STATUSES = {"valid": "Valid", "invalid": "Invalid", "suspended": "Suspended"}
+STATUS_ALIASES = {
+    "valid": "valid", "invalid": "invalid", "suspended": "suspended",
+    "有効": "valid", "無効": "invalid", "一時停止": "suspended",
+}  # fmt: skip
+TEXT_LIMITS = {
+    "name": (1, 50),
+    "display_name": (3, 50),
+    "department": (0, 100),
+    "position": (0, 100),
+}
+CUSTOM_TEXT_LIMITS = {"text": 1000, "textarea": 10000}
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A bad cell: its row, the rule's code, the message, and whether it only warns."""
+
+    row: int
+    code: str
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class ColumnOutcome:
+    cells: pd.Series  # normalised text
+    problems: list[CellProblem]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    login_ids_in_use: bool
+    min_password_length: int
+
+
+def split_multi(cell: str) -> list[str]:
+    """The distinct non-blank parts of a ``||``-joined cell, in order."""
+    parts = (part.strip() for part in cell.split(MULTI_SEPARATOR))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def normalize_group_path(path: str) -> str:
+    return GROUP_SEPARATOR.join(part.strip() for part in path.split(GROUP_SEPARATOR))
+
+
+def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProblem]]:
+    mask = cells.str.contains(_FULL_WIDTH)
+    if not mask.any():
+        return cells, []
+    converted = cells[mask].map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
+    problems = [
+        CellProblem(
+            row,
+            "full_width_converted",
+            f"{label} was typed in full-width characters; it was converted to '{new}'.",
+            warning=True,
+        )
+        for row, new in converted.items()
+    ]
+    cells = cells.copy()
+    cells[mask] = converted
+    return cells, problems
+
+
+def _length(cells: pd.Series, label: str, low: int, high: int) -> list[CellProblem]:
+    lengths = cells.str.len()
+    bad = cells[(lengths > 0) & ((lengths < low) | (lengths > high))]
+    problems = []
+    for row, cell in bad.items():
+        if low > 1:
+            rule, code = (
+                f"must be {low}–{high} characters",
+                ("too_short" if len(cell) < low else "too_long"),
+            )
+        else:
+            rule, code = f"must be at most {high} characters", "too_long"
+        shown = cell if len(cell) <= 40 else cell[:37] + "…"
+        problems.append(CellProblem(row, code, f"{label} {rule}; '{shown}' has {len(cell)}."))
+    return problems
+
+
+def _required(cells: pd.Series, label: str, why: str = "") -> list[CellProblem]:
+    return [
+        CellProblem(row, "required", f"{label} is required{why}.")
+        for row in cells.index[cells == ""]
+    ]
+
+
+def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    cells, problems = _full_width(cells, column.label)
+    problems += _required(cells, column.label, ": it identifies the user")
+    problems += _length(cells, column.label, 5, 30)
+    bad = cells[(cells != "") & ~cells.str.fullmatch(_LOGIN_ID) & cells.str.len().between(5, 30)]
+    for row, cell in bad.items():
+        wrong = "".join(dict.fromkeys(ch for ch in cell if not _LOGIN_ID_CHAR.match(ch)))
+        problems.append(
+            CellProblem(
+                row,
+                "invalid_characters",
+                f"{column.label} may contain only half-width letters, digits and "
+                f"{LOGIN_ID_SYMBOLS}; '{cell}' contains {wrong!r}.",
+            )
+        )
+    return ColumnOutcome(cells, problems)
+
+
+def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    cells, problems = _full_width(cells, column.label)
+    if column.required:
+        why = (
+            "" if ctx.login_ids_in_use else ": login IDs are not in use, so it identifies the user"
+        )
+        problems += _required(cells, column.label, why)
+    unusual = cells[(cells != "") & ~cells.str.fullmatch(_PLAIN_EMAIL)]
+    for row, cell in unusual.items():
+        try:
+            validate_email(cell, check_deliverability=False)
+        except EmailNotValidError as exc:
+            problems.append(
+                CellProblem(
+                    row,
+                    "invalid_email",
+                    f"{column.label} '{cell}' is not a valid e-mail address: {exc}",
+                )
+            )
+    return ColumnOutcome(cells, problems)
+
+
+def _text(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    low, high = TEXT_LIMITS[column.key]
+    problems = _required(cells, column.label) if low or column.required else []
+    problems += _length(cells, column.label, max(low, 1), high)
+    return ColumnOutcome(cells, problems)
+
+
+def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    # Whether it contains the login ID is checked per row, where the login ID is known.
+    problems = []
+    for row, cell in cells[cells != ""].items():
+        if is_argon2_hash(cell):
+            continue
+        for problem in password_problems(cell, min_length=ctx.min_password_length):
+            problems.append(CellProblem(row, "password_policy", f"{column.label} {problem}."))
+    return ColumnOutcome(cells, problems)
+
+
+def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    canonical = cells.str.casefold().map(STATUS_ALIASES)
+    problems = [
+        CellProblem(
+            row,
+            "invalid_status",
+            f"{column.label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
+            f"'{cells[row]}' is none of them.",
+        )
+        for row in cells.index[(cells != "") & canonical.isna()]
+    ]
+    normalized = canonical.map(STATUSES).fillna(cells).where(cells != "", "")
+    return ColumnOutcome(normalized.astype(str), problems)
+
+
+def parse_date(cell: str) -> dt.date | None:
+    """A date typed as YYYY-MM-DD or YYYY/MM/DD (month and day may have one digit)."""
+    match = _DATE.fullmatch(cell)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    filled = cells[cells != ""]
+    parsed = filled.map(parse_date)
+    problems = [
+        CellProblem(
+            row,
+            "invalid_date",
+            f"{column.label} must be a date like 2025-03-31 (or 2025/03/31); "
+            f"'{cells[row]}' is not.",
+        )
+        for row in parsed.index[parsed.isna()]
+    ]
+    normalized = cells.copy()
+    good = parsed.dropna()
+    normalized[good.index] = good.map(dt.date.isoformat)
+    return ColumnOutcome(normalized, problems)
+
+
+def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    # Whether each group exists and is in scope is checked against the database.
+    problems = []
+    normalized = cells.copy()
+    for row, cell in cells[cells != ""].items():
+        paths = [normalize_group_path(path) for path in split_multi(cell)]
+        for path in paths:
+            if any(not part for part in path.split(GROUP_SEPARATOR)):
+                problems.append(
+                    CellProblem(
+                        row,
+                        "invalid_group_path",
+                        f"{column.label}: '{path}' has an empty group name; write paths like "
+                        "Sales>>Tokyo and separate groups with ||.",
+                    )
+                )
+        normalized[row] = MULTI_SEPARATOR.join(dict.fromkeys(paths))
+    return ColumnOutcome(normalized, problems)
+
+
+def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    problems = _required(cells, column.label) if column.required else []
+    normalized = cells
+    if column.type in CUSTOM_TEXT_LIMITS:
+        problems += _length(cells, column.label, 1, CUSTOM_TEXT_LIMITS[column.type])
+    elif column.type in ("radio", "pulldown"):
+        options = ", ".join(column.options)
+        problems += [
+            CellProblem(
+                row,
+                "invalid_option",
+                f"{column.label} must be one of: {options}; '{cells[row]}' is not.",
+            )
+            for row in cells.index[(cells != "") & ~cells.isin(column.options)]
+        ]
+    elif column.type == "checkbox":
+        normalized = cells.copy()
+        for row, cell in cells[cells != ""].items():
+            parts = split_multi(cell)
+            wrong = [part for part in parts if part not in column.options]
+            if wrong:
+                problems.append(
+                    CellProblem(
+                        row,
+                        "invalid_option",
+                        f"{column.label}: {', '.join(repr(w) for w in wrong)} "
+                        f"{'is' if len(wrong) == 1 else 'are'} not among the options "
+                        f"{', '.join(column.options)} (join several with ||).",
+                    )
+                )
+            normalized[row] = MULTI_SEPARATOR.join(parts)
+    return ColumnOutcome(normalized, problems)
+
+
+_RULES: dict[str, Callable[[pd.Series, ColumnSpec, RuleContext], ColumnOutcome]] = {
+    "login_id": _login_id,
+    "name": _text,
+    "display_name": _text,
+    "email": _email,
+    "password": _password,
+    "department": _text,
+    "position": _text,
+    "status": _status,
+    "expiration_date": _date,
+    "belong_to": _belong_to,
+}
+
+
+def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    """Apply the rules of ``column`` to its cells (text, trimmed)."""
+    rule = _custom if column.custom else _RULES[column.key]
+    return rule(cells, column, ctx)
