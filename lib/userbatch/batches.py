@@ -1,15 +1,29 @@
-"""Stored batches: what the pages and the jobs read and write about them."""
+"""Stored batches: storing a checked sheet, the batch's state, and its documents.
+
+A batch is stored only when no row has an error; each row keeps the checked text of its
+cells (the password sealed, see ``vault``) and the action the check decided.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
+from userbatch.auth import OperatorInfo
+from userbatch.check import CheckResult
 from userbatch.db import session
-from userbatch.models import Batch
+from userbatch.errors import PolicyError
+from userbatch.groups import GroupInfo
+from userbatch.models import Batch, BatchRow, EmailTemplate, OutboxMessage
+from userbatch.settings import Settings
+from userbatch.vault import seal
 
 ACTIVE_STATES = ("queued", "scheduled", "deferred", "started")
+_INSERT_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -19,6 +33,135 @@ class BatchProgress:
     state: str
     done: int
     total: int
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What the operator chose in the Execute dialog about invitation e-mails."""
+
+    template_id: int
+    subject: str
+    body: str
+    send_at: dt.datetime  # aware
+
+
+def store_batch(
+    engine: Engine,
+    settings: Settings,
+    result: CheckResult,
+    *,
+    operator: OperatorInfo,
+    working_group: GroupInfo,
+    invitation: Invitation | None = None,
+) -> str:
+    """Store a checked sheet as a batch ready to run; returns its id.
+
+    Raises ``PolicyError`` while any row has an error.
+    """
+    if result.has_errors:
+        errors = result.counts["error"]
+        raise PolicyError(f"{errors} row(s) still have errors; fix or delete them first.")
+    batch_id = uuid.uuid4().hex
+    sheet = result.sheet
+    options: dict[str, Any] = {
+        "keys": [column.key for column in sheet.columns],
+        "invite": invitation is not None,
+        "scope_path": operator.scope_path,
+    }
+    if invitation is not None:
+        options |= {
+            "template_id": invitation.template_id,
+            "subject": invitation.subject,
+            "body": invitation.body,
+            "send_at": invitation.send_at.astimezone(dt.UTC).isoformat(),
+        }
+    records = result.values.to_dict("index")
+    rows = []
+    for checked in result.ordered():
+        values = records[checked.row]
+        password = values.pop("password", "")
+        rows.append(
+            {
+                "batch_id": batch_id,
+                "row_no": checked.row,
+                "action": checked.status,
+                "key": checked.key,
+                "values": values,
+                "secret": seal(settings, password) if password else None,
+                "changes": {label: list(change) for label, change in checked.changes.items()},
+                "outcome": "pending",
+                "message": None,
+                "user_id": checked.user_id,
+            }
+        )
+    with session(engine) as db, db.begin():
+        db.add(
+            Batch(
+                id=batch_id,
+                file_name=sheet.file_name,
+                file_sha256=sheet.sha256,
+                encoding=sheet.encoding,
+                columns=list(sheet.labels),
+                operator_id=operator.id,
+                group_id=working_group.id,
+                options=options,
+                state="stored",
+                total=len(rows),
+            )
+        )
+        db.flush()
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            db.execute(insert(BatchRow), rows[start : start + _INSERT_CHUNK])
+    return batch_id
+
+
+def get_batch(engine: Engine, batch_id: str) -> Batch:
+    """The batch; raises ``PolicyError`` when there is none with that id."""
+    with session(engine) as db:
+        batch = db.get(Batch, batch_id)
+    if batch is None:
+        raise PolicyError(f"There is no batch with id {batch_id}.")
+    return batch
+
+
+def invitation_counts(engine: Engine, batch_id: str) -> dict[str, int]:
+    with session(engine) as db:
+        states = list(
+            db.scalars(select(OutboxMessage.state).where(OutboxMessage.batch_id == batch_id))
+        )
+    return {
+        "scheduled": sum(state in ("scheduled", "sending") for state in states),
+        "sent": states.count("sent"),
+        "failed": states.count("failed"),
+    }
+
+
+def job_document(engine: Engine, batch_id: str, *, state: str | None = None) -> dict[str, Any]:
+    """The batch's job document (SPEC §8); ``state`` overrides the stored one (RQ's view)."""
+    batch = get_batch(engine, batch_id)
+    return {
+        "id": batch.id,
+        "state": state or batch.state,
+        "progress": {"done": batch.done, "total": batch.total},
+        "counts": {
+            "created": batch.created,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "failed": batch.failed,
+        },
+        "invitations": invitation_counts(engine, batch_id),
+    }
+
+
+def default_template(engine: Engine) -> EmailTemplate:
+    """The "Invitation" template (or the first one, if it was renamed)."""
+    with session(engine) as db:
+        template = db.scalars(
+            select(EmailTemplate).order_by((EmailTemplate.name != "Invitation"), EmailTemplate.id)
+        ).first()
+    if template is None:
+        raise PolicyError("There is no e-mail template; create one under E-mail templates.")
+    return template
 
 
 def active_batches(engine: Engine, operator_id: int) -> list[BatchProgress]:

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
             description="URL of the Redis server for jobs; unset means the embedded server.",
         ),
     ] = None
+    secret_key: Annotated[
+        str | None,
+        Field(
+            description="Key that seals passwords in stored batches until a worker hashes "
+            "them; unset: a key file in the data folder."
+        ),
+    ] = None
     session_minutes: Annotated[
         int, Field(ge=5, le=7 * 24 * 60, description="Minutes a sign-in lasts without activity.")
     ] = 480
@@ -59,6 +66,13 @@ class Settings(BaseSettings):
         int, Field(ge=8, le=30, description="Shortest password accepted for users and operators.")
     ] = 8
 
+    base_url: Annotated[
+        str,
+        Field(description="Address of the app as users reach it, for links in invitations."),
+    ] = "http://localhost:8501"
+    invitation_days: Annotated[
+        int, Field(ge=1, le=90, description="Days an invitation's set-password link works.")
+    ] = 7
     max_upload_mb: Annotated[
         int, Field(ge=1, le=2048, description="Largest file accepted for upload, in MB.")
     ] = 200

@@ -1,0 +1,391 @@
+"""Applying a stored batch: in chunks, one transaction each, with Core bulk statements.
+
+Each chunk re-checks its rows against the database as it is now (SPEC §5): a row that has
+become invalid since the check, or whose user appeared or vanished meanwhile, fails alone
+with its message. A chunk writes users, memberships, invitations, the rows' outcomes and the
+batch's counters in one transaction, so a batch that is run again continues with the rows
+still pending and changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+
+from userbatch.check import CheckOptions, CheckResult, RowResult, check_sheet
+from userbatch.csvfile import Sheet
+from userbatch.db import session
+from userbatch.fields import ColumnSpec, load_columns
+from userbatch.groups import GroupInfo, organisation_name
+from userbatch.lookup import email_key
+from userbatch.mail import new_token, render
+from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
+from userbatch.passwords import hash_password, is_argon2_hash
+from userbatch.rules import STATUS_ALIASES, parse_date, split_multi
+from userbatch.settings import Settings
+from userbatch.vault import unseal
+
+CHUNK_ROWS = 1000
+_GENERATED_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class ChunkOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed
+
+
+def generated_login_id() -> str:
+    """A random login ID for a new user when login IDs are not in use."""
+    return "u" + "".join(secrets.choice(_GENERATED_ID_ALPHABET) for _ in range(11))
+
+
+def apply_batch(
+    engine: Engine,
+    settings: Settings,
+    batch_id: str,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Batch:
+    """Apply the batch's pending rows chunk by chunk; returns the finished batch."""
+    with session(engine) as db, db.begin():
+        batch = db.get_one(Batch, batch_id, with_for_update=True)
+        batch.state = "started"
+        batch.started_at = batch.started_at or utcnow()
+        batch.error = None
+    while True:
+        with session(engine) as db:
+            rows = list(
+                db.scalars(
+                    select(BatchRow)
+                    .where(BatchRow.batch_id == batch_id, BatchRow.outcome == "pending")
+                    .order_by(BatchRow.row_no)
+                    .limit(chunk_rows)
+                )
+            )
+        if not rows:
+            break
+        done = apply_chunk(engine, settings, batch_id, rows)
+        if progress:
+            progress(done, batch.total)
+    with session(engine) as db, db.begin():
+        batch = db.get_one(Batch, batch_id)
+        batch.state = "finished"
+        batch.finished_at = utcnow()
+    return batch
+
+
+def apply_chunk(engine: Engine, settings: Settings, batch_id: str, rows: list[BatchRow]) -> int:
+    """Re-check and apply these rows of the batch in one transaction; returns rows done."""
+    with session(engine) as db:
+        batch = db.get_one(Batch, batch_id)
+        group = db.get_one(Group, batch.group_id)
+    columns = _columns(engine, batch)
+    result = _recheck(engine, batch, rows, columns, GroupInfo(group.id, group.name, group.path))
+    outcome = ChunkOutcome()
+    writer = _Writer(settings, batch, columns, result, GroupInfo(group.id, group.name, group.path))
+    with engine.begin() as connection:
+        for row in rows:
+            checked = result.rows[row.row_no]
+            problem = _problem(row, checked)
+            if problem:
+                outcome.failed += 1
+                outcome.outcomes.append(_outcome(row, "failed", problem, checked.user_id))
+            elif checked.status == "new":
+                writer.new.append((row, result.values.loc[row.row_no].to_dict()))
+            elif checked.status == "update":
+                writer.updates.append((row, checked, result.values.loc[row.row_no].to_dict()))
+            else:
+                outcome.unchanged += 1
+                outcome.outcomes.append(_outcome(row, "unchanged", None, checked.user_id))
+        writer.write(connection, outcome)
+        connection.execute(
+            update(BatchRow)
+            .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
+            .values(
+                outcome=bindparam("r_outcome"),
+                message=bindparam("r_message"),
+                user_id=bindparam("r_user"),
+                secret=None,
+            ),
+            outcome.outcomes,
+        )
+        connection.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(
+                done=Batch.done + outcome.done,
+                created=Batch.created + outcome.created,
+                updated=Batch.updated + outcome.updated,
+                unchanged=Batch.unchanged + outcome.unchanged,
+                failed=Batch.failed + outcome.failed,
+            )
+        )
+        done: int = connection.scalar(select(Batch.done).where(Batch.id == batch_id)) or 0
+    return done
+
+
+def _columns(engine: Engine, batch: Batch) -> list[ColumnSpec]:
+    current = {column.key: column for column in load_columns(engine)}
+    return [current[key] for key in batch.options.get("keys", []) if key in current]
+
+
+def _recheck(
+    engine: Engine,
+    batch: Batch,
+    rows: list[BatchRow],
+    columns: list[ColumnSpec],
+    group: GroupInfo,
+) -> CheckResult:
+    checked_columns = [column for column in columns if column.key != "password"]
+    keys = [column.key for column in checked_columns]
+    cells = pd.DataFrame(
+        [[row.values.get(key, "") for key in keys] for row in rows],
+        columns=keys,
+        index=[row.row_no for row in rows],
+        dtype=str,
+    )
+    sheet = Sheet(
+        file_name=batch.file_name, sha256=batch.file_sha256, encoding=batch.encoding,
+        delimiter="", columns=checked_columns, labels=[c.label for c in checked_columns],
+        cells=cells,
+    )  # fmt: skip
+    options = CheckOptions(
+        columns=columns, working_group=group, scope_path=batch.options.get("scope_path", "")
+    )
+    return check_sheet(engine, sheet, options)
+
+
+def _problem(row: BatchRow, checked: RowResult) -> str | None:
+    if checked.status == "error":
+        errors = [issue.message for issue in checked.issues if issue.level == "error"]
+        return "Since the check: " + " ".join(errors)
+    if row.action == "new" and checked.status != "new":
+        return (
+            f"A user with the key '{row.key}' was created after the check; upload the file "
+            "again to update that user."
+        )
+    if row.action != "new" and checked.status == "new":
+        return f"The user '{row.key}' was deleted after the check."
+    return None
+
+
+def _outcome(
+    row: BatchRow, outcome: str, message: str | None, user_id: int | None
+) -> dict[str, Any]:
+    return {"r_row": row.row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id}
+
+
+def user_fields(values: dict[str, str], columns: list[ColumnSpec]) -> dict[str, Any]:
+    """The users-table values of a checked row's cells (only the columns the file has)."""
+    fields: dict[str, Any] = {}
+    for column in columns:
+        if column.custom or column.key not in values or column.key in ("password", "belong_to"):
+            continue
+        text = values[column.key]
+        if column.key in ("name", "login_id"):
+            fields[column.key] = text
+        elif column.key == "email":
+            fields["email"] = text or None
+            fields["email_key"] = email_key(text) if text else None
+        elif column.key == "status":
+            if text:
+                fields["status"] = STATUS_ALIASES[text.casefold()]
+        elif column.key == "expiration_date":
+            fields["expiration_date"] = parse_date(text) if text else None
+        else:
+            fields[column.key] = text or None
+    return fields
+
+
+def custom_values(values: dict[str, str], columns: list[ColumnSpec]) -> dict[str, Any]:
+    """The custom-field values of a row: text, or a list for checkboxes; blanks dropped."""
+    custom: dict[str, Any] = {}
+    for column in columns:
+        if column.custom and values.get(column.key):
+            text = values[column.key]
+            custom[column.key] = split_multi(text) if column.type == "checkbox" else text
+    return custom
+
+
+class _Writer:
+    """Collects a chunk's new users and updates, then writes them with bulk statements."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        batch: Batch,
+        columns: list[ColumnSpec],
+        result: CheckResult,
+        group: GroupInfo,
+    ) -> None:
+        self.settings = settings
+        self.batch = batch
+        self.columns = columns
+        self.result = result
+        self.group = group
+        self.new: list[tuple[BatchRow, dict[str, str]]] = []
+        self.updates: list[tuple[BatchRow, RowResult, dict[str, str]]] = []
+
+    def _password(self, row: BatchRow) -> str | None:
+        if not row.secret:
+            return None
+        password = unseal(self.settings, row.secret)
+        return password if is_argon2_hash(password) else hash_password(password)
+
+    def write(self, connection: Connection, outcome: ChunkOutcome) -> None:
+        now = utcnow()
+        group_ids = self.result.lookup.group_ids
+        memberships: dict[str, list[str]] = {}
+        if self.new:
+            users = []
+            for row, values in self.new:
+                fields = user_fields(values, self.columns)
+                fields.setdefault("login_id", "")
+                if not fields["login_id"]:
+                    fields["login_id"] = generated_login_id()
+                fields.setdefault("status", "valid")
+                users.append(
+                    {
+                        "name": "", "display_name": None, "email": None, "email_key": None,
+                        "department": None, "position": None, "expiration_date": None,
+                        **fields,
+                        "password_hash": self._password(row),
+                        "custom": custom_values(values, self.columns),
+                        "created_at": now, "updated_at": now,
+                    }
+                )  # fmt: skip
+                paths = split_multi(values.get("belong_to", "")) or [self.group.path]
+                memberships[fields["login_id"]] = paths
+            connection.execute(insert(User), users)
+            ids = dict(
+                connection.execute(
+                    select(User.login_id, User.id).where(
+                        User.login_id.in_([user["login_id"] for user in users])
+                    )
+                ).all()
+            )
+            connection.execute(
+                insert(Membership),
+                [
+                    {"user_id": ids[login], "group_id": group_ids[path]}
+                    for login, paths in memberships.items()
+                    for path in paths
+                ],
+            )
+            for (row, _), user in zip(self.new, users, strict=True):
+                outcome.created += 1
+                outcome.outcomes.append(_outcome(row, "created", None, ids[user["login_id"]]))
+            if self.batch.options.get("invite"):
+                self._invite(connection, users, ids, memberships, now)
+        if self.updates:
+            self._update(connection, now, outcome)
+
+    def _update(self, connection: Connection, now: dt.datetime, outcome: ChunkOutcome) -> None:
+        group_ids = self.result.lookup.group_ids
+        ids = [checked.user_id for _, checked, _ in self.updates]
+        customs: dict[int, dict[str, Any]] = {
+            user_id: custom
+            for user_id, custom in connection.execute(
+                select(User.id, User.custom).where(User.id.in_(ids))
+            )
+        }
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        new_memberships: list[dict[str, int]] = []
+        regrouped: list[int] = []
+        for row, checked, values in self.updates:
+            assert checked.user_id is not None
+            fields = user_fields(values, self.columns)
+            fields.pop("login_id", None)
+            password = self._password(row)
+            if password:
+                fields["password_hash"] = password
+            if any(column.custom for column in self.columns):
+                custom = dict(customs.get(checked.user_id) or {})
+                for column in self.columns:
+                    if column.custom:
+                        custom.pop(column.key, None)
+                custom.update(custom_values(values, self.columns))
+                fields["custom"] = custom
+            fields["updated_at"] = now
+            by_shape.setdefault(tuple(sorted(fields)), []).append(
+                {"u_id": checked.user_id, **{f"u_{k}": v for k, v in fields.items()}}
+            )
+            paths = split_multi(values.get("belong_to", ""))
+            if paths:
+                regrouped.append(checked.user_id)
+                new_memberships += [
+                    {"user_id": checked.user_id, "group_id": group_ids[path]} for path in paths
+                ]
+            outcome.updated += 1
+            outcome.outcomes.append(_outcome(row, "updated", None, checked.user_id))
+        for shape, params in by_shape.items():
+            connection.execute(
+                update(User)
+                .where(User.id == bindparam("u_id"))
+                .values({key: bindparam(f"u_{key}") for key in shape}),
+                params,
+            )
+        if regrouped:
+            connection.execute(delete(Membership).where(Membership.user_id.in_(regrouped)))
+            connection.execute(insert(Membership), new_memberships)
+
+    def _invite(
+        self,
+        connection: Connection,
+        users: list[dict[str, Any]],
+        ids: dict[str, int],
+        memberships: dict[str, list[str]],
+        now: dt.datetime,
+    ) -> None:
+        options = self.batch.options
+        send_at = dt.datetime.fromisoformat(options["send_at"])
+        expires = send_at + dt.timedelta(days=self.settings.invitation_days)
+        site = organisation_name(self.result.lookup.engine) or "userbatch"
+        base = self.settings.base_url.rstrip("/")
+        messages = []
+        for user in users:
+            if user["status"] != "valid" or not user["email"]:
+                continue
+            token, hashed = new_token()
+            variables = {
+                "name": user["name"],
+                "display_name": user["display_name"] or user["name"],
+                "login_id": user["login_id"],
+                "email": user["email"],
+                "group": memberships[user["login_id"]][0] or site,
+                "set_password_url": f"{base}/accept?token={token}",
+                "login_url": base,
+                "site_name": site,
+                "expiration_date": (
+                    user["expiration_date"].isoformat() if user["expiration_date"] else ""
+                ),
+                "custom": user["custom"],
+            }
+            rendered = render(options["subject"], options["body"], variables)
+            messages.append(
+                {
+                    "batch_id": self.batch.id, "user_id": ids[user["login_id"]],
+                    "recipient": user["email"], "subject": rendered.subject,
+                    "body": rendered.body, "send_at": send_at, "state": "scheduled",
+                    "attempts": 0, "token_hash": hashed, "token_expires_at": expires,
+                    "created_at": now,
+                }
+            )  # fmt: skip
+        if messages:
+            connection.execute(insert(OutboxMessage), messages)

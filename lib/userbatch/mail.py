@@ -1,0 +1,51 @@
+"""E-mail templates rendered in a sandbox, and invitation tokens.
+
+A template reads the variables of SPEC §7 and nothing else: it runs in Jinja2's immutable
+sandbox with strict undefined values, so an unknown variable is an error, never a blank.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from userbatch.errors import PolicyError
+
+VARIABLES = (
+    "name", "display_name", "login_id", "email", "group", "set_password_url", "login_url",
+    "site_name", "expiration_date", "custom",
+)  # fmt: skip
+_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
+    """Subject and body with ``variables`` filled in; raises ``PolicyError`` saying what is
+    wrong with the template."""
+    try:
+        return Rendered(
+            subject=_ENVIRONMENT.from_string(subject).render(variables).strip(),
+            body=_ENVIRONMENT.from_string(body).render(variables),
+        )
+    except TemplateError as exc:
+        raise PolicyError(f"The e-mail template cannot be rendered: {exc}") from None
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh accept-invitation token and the hash that is stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
