@@ -25,7 +25,7 @@ from userbatch.db import session
 from userbatch.fields import ColumnSpec, load_columns
 from userbatch.groups import GroupInfo, organisation_name
 from userbatch.lookup import email_key
-from userbatch.mail import new_token, render
+from userbatch.mail import SET_PASSWORD_URL, render
 from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.passwords import hash_password, is_argon2_hash
 from userbatch.rules import STATUS_ALIASES, parse_date, split_multi
@@ -270,8 +270,11 @@ class _Writer:
                         "created_at": now, "updated_at": now,
                     }
                 )  # fmt: skip
-                paths = split_multi(values.get("belong_to", "")) or [self.group.path]
-                memberships[fields["login_id"]] = paths
+                # Everyone belongs to the organisation: the root needs no membership row.
+                default = [self.group.path] if self.group.path else []
+                memberships[fields["login_id"]] = (
+                    split_multi(values.get("belong_to", "")) or default
+                )
             connection.execute(insert(User), users)
             ids = dict(
                 connection.execute(
@@ -280,14 +283,13 @@ class _Writer:
                     )
                 ).all()
             )
-            connection.execute(
-                insert(Membership),
-                [
-                    {"user_id": ids[login], "group_id": group_ids[path]}
-                    for login, paths in memberships.items()
-                    for path in paths
-                ],
-            )
+            rows = [
+                {"user_id": ids[login], "group_id": group_ids[path]}
+                for login, paths in memberships.items()
+                for path in paths
+            ]
+            if rows:
+                connection.execute(insert(Membership), rows)
             for (row, _), user in zip(self.new, users, strict=True):
                 outcome.created += 1
                 outcome.outcomes.append(_outcome(row, "created", None, ids[user["login_id"]]))
@@ -355,21 +357,19 @@ class _Writer:
     ) -> None:
         options = self.batch.options
         send_at = dt.datetime.fromisoformat(options["send_at"])
-        expires = send_at + dt.timedelta(days=self.settings.invitation_days)
         site = organisation_name(self.result.lookup.engine) or "userbatch"
         base = self.settings.base_url.rstrip("/")
         messages = []
         for user in users:
             if user["status"] != "valid" or not user["email"]:
                 continue
-            token, hashed = new_token()
             variables = {
                 "name": user["name"],
                 "display_name": user["display_name"] or user["name"],
                 "login_id": user["login_id"],
                 "email": user["email"],
-                "group": memberships[user["login_id"]][0] or site,
-                "set_password_url": f"{base}/accept?token={token}",
+                "group": next(iter(memberships[user["login_id"]]), site),
+                "set_password_url": SET_PASSWORD_URL,
                 "login_url": base,
                 "site_name": site,
                 "expiration_date": (
@@ -383,8 +383,7 @@ class _Writer:
                     "batch_id": self.batch.id, "user_id": ids[user["login_id"]],
                     "recipient": user["email"], "subject": rendered.subject,
                     "body": rendered.body, "send_at": send_at, "state": "scheduled",
-                    "attempts": 0, "token_hash": hashed, "token_expires_at": expires,
-                    "created_at": now,
+                    "attempts": 0, "created_at": now,
                 }
             )  # fmt: skip
         if messages:

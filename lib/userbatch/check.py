@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 
 from userbatch.csvfile import Sheet
 from userbatch.fields import ColumnSpec, login_ids_in_use
-from userbatch.groups import GroupInfo
+from userbatch.groups import GroupInfo, in_scope
 from userbatch.issues import Issue
-from userbatch.lookup import ExistingUser, Lookup, in_scope
+from userbatch.lookup import ExistingUser, Lookup
 from userbatch.passwords import is_argon2_hash
 from userbatch.rules import RuleContext, check_column, split_multi
 

@@ -46,6 +46,11 @@ def validate_group_name(name: str) -> str:
     return name
 
 
+def in_scope(path: str, scope_path: str) -> bool:
+    """True when the group at ``path`` lies at or below ``scope_path`` ('' is the root)."""
+    return scope_path == "" or path == scope_path or path.startswith(scope_path + SEPARATOR)
+
+
 def in_subtree_clause(path: str) -> ColumnElement[bool]:
     """A WHERE clause selecting the group at ``path`` and everything below it."""
     if path == "":
@@ -75,3 +80,42 @@ def groups_in_scope(engine: Engine, scope_path: str) -> list[GroupInfo]:
             .order_by(Group.path)
         ).all()
     return [GroupInfo(id=row.id, name=row.name, path=row.path) for row in rows]
+
+
+def find_group(engine: Engine, path: str) -> GroupInfo:
+    """The group at ``path`` ('' for the root); raises ``PolicyError`` when there is none."""
+    path = normalize_path(path)
+    with session(engine) as db:
+        group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
+    if group is None:
+        raise PolicyError(f"The group '{path}' does not exist.")
+    return GroupInfo(id=group.id, name=group.name, path=group.path)
+
+
+def normalize_path(path: str) -> str:
+    """A path with its names trimmed: ' Sales >> Tokyo ' -> 'Sales>>Tokyo'."""
+    return SEPARATOR.join(part.strip() for part in path.split(SEPARATOR)) if path.strip() else ""
+
+
+def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
+    """Create the group at ``path`` and any missing parents; returns it (existing or new).
+
+    Raises ``PolicyError`` for a bad name, before set-up, or outside ``scope_path``.
+    """
+    names = [validate_group_name(name) for name in path.split(SEPARATOR)]
+    full = SEPARATOR.join(names)
+    if not in_scope(full, scope_path):
+        raise PolicyError(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
+    with session(engine) as db, db.begin():
+        parent = root_group(db)
+        if parent is None:
+            raise PolicyError("Set-up is not done yet: there is no organisation (root group).")
+        for depth in range(1, len(names) + 1):
+            sub_path = SEPARATOR.join(names[:depth])
+            group = db.scalars(select(Group).where(Group.path == sub_path)).one_or_none()
+            if group is None:
+                group = Group(parent_id=parent.id, name=names[depth - 1], path=sub_path)
+                db.add(group)
+                db.flush()
+            parent = group
+        return GroupInfo(id=parent.id, name=parent.name, path=parent.path)

@@ -12,10 +12,14 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Queue, Worker
+from rq import Queue, Worker, get_current_job
+from sqlalchemy import Engine
 
-from userbatch.db import current_revision, open_database
+from userbatch.apply import apply_batch
+from userbatch.batches import get_batch, job_document
+from userbatch.db import current_revision, open_database, session
 from userbatch.errors import ConfigError
+from userbatch.models import Batch
 from userbatch.settings import Settings, get_settings
 
 QUEUE_NAME = "userbatch"
@@ -58,3 +62,49 @@ def worker_report() -> dict[str, Any]:
     settings = get_settings()
     engine = open_database(settings)
     return {"pid": os.getpid(), "database_revision": current_revision(engine)}
+
+
+def job_timeout(total_rows: int) -> int:
+    """Seconds a batch's job may run: generous, since password hashing costs ~20 ms a row."""
+    return 600 + total_rows // 10
+
+
+def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
+    """Queue the stored batch for a worker; returns the RQ job id (ids only cross Redis)."""
+    batch = get_batch(engine, batch_id)
+    job = get_queue(settings).enqueue(
+        apply_batch_job,
+        batch_id,
+        job_id=f"batch-{batch_id}",
+        job_timeout=job_timeout(batch.total),
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        description=f"apply batch {batch.file_name}",
+    )
+    with session(engine) as db, db.begin():
+        stored = db.get_one(Batch, batch_id)
+        stored.state = "queued"
+        stored.job_id = job.id
+    return job.id
+
+
+def apply_batch_job(batch_id: str) -> dict[str, Any]:
+    """Job: apply a stored batch; progress goes to the job's meta and the batch row."""
+    settings = get_settings()
+    engine = open_database(settings)
+    job = get_current_job()
+
+    def progress(done: int, total: int) -> None:
+        if job is not None:
+            job.meta["progress"] = {"done": done, "total": total}
+            job.save_meta()  # type: ignore[no-untyped-call]
+
+    try:
+        apply_batch(engine, settings, batch_id, progress=progress)
+    except Exception as exc:
+        with session(engine) as db, db.begin():
+            batch = db.get_one(Batch, batch_id)
+            batch.state = "failed"
+            batch.error = f"{type(exc).__name__}: {exc}"
+        raise
+    return job_document(engine, batch_id)

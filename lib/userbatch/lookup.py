@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from userbatch.db import session
 from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
-from userbatch.groups import SEPARATOR, in_subtree_clause
+from userbatch.groups import in_scope, in_subtree_clause
 from userbatch.models import Group, Membership, User
 from userbatch.rules import STATUSES
 
@@ -25,11 +25,6 @@ _CHUNK = 5000
 def email_key(email: str) -> str:
     """How e-mail addresses are compared for uniqueness."""
     return email.lower()
-
-
-def in_scope(path: str, scope_path: str) -> bool:
-    """True when the group at ``path`` lies at or below ``scope_path``."""
-    return scope_path == "" or path == scope_path or path.startswith(scope_path + SEPARATOR)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ VARIABLES = (
     "site_name", "expiration_date", "custom",
 )  # fmt: skip
 _ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Stands in the stored body for the set-password link: its token is made when the mail is
+# sent, so the database holds only the token's hash, never a working link.
+SET_PASSWORD_URL = "{{set-password-url}}"
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,8 @@ def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutc
 
 def _text(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     low, high = TEXT_LIMITS[column.key]
-    problems = _required(cells, column.label) if low or column.required else []
+    required = column.required or column.key == "name"
+    problems = _required(cells, column.label) if required else []
     problems += _length(cells, column.label, max(low, 1), high)
     return ColumnOutcome(cells, problems)
 
