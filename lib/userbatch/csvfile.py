@@ -134,11 +134,13 @@ def _detect_encoding(data: bytes) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """Comma, semicolon or tab: whichever splits the header line into the most cells."""
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {
-        delimiter: len(next(csv.reader([first_line], delimiter=delimiter), []))
-        for delimiter in DELIMITERS
-    }
+    first_line = re.split(r"\r\n|\r|\n", text.lstrip("\ufeff"), maxsplit=1)[0]
+    counts = {}
+    for delimiter in DELIMITERS:
+        try:
+            counts[delimiter] = len(next(csv.reader([first_line], delimiter=delimiter), []))
+        except csv.Error:
+            counts[delimiter] = 0
     best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] > 1 else ","
 

@@ -1,0 +1,155 @@
+"""Reading uploaded files: every sample in tests/data/ and the limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from userbatch.csvfile import guard, read_sheet, unguard, write_table
+from userbatch.errors import CsvFileError, PolicyError
+from userbatch.fields import STANDARD_LABELS, ColumnSpec
+
+DATA = Path(__file__).parent / "data"
+EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())
+COLUMNS = [
+    ColumnSpec(key, english, required=key in ("login_id", "name"), japanese=japanese)
+    for key, (english, japanese) in STANDARD_LABELS.items()
+]
+READABLE = sorted(name for name, expect in EXPECTED.items() if "code" not in expect)
+BROKEN = sorted(name for name, expect in EXPECTED.items() if "code" in expect)
+
+
+def _read(data: bytes, name: str = "users.csv", **options: Any) -> Any:
+    limits = {"max_bytes": 10 * 2**20, "max_rows": 1000} | options
+    return read_sheet(data, file_name=name, columns=COLUMNS, **limits)
+
+
+def test_every_sample_has_an_expectation() -> None:
+    on_disk = {p.name for p in DATA.iterdir() if p.suffix in (".csv", ".xlsx")}
+    assert on_disk == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_readable_samples(name: str) -> None:
+    expect = EXPECTED[name]
+    sheet = _read((DATA / name).read_bytes(), name)
+    assert list(sheet.cells.index) == expect["rows"]
+    if "encoding" in expect:
+        assert sheet.encoding == expect["encoding"]
+    if "delimiter" in expect:
+        assert sheet.delimiter == expect["delimiter"]
+    for cell_key in ("cell", "cell2", "cell3"):
+        if cell_key in expect:
+            row, key, value = expect[cell_key]
+            assert sheet.cells.at[row, key] == value
+    assert len(sheet.notices) == expect.get("notices", 0)
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_broken_samples_are_file_errors(name: str) -> None:
+    with pytest.raises(CsvFileError) as raised:
+        _read((DATA / name).read_bytes(), name)
+    assert raised.value.code == EXPECTED[name]["code"]
+    assert all(message.endswith((".", "?")) for _, message in raised.value.problems)
+
+
+def test_an_unknown_column_names_the_closest_label() -> None:
+    with pytest.raises(CsvFileError) as raised:
+        _read((DATA / "unknown_column.csv").read_bytes())
+    assert "The column 'Emial' is unknown. Did you mean 'Email'?" in str(raised.value)
+
+
+def test_several_header_problems_are_reported_together() -> None:
+    with pytest.raises(CsvFileError) as raised:
+        _read(b"Login ID,Nmae,Login ID\r\na,b,c\r\n")
+    codes = [code for code, _ in raised.value.problems]
+    assert codes == ["unknown_column", "duplicate_column", "missing_column"]
+
+
+def test_a_column_without_header_but_with_values_is_named() -> None:
+    with pytest.raises(CsvFileError, match="Column 2 has no header"):
+        _read(b"Login ID,,Name\r\na,b,c\r\n")
+
+
+def test_a_field_not_in_use_is_refused_with_the_reason() -> None:
+    columns = [c for c in COLUMNS if c.key != "department"]
+    with pytest.raises(CsvFileError, match="'Department' is not in use"):
+        read_sheet(
+            b"Login ID,Name,Department\r\na,b,c\r\n", file_name="x.csv", columns=columns,
+            max_bytes=2**20, max_rows=10,
+        )  # fmt: skip
+
+
+def test_rows_with_too_few_or_too_many_cells_are_marked() -> None:
+    sheet = _read(b"Login ID,Name,Email\r\na,b\r\nc,d,e,f\r\ng,h,i,,\r\n")
+    assert sheet.widths == {2: 2, 3: 4}
+    assert sheet.cells.loc[2].tolist() == ["a", "b", ""]
+
+
+def test_cells_are_trimmed_full_width_spaces_too() -> None:
+    sheet = _read("Login ID, Name \r\n\u3000tanaka01 ,\u3000田中\u3000\r\n".encode())
+    assert sheet.cells.loc[2].tolist() == ["tanaka01", "田中"]
+
+
+def test_a_megabyte_cell_is_read() -> None:
+    sheet = _read(b"Login ID,Name\r\ntanaka01," + b"x" * 2**20 + b"\r\n")
+    assert len(sheet.cells.at[2, "name"]) == 2**20
+
+
+def test_the_encoding_can_be_overridden() -> None:
+    data = "Login ID,Name\r\ntanaka01,田中\r\n".encode("cp932")
+    assert _read(data).cells.at[2, "name"] == "田中"
+    with pytest.raises(CsvFileError, match="cannot be read as UTF-8: byte 0x93"):
+        _read(data, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "code"),
+    [
+        (b"Login ID,Name\r\n" + b"abcde,x\r\n" * 11, {"max_rows": 10}, "too_many_rows"),
+        (b"Login ID,Name\r\n" + b"abcde,x\r\n" * 200, {"max_bytes": 1000}, "too_large"),
+    ],
+)
+def test_limits(data: bytes, limits: dict[str, int], code: str) -> None:
+    with pytest.raises(CsvFileError) as raised:
+        _read(data, **limits)
+    assert raised.value.code == code
+
+
+def test_formula_guard_round_trip() -> None:
+    for cell in ["=SUM(A1)", "+1", "-1", "@x", "\tx", "\rx", "plain", "'quoted"]:
+        assert unguard(guard(cell)) == cell
+    assert guard("=1+2") == "'=1+2"
+
+
+def test_write_table_is_crlf_and_guarded() -> None:
+    data = write_table(["Login ID", "Name"], [["abcde", "=HYPERLINK()"]], encoding="utf-8-sig")
+    assert data == "\ufeffLogin ID,Name\r\nabcde,'=HYPERLINK()\r\n".encode()
+
+
+def test_shift_jis_download_names_the_cell_it_cannot_hold() -> None:
+    with pytest.raises(PolicyError, match="Row 2 holds '😀'"):
+        write_table(["Name"], [["Smile 😀"]], encoding="cp932")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_no_bytes_make_reading_raise_anything_else(data: bytes) -> None:
+    try:
+        _read(data)
+    except CsvFileError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
+def test_no_text_makes_reading_raise_anything_else(text: str) -> None:
+    try:
+        _read(("Login ID,Name\r\n" + text).encode())
+    except CsvFileError:
+        pass
