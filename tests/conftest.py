@@ -11,14 +11,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import settings_env
+from userbatch import auth
+from userbatch.auth import OperatorInfo
+from userbatch.db import open_database, session
+from userbatch.fields import ColumnSpec, load_columns
+from userbatch.groups import GroupInfo, add_group, groups_in_scope
+from userbatch.models import Membership, Operator, User
 from userbatch.runtime import Runtime
 from userbatch.settings import Settings
 
@@ -113,3 +120,53 @@ def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], None]:
                 monkeypatch.setenv(key, value)
 
     return apply
+
+
+@dataclass
+class World:
+    """A set-up installation: the organisation, a few groups, users, and an admin."""
+
+    settings: Settings
+    engine: Engine
+    admin: OperatorInfo
+    groups: dict[str, GroupInfo]
+
+    def add_user(self, login_id: str, *, groups: tuple[str, ...] = (), **fields: Any) -> int:
+        values: dict[str, Any] = {"name": login_id.title(), **fields}
+        if values.get("email"):
+            values["email_key"] = values["email"].lower()
+        with session(self.engine) as db, db.begin():
+            user = User(login_id=login_id, **values)
+            db.add(user)
+            db.flush()
+            for path in groups:
+                db.add(Membership(user_id=user.id, group_id=self.groups[path].id))
+            return user.id
+
+    def manager(self, login: str, scope: str) -> OperatorInfo:
+        with session(self.engine) as db, db.begin():
+            operator = Operator(
+                login=login, password_hash="-", role="manager", scope_group_id=self.groups[scope].id
+            )
+            db.add(operator)
+            db.flush()
+            operator_id = operator.id
+        found = auth.get_operator(self.engine, operator_id)
+        assert found is not None
+        return found
+
+    def columns(self) -> list[ColumnSpec]:
+        return load_columns(self.engine)
+
+
+@pytest.fixture
+def world(settings: Settings) -> World:
+    """An installation on each backend: Acme with Sales, Sales>>Tokyo and Support."""
+    engine = open_database(settings)
+    admin = auth.initialize(
+        engine, organisation="Acme", login="admin", password="correct-horse-7",
+        min_password_length=8,
+    )  # fmt: skip
+    for path in ("Sales>>Tokyo", "Support"):
+        add_group(engine, path)
+    return World(settings, engine, admin, {g.path: g for g in groups_in_scope(engine, "")})
