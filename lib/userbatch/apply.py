@@ -70,17 +70,17 @@ def apply_batch(
         batch.error = None
     while True:
         with session(engine) as db:
-            rows = list(
+            numbers = list(
                 db.scalars(
-                    select(BatchRow)
+                    select(BatchRow.row_no)
                     .where(BatchRow.batch_id == batch_id, BatchRow.outcome == "pending")
                     .order_by(BatchRow.row_no)
                     .limit(chunk_rows)
                 )
             )
-        if not rows:
+        if not numbers:
             break
-        done = apply_chunk(engine, settings, batch_id, rows)
+        done = apply_chunk(engine, settings, batch_id, numbers)
         if progress:
             progress(done, batch.total)
     with session(engine) as db, db.begin():
@@ -90,16 +90,43 @@ def apply_batch(
     return batch
 
 
-def apply_chunk(engine: Engine, settings: Settings, batch_id: str, rows: list[BatchRow]) -> int:
-    """Re-check and apply these rows of the batch in one transaction; returns rows done."""
+def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: list[int]) -> int:
+    """Re-check and apply the rows of the batch with these numbers that are still pending,
+    in one transaction; returns the batch's rows done. A chunk applied already (or being
+    applied by another worker) is left alone."""
     with session(engine) as db:
         batch = db.get_one(Batch, batch_id)
         group = db.get_one(Group, batch.group_id)
+        rows = list(
+            db.scalars(
+                select(BatchRow)
+                .where(
+                    BatchRow.batch_id == batch_id,
+                    BatchRow.row_no.in_(row_numbers),
+                    BatchRow.outcome == "pending",
+                )
+                .order_by(BatchRow.row_no)
+            )
+        )
+    working = GroupInfo(group.id, group.name, group.path)
     columns = _columns(engine, batch)
-    result = _recheck(engine, batch, rows, columns, GroupInfo(group.id, group.name, group.path))
+    result = _recheck(engine, batch, rows, columns, working) if rows else None
     outcome = ChunkOutcome()
-    writer = _Writer(settings, batch, columns, result, GroupInfo(group.id, group.name, group.path))
     with engine.begin() as connection:
+        # Claim the rows first: whoever claims them applies them, exactly once.
+        claimed = connection.execute(
+            update(BatchRow)
+            .where(
+                BatchRow.batch_id == batch_id,
+                BatchRow.row_no.in_([row.row_no for row in rows]),
+                BatchRow.outcome == "pending",
+            )
+            .values(outcome="applying")
+        ).rowcount
+        if result is None or claimed != len(rows):
+            connection.rollback()
+            return _done(engine, batch_id)
+        writer = _Writer(settings, batch, columns, result, working)
         for row in rows:
             checked = result.rows[row.row_no]
             problem = _problem(row, checked)
@@ -136,8 +163,12 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, rows: list[Ba
                 failed=Batch.failed + outcome.failed,
             )
         )
-        done: int = connection.scalar(select(Batch.done).where(Batch.id == batch_id)) or 0
-    return done
+    return _done(engine, batch_id)
+
+
+def _done(engine: Engine, batch_id: str) -> int:
+    with session(engine) as db:
+        return db.scalar(select(Batch.done).where(Batch.id == batch_id)) or 0
 
 
 def _columns(engine: Engine, batch: Batch) -> list[ColumnSpec]:
