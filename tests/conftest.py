@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 from tests.helpers import settings_env
 from userbatch import auth
 from userbatch.auth import OperatorInfo
-from userbatch.db import open_database, session
+from userbatch.db import dispose_engines, open_database, session
 from userbatch.fields import ColumnSpec, load_columns
 from userbatch.groups import GroupInfo, add_group, groups_in_scope
 from userbatch.models import Membership, Operator, User
@@ -40,6 +40,12 @@ def _unavailable(what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must run every backend")
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _close_database_connections() -> Iterator[None]:
+    yield
+    dispose_engines()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,13 +43,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@functools.cache
+_ENGINES: dict[str, Engine] = {}
+
+
 def _engine(url: str) -> Engine:
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        if make_url(url).get_backend_name() == "sqlite":
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _ENGINES[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection this process holds and forget the engines."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+    _session_factory.cache_clear()
+
+
+def _after_fork_in_child() -> None:
+    # An RQ worker forks a work horse per job: the child must not use the parent's sockets.
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_engine(settings: Settings) -> Engine:

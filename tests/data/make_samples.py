@@ -84,6 +84,19 @@ def main() -> None:
         cell=[2, "login_id", "00123abc"],
     )
 
+    # What Excel in Japan saves after an afternoon of hand edits: Shift_JIS, Japanese headers,
+    # full-width characters, empty trailing columns, a blank line, and a few mistakes.
+    sample(
+        "messy.csv",
+        ("ログインID,氏名,メールアドレス,部署,所属グループ,,\r\n"
+         "ｙａｍａｄａ０１,山田 太郎,yamada@example.com,営業部,Sales,,\r\n"
+         "sato,佐藤 花子,sato@example,,,,\r\n"
+         ",,,,,,\r\n"
+         "suzuki01,,suzuki@example.com,,Sales>>Osaka,,\r\n"
+         "tanaka01,田中 一郎,ｔａｎａｋａ@example.com,,Support,,\r\n").encode("cp932"),
+        encoding="cp932", rows=[2, 3, 5, 6],
+    )  # fmt: skip
+
     # Files that cannot be checked at all.
     sample("empty.csv", b"", code="empty_file")
     sample("blank_lines_only.csv", b"\r\n\r\n  \r\n", code="empty_file")
