@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -203,3 +204,31 @@ def test_a_failing_job_marks_the_batch_failed(
     assert batch.state == "failed"
     assert batch.error is not None and "USERBATCH_SECRET_KEY" in batch.error
     assert _users(world) == {}  # the failed chunk left nothing behind
+
+
+def test_overlapping_batches_at_once_create_each_user_once(world: World) -> None:
+    rows = "".join(f"user{n:05d},User {n},u{n}@example.com,,,,,,\n" for n in range(300))
+    first, second = _store(world, H + rows), _store(world, H + rows)
+    errors: list[BaseException] = []
+
+    def run(batch_id: str) -> None:
+        try:
+            apply_batch(world.engine, world.settings, batch_id, chunk_rows=50)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(batch_id,)) for batch_id in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    with session(world.engine) as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 300
+        outcomes = db.execute(select(BatchRow.row_no, BatchRow.outcome, BatchRow.message)).all()
+    by_row: dict[int, list[str]] = {}
+    for row_no, outcome, message in outcomes:
+        assert outcome in ("created", "failed")
+        assert (outcome == "failed") == bool(message)
+        by_row.setdefault(row_no, []).append(outcome)
+    assert all(sorted(pair) == ["created", "failed"] for pair in by_row.values())

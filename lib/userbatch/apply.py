@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 
 from userbatch.check import CheckOptions, CheckResult, RowResult, check_sheet
 from userbatch.csvfile import Sheet
-from userbatch.db import session
+from userbatch.db import insert_ignoring_conflicts, session
 from userbatch.fields import ColumnSpec, load_columns
 from userbatch.groups import GroupInfo, organisation_name
 from userbatch.lookup import email_key
@@ -33,6 +33,10 @@ from userbatch.settings import Settings
 from userbatch.vault import unseal
 
 CHUNK_ROWS = 1000
+_TAKEN = (
+    "Another batch or an operator created a user with this login ID or e-mail while this "
+    "batch ran; upload the row again to update that user."
+)
 _GENERATED_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -306,26 +310,35 @@ class _Writer:
                 memberships[fields["login_id"]] = (
                     split_multi(values.get("belong_to", "")) or default
                 )
-            connection.execute(insert(User), users)
-            ids = dict(
-                connection.execute(
-                    select(User.login_id, User.id).where(
+            # A user created by someone else since the re-check wins; that row fails alone.
+            connection.execute(insert_ignoring_conflicts(connection, User), users)
+            ours = {
+                login: user_id
+                for login, user_id, created_at in connection.execute(
+                    select(User.login_id, User.id, User.created_at).where(
                         User.login_id.in_([user["login_id"] for user in users])
                     )
-                ).all()
-            )
+                )
+                if created_at == now
+            }
             rows = [
-                {"user_id": ids[login], "group_id": group_ids[path]}
+                {"user_id": ours[login], "group_id": group_ids[path]}
                 for login, paths in memberships.items()
+                if login in ours
                 for path in paths
             ]
             if rows:
                 connection.execute(insert(Membership), rows)
             for (row, _), user in zip(self.new, users, strict=True):
-                outcome.created += 1
-                outcome.outcomes.append(_outcome(row, "created", None, ids[user["login_id"]]))
+                if user["login_id"] in ours:
+                    outcome.created += 1
+                    outcome.outcomes.append(_outcome(row, "created", None, ours[user["login_id"]]))
+                else:
+                    outcome.failed += 1
+                    outcome.outcomes.append(_outcome(row, "failed", _TAKEN, None))
             if self.batch.options.get("invite"):
-                self._invite(connection, users, ids, memberships, now)
+                created = [user for user in users if user["login_id"] in ours]
+                self._invite(connection, created, ours, memberships, now)
         if self.updates:
             self._update(connection, now, outcome)
 

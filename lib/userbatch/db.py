@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,6 +114,13 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
             connection.commit()
+
+
+def insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:
+    """An INSERT that skips rows breaking a unique constraint, in this database's dialect."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def head_revision() -> str:
