@@ -197,6 +197,8 @@ class _Header:
     positions: list[int]  # cell index of each used column
     width: int  # cells up to the last labelled one
     notices: list[str]
+    # Columns of standard fields that are switched off: allowed while their cells are blank.
+    unused: dict[int, str] = field(default_factory=dict)
 
 
 def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
@@ -241,13 +243,7 @@ def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
         elif name in ignored:
             ignored_found.append(label)
         elif name in not_in_use:
-            problems.append(
-                (
-                    "unknown_column",
-                    f"The column '{label}' is not in use (see Input field settings). "
-                    "Remove the column or turn the field on.",
-                )
-            )
+            used.unused[position] = label
         else:
             close = difflib.get_close_matches(label, suggestions, n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -302,7 +298,20 @@ def read_sheet(
     except csv.Error as exc:
         raise UnreadableFile.one("unreadable", f"The header row cannot be read: {exc}") from None
     mapped = _map_header(header, columns)
-    rows, widths = _data_rows(records, mapped, max_rows)
+    rows, widths, filled_unused = _data_rows(records, mapped, max_rows)
+    if filled_unused:
+        raise BadHeader(
+            [
+                (
+                    "unknown_column",
+                    f"The column '{label}' is not in use (see Input field settings), but row "
+                    f"{row} has a value in it. Clear or remove the column, or turn the field on.",
+                )
+                for label, row in filled_unused.items()
+            ]
+        )
+    for label in mapped.unused.values():
+        mapped.notices.append(f"The column '{label}' is not in use and was ignored.")
     if not rows:
         raise UnreadableFile.one("no_rows", "The file has a header but no rows of users.")
     numbers = [number for number, _ in rows]
@@ -324,9 +333,12 @@ def read_sheet(
 
 def _data_rows(
     records: Iterator[list[str]], header: _Header, max_rows: int
-) -> tuple[list[tuple[int, list[str]]], dict[int, int]]:
+) -> tuple[list[tuple[int, list[str]]], dict[int, int], dict[str, int]]:
+    """The non-blank rows with their numbers, the rows of another width, and for each
+    switched-off column the first row with a value in it."""
     rows: list[tuple[int, list[str]]] = []
     widths: dict[int, int] = {}
+    filled_unused: dict[str, int] = {}
     positions = header.positions
     number = 1
     try:
@@ -344,6 +356,9 @@ def _data_rows(
                 filled -= 1
             if filled != header.width:
                 widths[number] = filled
+            for position, label in header.unused.items():
+                if position < len(record) and record[position].strip():
+                    filled_unused.setdefault(label, number)
             rows.append(
                 (
                     number,
@@ -352,7 +367,7 @@ def _data_rows(
             )
     except csv.Error as exc:
         raise UnreadableFile.one("unreadable", f"Row {number + 1} cannot be read: {exc}.") from None
-    return rows, widths
+    return rows, widths, filled_unused
 
 
 def write_table(header: list[str], rows: Iterable[list[str]], *, encoding: str) -> bytes:
