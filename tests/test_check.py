@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.conftest import World
@@ -12,6 +14,7 @@ from userbatch.auth import OperatorInfo
 from userbatch.check import CheckOptions, CheckResult, check_sheet
 from userbatch.csvfile import read_sheet
 from userbatch.db import session
+from userbatch.errors import CsvFileError
 from userbatch.models import Batch, Membership, OutboxMessage, User
 
 
@@ -186,3 +189,79 @@ def test_the_json_document(people: World) -> None:
         {"column": "Login ID", "level": "error", "code": "too_short",
          "message": "Login ID must be 5–30 characters; 'ab' has 2."}
     ]  # fmt: skip
+
+
+@pytest.fixture
+def custom(people: World) -> World:
+    from userbatch.models import FieldSetting
+
+    with session(people.engine) as db, db.begin():
+        db.add_all(
+            [
+                FieldSetting(
+                    key="grade",
+                    custom=True,
+                    label="Grade",
+                    type="pulldown",
+                    options=["A", "B"],
+                    required=True,
+                    in_use=True,
+                    position=20,
+                ),
+                FieldSetting(
+                    key="skills",
+                    custom=True,
+                    label="Skills",
+                    type="checkbox",
+                    options=["Excel", "Python"],
+                    in_use=True,
+                    position=21,
+                ),
+                FieldSetting(
+                    key="note", custom=True, label="Note", type="text", in_use=True, position=22
+                ),
+            ]
+        )
+    return people
+
+
+CUSTOM_CASES = [
+    ("valid", "tanaka01,T,A,Excel||Python,hello", [("new", [])]),
+    ("required custom field", "tanaka01,T,,,", [("error", ["required"])]),
+    ("not an option", "tanaka01,T,C,,", [("error", ["invalid_option"])]),
+    ("checkbox with an unknown option", "tanaka01,T,A,Excel||Go,", [("error", ["invalid_option"])]),
+    ("text too long", "tanaka01,T,A,," + "x" * 1001, [("error", ["too_long"])]),
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"), [c[1:] for c in CUSTOM_CASES], ids=[c[0] for c in CUSTOM_CASES]
+)
+def test_custom_field_rules(
+    custom: World, rows: str, expected: list[tuple[str, list[str]]]
+) -> None:
+    result = run_check(custom, "Login ID,Name,Grade,Skills,Note\n" + rows + "\n")
+    assert outcome(result) == expected
+
+
+def test_a_custom_field_message(custom: World) -> None:
+    result = run_check(custom, "Login ID,Name,Grade,Skills\ntanaka01,T,C,Excel||Go\n")
+    assert [issue.message for issue in result.rows[2].issues] == [
+        "Grade must be one of: A, B; 'C' is not.",
+        "Skills: 'Go' is not among the options Excel, Python (join several with ||).",
+    ]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=600) | st.text(max_size=300).map(lambda t: (H + t).encode()))
+def test_no_input_makes_the_check_raise_anything_else(people: World, data: bytes) -> None:
+    columns = people.columns()
+    try:
+        sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=1000)
+    except CsvFileError:
+        return
+    options = CheckOptions(columns=columns, working_group=people.groups[""])
+    result = check_sheet(people.engine, sheet, options)
+    assert sum(result.counts.values()) == sheet.rows
