@@ -125,10 +125,12 @@ class CheckResult:
             affected |= self.key_rows[key]
         for key in emails:
             affected |= self.email_rows[key]
-        ordered = self.values.index[self.values.index.isin(affected)]
-        records = self.values.loc[ordered].to_dict("index")
-        for row, values in records.items():
-            self.rows[row] = self._judge(row, values)
+        frame = self.values[self.values.index.isin(affected)]
+        fields = list(frame.columns)
+        columns = [frame[name].tolist() for name in fields]
+        records = zip(*columns, strict=True) if columns else ([] for _ in frame.index)
+        for row, cells in zip(frame.index.tolist(), records, strict=True):
+            self.rows[row] = self._judge(row, dict(zip(fields, cells, strict=True)))
 
     def recheck(self, edits: Mapping[int, Mapping[str, str]], deleted: Iterable[int] = ()) -> None:
         """Apply edited cells (row -> field key -> text) and deleted rows, then re-check

@@ -215,30 +215,35 @@ def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutco
         )
         for row in parsed.index[parsed.isna()]
     ]
-    normalized = cells.copy()
     good = parsed.dropna()
-    normalized[good.index] = good.map(dt.date.isoformat)
-    return ColumnOutcome(normalized, problems)
+    return ColumnOutcome(_replace(cells, good.map(dt.date.isoformat)), problems)
 
 
 def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     # Whether each group exists and is in scope is checked against the database.
-    problems = []
-    normalized = cells.copy()
-    for row, cell in cells[cells != ""].items():
-        paths = [normalize_group_path(path) for path in split_multi(cell)]
-        for path in paths:
-            if any(not part for part in path.split(GROUP_SEPARATOR)):
-                problems.append(
-                    CellProblem(
-                        row,
-                        "invalid_group_path",
-                        f"{column.label}: '{path}' has an empty group name; write paths like "
-                        "Sales>>Tokyo and separate groups with ||.",
-                    )
-                )
-        normalized[row] = MULTI_SEPARATOR.join(dict.fromkeys(paths))
-    return ColumnOutcome(normalized, problems)
+    filled = cells[cells != ""]
+    paths = filled.map(
+        lambda cell: list(dict.fromkeys(map(normalize_group_path, split_multi(cell))))
+    )
+    problems = [
+        CellProblem(
+            row,
+            "invalid_group_path",
+            f"{column.label}: '{path}' has an empty group name; write paths like "
+            "Sales>>Tokyo and separate groups with ||.",
+        )
+        for row, row_paths in paths.items()
+        for path in row_paths
+        if any(not part for part in path.split(GROUP_SEPARATOR))
+    ]
+    return ColumnOutcome(_replace(cells, paths.map(MULTI_SEPARATOR.join)), problems)
+
+
+def _replace(cells: pd.Series, replacements: pd.Series) -> pd.Series:
+    """``cells`` with the cells of ``replacements`` (same index, a subset) put in."""
+    if replacements.empty:
+        return cells
+    return cells.mask(cells.index.isin(replacements.index), replacements.reindex(cells.index))
 
 
 def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
@@ -257,10 +262,10 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
             for row in cells.index[(cells != "") & ~cells.isin(column.options)]
         ]
     elif column.type == "checkbox":
-        normalized = cells.copy()
-        for row, cell in cells[cells != ""].items():
-            parts = split_multi(cell)
-            wrong = [part for part in parts if part not in column.options]
+        parts = cells[cells != ""].map(split_multi)
+        normalized = _replace(cells, parts.map(MULTI_SEPARATOR.join))
+        for row, row_parts in parts.items():
+            wrong = [part for part in row_parts if part not in column.options]
             if wrong:
                 problems.append(
                     CellProblem(
@@ -271,7 +276,6 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
                         f"{', '.join(column.options)} (join several with ||).",
                     )
                 )
-            normalized[row] = MULTI_SEPARATOR.join(parts)
     return ColumnOutcome(normalized, problems)
 
 
