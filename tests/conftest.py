@@ -176,3 +176,13 @@ def world(settings: Settings) -> World:
     for path in ("Sales>>Tokyo", "Support"):
         add_group(engine, path)
     return World(settings, engine, admin, {g.path: g for g in groups_in_scope(engine, "")})
+
+
+@pytest.fixture
+def people(world: World) -> World:
+    """The installation with two users: sato0002 in Sales and kato0003 in Support."""
+    world.add_user(
+        "sato0002", name="Sato", email="sato@example.com", department="Sales", groups=("Sales",)
+    )
+    world.add_user("kato0003", name="Kato", email="kato@example.com", groups=("Support",))
+    return world

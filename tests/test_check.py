@@ -18,15 +18,6 @@ from userbatch.errors import CsvFileError
 from userbatch.models import Batch, Membership, OutboxMessage, User
 
 
-@pytest.fixture
-def people(world: World) -> World:
-    world.add_user(
-        "sato0002", name="Sato", email="sato@example.com", department="Sales", groups=("Sales",)
-    )
-    world.add_user("kato0003", name="Kato", email="kato@example.com", groups=("Support",))
-    return world
-
-
 def run_check(
     world: World, text: str, *, operator: OperatorInfo | None = None, working: str = ""
 ) -> CheckResult:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,15 +37,6 @@ def snapshot(result: CheckResult) -> list[tuple[object, ...]]:
         (row.row, row.status, row.key, row.issues, row.changes, row.user_id)
         for row in result.ordered()
     ]
-
-
-@pytest.fixture
-def people(world: World) -> World:
-    world.add_user(
-        "sato0002", name="Sato", email="sato@example.com", department="Sales", groups=("Sales",)
-    )
-    world.add_user("kato0003", name="Kato", email="kato@example.com", groups=("Support",))
-    return world
 
 
 @settings(
