@@ -25,7 +25,7 @@ from userbatch.db import insert_ignoring_conflicts, session
 from userbatch.fields import ColumnSpec, load_columns
 from userbatch.groups import GroupInfo, organisation_name
 from userbatch.lookup import email_key
-from userbatch.mail import SET_PASSWORD_URL, render
+from userbatch.mail import gets_invitation, invitation_variables, render
 from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.passwords import hash_password, is_argon2_hash
 from userbatch.rules import STATUS_ALIASES, parse_date, split_multi
@@ -402,25 +402,14 @@ class _Writer:
         options = self.batch.options
         send_at = dt.datetime.fromisoformat(options["send_at"])
         site = organisation_name(self.result.lookup.engine) or "userbatch"
-        base = self.settings.base_url.rstrip("/")
         messages = []
         for user in users:
-            if user["status"] != "valid" or not user["email"]:
+            if not gets_invitation(user):
                 continue
-            variables = {
-                "name": user["name"],
-                "display_name": user["display_name"] or user["name"],
-                "login_id": user["login_id"],
-                "email": user["email"],
-                "group": next(iter(memberships[user["login_id"]]), site),
-                "set_password_url": SET_PASSWORD_URL,
-                "login_url": base,
-                "site_name": site,
-                "expiration_date": (
-                    user["expiration_date"].isoformat() if user["expiration_date"] else ""
-                ),
-                "custom": user["custom"],
-            }
+            variables = invitation_variables(
+                user, memberships[user["login_id"]], site_name=site,
+                base_url=self.settings.base_url,
+            )  # fmt: skip
             rendered = render(options["subject"], options["body"], variables)
             messages.append(
                 {

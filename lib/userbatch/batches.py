@@ -13,12 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from userbatch.apply import custom_values, user_fields
 from userbatch.auth import OperatorInfo
 from userbatch.check import CheckResult
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.groups import GroupInfo
+from userbatch.groups import GroupInfo, organisation_name
+from userbatch.mail import Rendered, gets_invitation, invitation_variables, render
 from userbatch.models import Batch, BatchRow, EmailTemplate, OutboxMessage
+from userbatch.rules import STATUS_ALIASES, split_multi
 from userbatch.settings import Settings
 from userbatch.vault import seal
 
@@ -113,6 +116,51 @@ def store_batch(
         for start in range(0, len(rows), _INSERT_CHUNK):
             db.execute(insert(BatchRow), rows[start : start + _INSERT_CHUNK])
     return batch_id
+
+
+def invited_rows(result: CheckResult) -> list[int]:
+    """The new rows that would get an invitation (Valid, with an e-mail address)."""
+    new = [row.row for row in result.ordered() if row.status == "new"]
+    frame = result.values.loc[new]
+    blank = [""] * len(new)
+    emails = frame["email"].tolist() if "email" in frame.columns else blank
+    statuses = frame["status"].tolist() if "status" in frame.columns else blank
+    return [
+        row
+        for row, email, status in zip(new, emails, statuses, strict=True)
+        if gets_invitation(
+            {"email": email, "status": STATUS_ALIASES.get(status.casefold(), "valid")}
+        )
+    ]
+
+
+def _user(values: dict[str, str], result: CheckResult) -> dict[str, Any]:
+    user = user_fields(values, result.options.columns)
+    user.setdefault("status", "valid")
+    user.setdefault("login_id", "")
+    user["login_id"] = user["login_id"] or "(generated)"
+    user["custom"] = custom_values(values, result.options.columns)
+    return user
+
+
+def preview_invitation(
+    engine: Engine, settings: Settings, result: CheckResult, *, subject: str, body: str
+) -> Rendered | None:
+    """The invitation the first invited row would get, or None when no row gets one.
+
+    Raises ``PolicyError`` when the template cannot be rendered.
+    """
+    rows = invited_rows(result)
+    if not rows:
+        return None
+    values = result.values.loc[rows[0]].to_dict()
+    working = result.options.working_group
+    groups = split_multi(values.get("belong_to", "")) or ([working.path] if working.path else [])
+    variables = invitation_variables(
+        _user(values, result), groups, site_name=organisation_name(engine) or "userbatch",
+        base_url=settings.base_url,
+    )  # fmt: skip
+    return render(subject, body, variables)
 
 
 def get_batch(engine: Engine, batch_id: str) -> Batch:

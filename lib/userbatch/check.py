@@ -92,6 +92,25 @@ class CheckResult:
     def ordered(self) -> list[RowResult]:
         return [self.rows[row] for row in self.values.index]
 
+    def error_report(self) -> tuple[list[str], list[list[str]]]:
+        """The rows with errors as the file had them (with edits), plus a Message column."""
+        header = [*self.sheet.labels, "Message"]
+        keys = [column.key for column in self.sheet.columns]
+        rows = []
+        for result in self.ordered():
+            if result.status != "error":
+                continue
+            cells = [str(self.sheet.cells.at[result.row, key]) for key in keys]
+            messages = [
+                f"Row {result.row}"
+                + (f", {issue.column}" if issue.column else "")
+                + f": {issue.message}"
+                for issue in result.issues
+                if issue.level == "error"
+            ]
+            rows.append([*cells, " / ".join(messages)])
+        return header, rows
+
     def to_document(self) -> dict[str, Any]:
         """The check as the CLI's ``--json`` prints it."""
         return {

@@ -268,13 +268,14 @@ def read_sheet(
     file_name: str,
     columns: list[ColumnSpec],
     encoding: str | None = None,
+    delimiter: str | None = None,
     max_bytes: int,
     max_rows: int,
 ) -> Sheet:
     """Read an uploaded CSV or Excel file into a sheet of text cells.
 
-    ``columns`` are the columns in use; ``encoding`` overrides detection. Raises a
-    ``CsvFileError`` subclass for a problem of the whole file.
+    ``columns`` are the columns in use; ``encoding`` and ``delimiter`` override detection.
+    Raises a ``CsvFileError`` subclass for a problem of the whole file.
     """
     if not data.strip():
         raise UnreadableFile.one("empty_file", "The file is empty.")
@@ -289,7 +290,7 @@ def read_sheet(
         records: Iterator[list[str]] = _xlsx_records(data, max_bytes)
     else:
         text, encoding = decode(data, encoding)
-        delimiter = sniff_delimiter(text)
+        delimiter = delimiter or sniff_delimiter(text)
         records = _csv_records(text, delimiter)
     try:
         header = next(records)
@@ -368,6 +369,12 @@ def _data_rows(
     except csv.Error as exc:
         raise UnreadableFile.one("unreadable", f"Row {number + 1} cannot be read: {exc}.") from None
     return rows, widths, filled_unused
+
+
+def download_encoding(upload_encoding: str) -> str:
+    """The encoding a file sent back to the operator uses: the uploaded one (UTF-8 with BOM
+    for a workbook, which Excel opens correctly)."""
+    return "utf-8-sig" if upload_encoding == "xlsx" else upload_encoding
 
 
 def write_table(header: list[str], rows: Iterable[list[str]], *, encoding: str) -> bytes:

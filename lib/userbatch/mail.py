@@ -52,3 +52,27 @@ def new_token() -> tuple[str, str]:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def gets_invitation(user: dict[str, Any]) -> bool:
+    """Only new users that are Valid and have an e-mail address are invited."""
+    return user.get("status", "valid") == "valid" and bool(user.get("email"))
+
+
+def invitation_variables(
+    user: dict[str, Any], groups: list[str], *, site_name: str, base_url: str
+) -> dict[str, Any]:
+    """The template variables for ``user`` (users-table field names) in ``groups``."""
+    expiration = user.get("expiration_date")
+    return {
+        "name": user["name"],
+        "display_name": user.get("display_name") or user["name"],
+        "login_id": user["login_id"],
+        "email": user.get("email") or "",
+        "group": next(iter(groups), site_name),
+        "set_password_url": SET_PASSWORD_URL,
+        "login_url": base_url.rstrip("/"),
+        "site_name": site_name,
+        "expiration_date": expiration.isoformat() if expiration else "",
+        "custom": user.get("custom") or {},
+    }
