@@ -18,13 +18,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from userbatch.csvfile import Sheet
-from userbatch.fields import ColumnSpec, login_ids_in_use
+from userbatch.csvfile import Sheet, read_sheet
+from userbatch.fields import ColumnSpec, load_columns, login_ids_in_use
 from userbatch.groups import GroupInfo, in_scope
 from userbatch.issues import Issue
 from userbatch.lookup import ExistingUser, Lookup
 from userbatch.passwords import is_argon2_hash
 from userbatch.rules import RuleContext, check_column, split_multi
+from userbatch.settings import Settings
 
 STATUSES = ("new", "update", "unchanged", "error")
 # Fields whose blank cell keeps an existing user's value.
@@ -369,6 +370,33 @@ class CheckResult:
                 continue
             changes[column.label] = (old, new)
         return changes
+
+
+def check_file(
+    engine: Engine,
+    settings: Settings,
+    data: bytes,
+    *,
+    file_name: str,
+    working_group: GroupInfo,
+    scope_path: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> CheckResult:
+    """Read an uploaded file with the current input field settings and check it.
+
+    Raises a ``CsvFileError`` subclass for a problem of the whole file.
+    """
+    columns = load_columns(engine)
+    sheet = read_sheet(
+        data, file_name=file_name, columns=columns, encoding=encoding, delimiter=delimiter,
+        max_bytes=settings.max_upload_mb * 2**20, max_rows=settings.max_rows,
+    )  # fmt: skip
+    options = CheckOptions(
+        columns=columns, working_group=working_group, scope_path=scope_path,
+        min_password_length=settings.password_min_length,
+    )  # fmt: skip
+    return check_sheet(engine, sheet, options)
 
 
 def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckResult:

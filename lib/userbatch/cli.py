@@ -22,8 +22,8 @@ from sqlalchemy import Engine, select
 
 from userbatch import auth, groups
 from userbatch.batches import Invitation, default_template, get_batch, job_document, store_batch
-from userbatch.check import CheckOptions, CheckResult, check_sheet
-from userbatch.csvfile import DELIMITERS, ENCODINGS, read_sheet, write_table
+from userbatch.check import CheckResult, check_file
+from userbatch.csvfile import DELIMITERS, ENCODINGS, write_table
 from userbatch.db import open_database, session
 from userbatch.errors import CsvFileError, UserbatchError
 from userbatch.fields import load_columns
@@ -117,17 +117,11 @@ def _check(
     working = groups.find_group(engine, args.group or operator.scope_path)
     if not groups.in_scope(working.path, operator.scope_path):
         raise UserbatchError(f"the group '{working.path}' is outside your groups")
-    columns = load_columns(engine)
     path = Path(args.file)
-    sheet = read_sheet(
-        path.read_bytes(), file_name=path.name, columns=columns, encoding=args.encoding,
-        max_bytes=settings.max_upload_mb * 2**20, max_rows=settings.max_rows,
+    return check_file(
+        engine, settings, path.read_bytes(), file_name=path.name, working_group=working,
+        scope_path=operator.scope_path, encoding=args.encoding,
     )  # fmt: skip
-    options = CheckOptions(
-        columns=columns, working_group=working, scope_path=operator.scope_path,
-        min_password_length=settings.password_min_length,
-    )  # fmt: skip
-    return check_sheet(engine, sheet, options)
 
 
 def _file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:

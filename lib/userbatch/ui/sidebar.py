@@ -10,6 +10,8 @@ from userbatch.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import WORKING_GROUP, sign_out
 
+CURRENT_GROUP = "working_group"
+
 
 def group_label(group: GroupInfo, organisation: str) -> str:
     """How a group is shown: its path, or the organisation's name for the root."""
@@ -51,5 +53,12 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
         sign_out(notice="You are signed out.")
         st.rerun()
     group = working_group_selector(app, operator)
+    st.session_state[CURRENT_GROUP] = group
     jobs_panel(app, operator)
+    return group
+
+
+def current_working_group() -> GroupInfo:
+    """The working group the sidebar drew on this run."""
+    group: GroupInfo = st.session_state[CURRENT_GROUP]
     return group

@@ -1,0 +1,167 @@
+"""views/batch_upload.py through AppTest: each state of the screen, seeded session state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, World
+from userbatch.db import session
+from userbatch.jobs import QUEUE_NAME
+from userbatch.models import Batch, utcnow
+from userbatch.settings import Settings
+from userbatch.ui import batch
+from userbatch.ui import session as ui_session
+
+THREE_MISTAKES = (
+    b"Login ID,Name,Email,Department,Belong to\r\n"
+    b"tanaka01,Tanaka,tanaka@example.com,Sales,Sales>>Tokyo\r\n"
+    b"ab1,Sato,sato@example,,\r\n"
+    b"suzuki01,,suzuki@example.com,,Sales>>Tokio\r\n"
+    b"yamada01,Yamada,yamada@example.com,,Support\r\n"
+)
+CLEAN = (
+    b"Login ID,Name,Email,Belong to\r\n"
+    b"tanaka01,Tanaka,tanaka@example.com,Sales>>Tokyo\r\n"
+    b"yamada01,Yamada,,Support\r\n"
+)
+
+
+@pytest.fixture
+def app(world: World, use_env: Callable[[Settings], None]) -> AppTest:
+    use_env(world.settings)
+    test = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    test.session_state[ui_session.OPERATOR_ID] = world.admin.id
+    test.session_state[ui_session.LAST_SEEN] = utcnow()
+    test.run()
+    assert test.title[0].value == "Batch user registration/update"
+    return test
+
+
+def _upload(app: AppTest, data: bytes, name: str = "users.csv") -> AppTest:
+    app.get("file_uploader")[0].upload(name, data, "text/csv")
+    app.run()
+    return app.button(key="upload_and_check").click().run()
+
+
+def _counts(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def _grid_rows(app: AppTest) -> list[int]:
+    return [int(n) for n in app.data_editor[0].value["Row"].tolist()]
+
+
+def test_the_start_offers_templates_and_explains_columns(app: AppTest) -> None:
+    labels = [button.label for button in app.download_button]
+    assert labels == ["Download CSV", "Download CSV (Shift_JIS)", "Download current users"]
+    assert app.expander[0].label == "What goes in each column"
+    help_table = app.dataframe[0].value
+    assert help_table["Column"].tolist()[:2] == ["Login ID", "Name"]
+    assert "5–30 half-width" in help_table["What it accepts"].tolist()[0]
+    assert app.button(key="upload_and_check").disabled
+
+
+def test_upload_and_check_counts_and_marks_bad_cells(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    assert not app.exception
+    assert _counts(app) == {"New": "2", "Update": "0", "Unchanged": "0", "Error": "2"}
+    grid = app.data_editor[0].value
+    assert grid["Status"].tolist() == ["New", "Error", "Error", "New"]
+    # A marker column beside each column with a bad cell on the page, ✖ at the bad cell.
+    assert grid["mark:login_id"].tolist() == ["", "✖", "", ""]
+    assert grid["mark:email"].tolist() == ["", "✖", "", ""]
+    assert grid["mark:name"].tolist() == ["", "", "✖", ""]
+    assert "mark:department" not in grid.columns
+    problems = app.expander[-1].markdown[0].value
+    assert "**Row 3**, Login ID: Login ID must be 5–30 characters; 'ab1' has 3\\." in problems
+    assert app.button(key="execute").disabled
+    assert "2 row(s) still have errors" in app.warning[0].value
+
+
+def test_show_only_errors(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    app.checkbox(key=batch.ONLY_ERRORS).check().run()
+    assert _grid_rows(app) == [3, 4]
+
+
+def _edit_grid(app: AppTest, change: dict[str, object]) -> AppTest:
+    upload: batch.Upload = app.session_state[batch.KEY]
+    app.session_state[upload.grid_key] = {
+        "edited_rows": {},
+        "added_rows": [],
+        "deleted_rows": [],
+    } | change
+    return app.run()
+
+
+def test_an_edit_is_checked_at_once_and_deleting_clears_the_rest(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    _edit_grid(
+        app, {"edited_rows": {1: {"cell:login_id": "sato0002", "cell:email": "sato@example.com"}}}
+    )
+    assert _counts(app) == {"New": "3", "Update": "0", "Unchanged": "0", "Error": "1"}
+    assert app.data_editor[0].value["cell:login_id"].tolist()[1] == "sato0002"
+    _edit_grid(app, {"deleted_rows": [2]})
+    assert _grid_rows(app) == [2, 3, 5]
+    assert _counts(app)["Error"] == "0"
+    assert not app.button(key="execute").disabled
+
+
+def test_edits_survive_another_screen(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    _edit_grid(app, {"deleted_rows": [1, 2]})
+    app.switch_page("views/users.py").run()
+    app.switch_page("views/batch_upload.py").run()
+    assert _grid_rows(app) == [2, 5]
+    assert _counts(app)["Error"] == "0"
+
+
+def test_a_file_error_is_one_message_with_re_upload(app: AppTest) -> None:
+    _upload(app, b"Login ID,Nmae\r\nabcde,x\r\n")
+    assert "cannot be checked" in app.error[0].value
+    assert "The column 'Nmae' is unknown. Did you mean 'Name'?" in app.error[1].value
+    app.button(key="reupload_after_error").click().run()
+    assert app.button(key="upload_and_check").disabled
+
+
+def test_the_encoding_can_be_chosen_again(app: AppTest) -> None:
+    _upload(app, "Login ID,Name\r\ntanaka01,田中\r\n".encode("cp932"))
+    upload: batch.Upload = app.session_state[batch.KEY]
+    assert upload.result is not None and upload.result.sheet.encoding == "cp932"
+    app.selectbox(key=f"encoding-{upload.grid_version}").select("utf-8").run()
+    assert "cannot be read as UTF-8" in app.error[1].value
+
+
+def test_execute_stores_and_queues_the_batch(
+    app: AppTest, world: World, clean_redis: Redis
+) -> None:
+    _upload(app, CLEAN)
+    app.button(key="execute").click().run()
+    assert "1 of the 2 new users get one" in " ".join(c.value for c in app.caption)
+    app.checkbox(key="invite").check().run()
+    assert app.text[0].value.startswith("Dear Tanaka,")  # the preview
+    app.button(key="execute_confirm").click().run()
+    assert not app.exception
+    assert "is stored and queued: 2 rows" in app.success[0].value
+    with session(world.engine) as db:
+        stored = db.scalars(select(Batch)).one()
+    assert stored.state == "queued" and stored.options["invite"] is True
+    assert Queue(QUEUE_NAME, connection=clean_redis).job_ids == [stored.job_id]
+
+
+def test_a_send_time_in_the_past_is_refused(app: AppTest) -> None:
+    import datetime as dt
+
+    _upload(app, CLEAN)
+    app.button(key="execute").click().run()
+    app.checkbox(key="invite").check().run()
+    app.radio(key="send_when").set_value("Later").run()
+    app.date_input(key="send_date").set_value(dt.date.today() - dt.timedelta(days=1)).run()
+    assert "That time has passed" in app.error[0].value
+    assert not [b for b in app.button if b.key == "execute_confirm"]
