@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,15 +40,49 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    settings: Settings
+
+
 @pytest.fixture
-def served(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    """The app as ``userbatch serve`` runs it with the zero-set-up default; yields its URL."""
+def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
+    """The app as ``userbatch serve`` runs it with the zero-set-up default."""
     settings = make_settings(redis_url=None)
     settings.data_dir.mkdir(parents=True)
     port = free_port()
     serve, _ = serve_until_healthy(settings, port)
-    yield f"http://localhost:{port}"
+    yield Served(f"http://localhost:{port}", settings)
     stop_process(serve, timeout=60)
+
+
+@pytest.fixture
+def served(served_app: Served) -> str:
+    """The served app's URL."""
+    return served_app.url
+
+
+PASSWORD = "correct-horse-7"
+
+
+def sign_in(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for()
+
+
+def set_up(page: Page, url: str, password: str = PASSWORD) -> None:
+    """Go through the first-run screen as a new user would."""
+    page.goto(url)
+    page.get_by_label("Organisation name").fill("Acme Learning")
+    page.get_by_label("Administrator login").fill("admin")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat the password").fill(password)
+    page.get_by_role("button", name="Create administrator").click()
+    page.get_by_text("Signed in as").wait_for()
 
 
 @pytest.fixture

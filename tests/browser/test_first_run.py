@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import set_up
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-7"
@@ -34,14 +36,7 @@ def test_first_run_then_sign_in_shows_every_section(served: str, page: Page) -> 
 
 
 def test_a_deep_link_asks_for_sign_in_first(served: str, page: Page) -> None:
-    page.goto(served)
-    page.get_by_label("Organisation name").fill("Acme Learning")
-    page.get_by_label("Administrator login").fill("admin")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
-
+    set_up(page, served)
     other = page.context.browser.new_page()  # type: ignore[union-attr]
     other.goto(f"{served}/operators")
     expect(other.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()

@@ -268,21 +268,7 @@ def _grid(upload: Upload, rows: list[RowResult]) -> None:
                 cell = marks.setdefault(issue.field, {})
                 if cell.get(row.row) != ERROR_MARK:
                     cell[row.row] = mark
-    frame = pd.DataFrame(
-        {
-            "Row": numbers,
-            "Status": [STATUS_LABELS[row.status] for row in rows],
-            "Problems": [_problems(row) for row in rows],
-        }
-    )
-    if any(row.changes for row in rows):
-        frame["Changes"] = [
-            "; ".join(
-                f"{label}: {old or '(blank)'} → {new or '(blank)'}"
-                for label, (old, new) in row.changes.items()
-            )
-            for row in rows
-        ]
+    frame = pd.DataFrame({"Row": numbers, "Status": [STATUS_LABELS[row.status] for row in rows]})
     config: dict[str, Any] = {
         "Row": st.column_config.NumberColumn("Row", width=60, format="%d"),
         "Status": st.column_config.TextColumn("Status", width=90),
@@ -298,6 +284,16 @@ def _grid(upload: Upload, rows: list[RowResult]) -> None:
             config[f"mark:{column.key}"] = st.column_config.TextColumn(
                 "⚠", width=36, help=f"✖ this {label} cell has an error; ! a warning"
             )
+    # The whole messages are listed under the grid too; here they follow the cells.
+    frame["Problems"] = [_problems(row) for row in rows]
+    if any(row.changes for row in rows):
+        frame["Changes"] = [
+            "; ".join(
+                f"{label}: {old or '(blank)'} → {new or '(blank)'}"
+                for label, (old, new) in row.changes.items()
+            )
+            for row in rows
+        ]
     read_only = [name for name in frame.columns if not name.startswith("cell:")]
     styled = frame.style.map(
         _mark_style, subset=[n for n in frame.columns if n.startswith("mark:")]

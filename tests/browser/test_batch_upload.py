@@ -1,0 +1,153 @@
+"""A new user's batch, in Chromium: template, a file with mistakes, fixes in the grid,
+a corrected file, the Execute dialog with invitations scheduled for tomorrow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+
+from tests.browser.conftest import PASSWORD, Served, sign_in
+from tests.helpers import settings_env, wait_until
+from userbatch.batches import get_batch
+from userbatch.db import open_database, session
+from userbatch.models import Batch, OutboxMessage
+
+pytestmark = pytest.mark.browser
+
+THREE_MISTAKES = (
+    "Login ID,Name,Email,Department,Belong to\r\n"
+    "tanaka01,Tanaka,tanaka@example.com,Sales,Sales>>Tokyo\r\n"
+    "ab1,Sato,sato@example.com,,\r\n"
+    "suzuki01,,suzuki@example.com,,Sales>>Tokio\r\n"
+    "yamada01,Yamada,yamada@example,,Support\r\n"
+)
+CORRECTED = (
+    "Login ID,Name,Email,Department,Belong to\r\n"
+    "tanaka01,Tanaka,tanaka@example.com,Sales,Sales>>Tokyo\r\n"
+    "sato0002,Sato,sato@example.com,,\r\n"
+    "yamada01,Yamada,yamada@example.com,,Support\r\n"
+)
+ROW_HEIGHT = 35
+
+
+def _canvas(page: Page) -> Locator:
+    return page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
+
+
+def _cell_texts(page: Page) -> list[str]:
+    """What the grid's accessible cells say (the grid itself is drawn on a canvas)."""
+    cells = page.get_by_test_id("stDataFrame").first.locator("td[id^=glide-cell-]")
+    cells.first.wait_for(state="attached")
+    texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
+    return texts
+
+
+def _idle(page: Page) -> None:
+    """Wait until the app has finished its run (its "Running…" indicator is gone)."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
+
+
+def _edit(page: Page, *, row: int, column: int, text: str) -> None:
+    """Type into the grid's cell at (row position, column index) as a person would."""
+    _idle(page)
+    box = _canvas(page).bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # first row's "Row"
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    for _ in range(row):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # opens the cell's editor
+    editor = page.locator("textarea, input").filter(has=page.locator(":focus")).or_(
+        page.locator("textarea:focus, input:focus")
+    )
+    expect(editor.first).to_be_visible()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    page.wait_for_timeout(300)  # the editor takes the keys in before Enter commits them
+    page.keyboard.press("Enter")
+
+
+def _delete_row(page: Page, *, row: int) -> None:
+    _idle(page)
+    box = _canvas(page).bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+    page.keyboard.press("Delete")
+
+
+def _metric(page: Page, label: str) -> Locator:
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+
+
+def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
+    env = settings_env(served_app.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
+    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
+                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
+            capture_output=True,
+        )  # fmt: skip
+    sign_in(page, served_app.url)
+    expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV", exact=True).click()
+    template = Path(download.value.path()).read_bytes()
+    assert template.startswith(b"\xef\xbb\xbfLogin ID,Name,Display name,Email,Password")
+
+    mistakes = tmp_path / "users.csv"
+    mistakes.write_text(THREE_MISTAKES)
+    page.locator("input[type=file]").set_input_files(mistakes)
+    page.get_by_role("button", name="Upload and check").click()
+    expect(_metric(page, "Error")).to_have_text("3")
+    expect(_metric(page, "New")).to_have_text("1")
+    expect(page.get_by_test_id("stExpander").get_by_text("'ab1' has 3")).to_be_visible()
+    wait_until(lambda: _cell_texts(page).count("✖") == 4, timeout=10, what="a mark per bad cell")
+    expect(page.get_by_role("button", name="Execute registration")).to_be_disabled()
+
+    page.get_by_text("Show only errors").click()
+    wait_until(lambda: "tanaka01" not in _cell_texts(page), timeout=10, what="errors only")
+    page.get_by_text("Show only errors").click()
+    wait_until(lambda: "tanaka01" in _cell_texts(page), timeout=10, what="all rows again")
+
+    _edit(page, row=1, column=2, text="sato0002")  # Login ID of row 3
+    expect(_metric(page, "Error")).to_have_text("2")
+    wait_until(lambda: "sato0002" in _cell_texts(page), timeout=10, what="the edited cell")
+    _delete_row(page, row=2)  # row 4, the one without a name
+    expect(_metric(page, "Error")).to_have_text("1")
+
+    page.get_by_role("button", name="Re-upload").click()
+    corrected = tmp_path / "users-corrected.csv"
+    corrected.write_text(CORRECTED)
+    page.locator("input[type=file]").set_input_files(corrected)
+    page.get_by_role("button", name="Upload and check").click()
+    expect(_metric(page, "New")).to_have_text("3")
+    expect(_metric(page, "Error")).to_have_text("0")
+
+    page.get_by_role("button", name="Execute registration").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Send invitation e-mail to new registered users").click()
+    expect(dialog.get_by_text("Preview for the first invited row")).to_be_visible()
+    expect(dialog.get_by_text("Dear Tanaka,")).to_be_visible()
+    dialog.get_by_text("Later").click()
+    expect(dialog.get_by_text("(your browser's)")).to_be_visible()  # tomorrow 09:00 by default
+    dialog.get_by_role("button", name="Execute").click()
+    expect(page.get_by_text("is stored and queued: 3 rows")).to_be_visible()
+
+    engine = open_database(served_app.settings)
+    with session(engine) as db:
+        batch_id = db.scalars(select(Batch.id)).one()
+    wait_until(lambda: get_batch(engine, batch_id).state == "finished", timeout=60, what="the job")
+    assert get_batch(engine, batch_id).created == 3
+    with session(engine) as db:
+        sends = db.scalars(select(OutboxMessage.send_at)).all()
+    assert len(sends) == 3 and all(
+        send > get_batch(engine, batch_id).submitted_at for send in sends
+    )
