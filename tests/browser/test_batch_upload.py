@@ -64,8 +64,10 @@ def _edit(page: Page, *, row: int, column: int, text: str) -> None:
     for _ in range(row):
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")  # opens the cell's editor
-    editor = page.locator("textarea, input").filter(has=page.locator(":focus")).or_(
-        page.locator("textarea:focus, input:focus")
+    editor = (
+        page.locator("textarea, input")
+        .filter(has=page.locator(":focus"))
+        .or_(page.locator("textarea:focus, input:focus"))
     )
     expect(editor.first).to_be_visible()
     page.keyboard.press("Control+a")

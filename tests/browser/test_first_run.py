@@ -29,7 +29,7 @@ def test_first_run_then_sign_in_shows_every_section(served: str, page: Page) -> 
         expect(sidebar.get_by_text(section, exact=True).first).to_be_visible()
     working_group = sidebar.get_by_role("combobox", name="Working group")
     expect(working_group).to_have_value("Acme Learning (whole organisation)")
-    expect(page.get_by_text("Not available yet.")).to_be_visible()
+    expect(page.get_by_text("Not available yet.")).to_be_visible()  # /operators, as asked
 
     sidebar.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()

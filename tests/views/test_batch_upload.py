@@ -165,3 +165,20 @@ def test_a_send_time_in_the_past_is_refused(app: AppTest) -> None:
     app.date_input(key="send_date").set_value(dt.date.today() - dt.timedelta(days=1)).run()
     assert "That time has passed" in app.error[0].value
     assert not [b for b in app.button if b.key == "execute_confirm"]
+
+
+def test_a_manager_works_in_their_subtree(
+    world: World, use_env: Callable[[Settings], None]
+) -> None:
+    use_env(world.settings)
+    manager = world.manager("sales-lead", "Sales")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.session_state[ui_session.OPERATOR_ID] = manager.id
+    app.session_state[ui_session.LAST_SEEN] = utcnow()
+    app.run()
+    assert app.sidebar.selectbox(key=ui_session.WORKING_GROUP).options == ["Sales", "Sales>>Tokyo"]
+    _upload(app, b"Login ID,Name,Belong to\r\ntanaka01,T,Support\r\nsuzuki01,S,\r\n")
+    assert _counts(app) == {"New": "1", "Update": "0", "Unchanged": "0", "Error": "1"}
+    assert "outside your groups" in app.data_editor[0].value["Problems"].tolist()[0]
+    upload: batch.Upload = app.session_state[batch.KEY]
+    assert upload.result is not None and upload.result.options.working_group.path == "Sales"
