@@ -6,6 +6,7 @@ they build their settings from the environment the worker was started with.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 from typing import Any
@@ -20,9 +21,12 @@ from userbatch.batches import get_batch, job_document
 from userbatch.db import current_revision, open_database, session
 from userbatch.errors import ConfigError
 from userbatch.models import Batch
+from userbatch.outbox import next_send_at, send_due
 from userbatch.settings import Settings, get_settings
 
 QUEUE_NAME = "userbatch"
+# How often a worker runs RQ's maintenance (registry clean-up) and checks the mail schedule.
+MAINTENANCE_SECONDS = 120
 
 
 def redis_connection(settings: Settings) -> Redis:
@@ -45,13 +49,60 @@ def get_queue(settings: Settings) -> Queue:
     return Queue(QUEUE_NAME, connection=redis_connection(settings))
 
 
+class UserbatchWorker(Worker):
+    """An RQ worker that also makes sure the outbox is swept when mail falls due.
+
+    The database is the record of what is due; on start and with every maintenance round
+    (and so after a Redis restart that lost the schedule) the worker schedules a sweep for
+    the next due message.
+    """
+
+    settings: Settings
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        schedule_mail_sweep(open_database(self.settings), self.settings)
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Work on the queue, with the scheduler, until stopped (or, with ``burst``, until empty)."""
-    open_database(settings)
+    engine = open_database(settings)
     redis = redis_connection(settings)
     name = f"userbatch-{socket.gethostname()}-{os.getpid()}"
-    worker = Worker([Queue(QUEUE_NAME, connection=redis)], connection=redis, name=name)
+    worker = UserbatchWorker(
+        [Queue(QUEUE_NAME, connection=redis)],
+        connection=redis,
+        name=name,
+        maintenance_interval=MAINTENANCE_SECONDS,
+    )
+    worker.settings = settings
+    schedule_mail_sweep(engine, settings)
     worker.work(burst=burst, with_scheduler=True)
+
+
+def schedule_mail_sweep(engine: Engine, settings: Settings) -> None:
+    """Schedule a sweep of the outbox for when the next message is due (once per time)."""
+    due = next_send_at(engine)
+    if due is None:
+        return
+    queue = get_queue(settings)
+    job_id = f"mail-sweep-{int(due.timestamp())}"
+    existing = queue.fetch_job(job_id)
+    if existing is not None and existing.get_status() in ("scheduled", "queued", "started"):
+        return
+    if due <= dt.datetime.now(dt.UTC):
+        queue.enqueue(send_due_mail_job, job_id=job_id, result_ttl=3600)
+    else:
+        queue.enqueue_at(due, send_due_mail_job, job_id=job_id, result_ttl=3600)
+
+
+def send_due_mail_job() -> dict[str, int]:
+    """Job: send the outbox's due messages, then schedule the next sweep."""
+    settings = get_settings()
+    engine = open_database(settings)
+    outcomes = send_due(engine, settings)
+    schedule_mail_sweep(engine, settings)
+    return dict(outcomes)
 
 
 def worker_report() -> dict[str, Any]:
@@ -101,6 +152,7 @@ def apply_batch_job(batch_id: str) -> dict[str, Any]:
 
     try:
         apply_batch(engine, settings, batch_id, progress=progress)
+        schedule_mail_sweep(engine, settings)
     except Exception as exc:
         with session(engine) as db, db.begin():
             batch = db.get_one(Batch, batch_id)

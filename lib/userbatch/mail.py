@@ -1,4 +1,4 @@
-"""E-mail templates rendered in a sandbox, and invitation tokens.
+"""E-mail templates rendered in a sandbox, invitation tokens, and SMTP delivery.
 
 A template reads the variables of SPEC §7 and nothing else: it runs in Jinja2's immutable
 sandbox with strict undefined values, so an unknown variable is an error, never a blank.
@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import smtplib
+import ssl
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from userbatch.errors import PolicyError
+from userbatch.settings import Settings
 
 VARIABLES = (
     "name", "display_name", "login_id", "email", "group", "set_password_url", "login_url",
@@ -76,3 +81,37 @@ def invitation_variables(
         "expiration_date": expiration.isoformat() if expiration else "",
         "custom": user.get("custom") or {},
     }
+
+
+def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> str:
+    """Hand one message to the SMTP server of ``SMTP_URL``; returns the transport used.
+
+    Without ``SMTP_URL`` nothing leaves the machine: the message is kept in the Outbox
+    ('outbox'). Raises ``smtplib.SMTPException`` or ``OSError`` when the server refuses or
+    cannot be reached.
+    """
+    if not settings.smtp_url:
+        return "outbox"
+    url = urlsplit(settings.smtp_url)
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = subject
+    message.set_content(body)
+    context = ssl.create_default_context()
+    host, port = url.hostname or "localhost", url.port
+    if url.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=context)
+    else:
+        client = smtplib.SMTP(host, port or 587, timeout=30)
+    with client:
+        if url.scheme == "smtp":
+            client.ehlo()
+            require = "starttls=require" in (url.query or "")
+            if client.has_extn("starttls") or require:
+                client.starttls(context=context)
+                client.ehlo()
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(message)
+    return "smtp"

@@ -238,6 +238,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
+    # When a worker claimed it for sending (a claim left behind by a crash is detectable).
+    claimed_at: Mapped[dt.datetime | None]
+    transport: Mapped[str | None] = mapped_column(String(16))  # 'smtp' or 'outbox'
     # SHA-256 of the accept-invitation token; the token itself is only in the mail.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_expires_at: Mapped[dt.datetime | None]

@@ -59,6 +59,22 @@ class Settings(BaseSettings):
             "them; unset: a key file in the data folder."
         ),
     ] = None
+    smtp_url: Annotated[
+        str | None,
+        Field(
+            validation_alias="SMTP_URL",
+            description="SMTP server for outgoing mail; unset: mail is kept in the app's Outbox.",
+        ),
+    ] = None
+    mail_from: Annotated[
+        str, Field(description="The From address of every message userbatch sends.")
+    ] = "userbatch@localhost"
+    mail_retry_seconds: Annotated[
+        int, Field(ge=1, le=86400, description="Wait before the first retry of a failed send.")
+    ] = 60
+    mail_max_attempts: Annotated[
+        int, Field(ge=1, le=20, description="Sends tried before a message counts as failed.")
+    ] = 5
     session_minutes: Annotated[
         int, Field(ge=5, le=7 * 24 * 60, description="Minutes a sign-in lasts without activity.")
     ] = 480
@@ -92,6 +108,17 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             backend = url.get_backend_name()
             raise ValueError(f"database '{backend}' is not supported (use sqlite or postgresql)")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("smtp://", "smtps://")):
+            raise ValueError(
+                "must look like smtp://user:password@host:587 (STARTTLS) or smtps://host:465"
+            )
         return value
 
     @field_validator("redis_url")

@@ -1,10 +1,11 @@
-"""Users as the pages and downloads need them: the User download of SPEC §7."""
+"""Users as the pages need them: the User download of SPEC §7, accepting an invitation."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, exists, select
+from sqlalchemy import Engine, exists, select, update
 
 from userbatch.csvfile import write_table
 from userbatch.db import session
@@ -12,7 +13,10 @@ from userbatch.errors import PolicyError
 from userbatch.fields import ColumnSpec, download_only_columns
 from userbatch.groups import in_scope, in_subtree_clause
 from userbatch.lookup import user_values
-from userbatch.models import Group, Membership, User
+from userbatch.mail import token_hash
+from userbatch.models import Group, Membership, OutboxMessage, User, utcnow
+from userbatch.passwords import hash_password, password_problems
+from userbatch.settings import Settings
 
 _EXPORT_CHUNK = 5000
 
@@ -72,3 +76,56 @@ def export_users(
     """The User download as a CSV file, formula-injection safe."""
     rows = export_rows(engine, columns, scope_path=scope_path, group_path=group_path)
     return write_table(export_header(columns), rows, encoding=encoding)
+
+
+def invitation_for(engine: Engine, token: str, *, now: dt.datetime | None = None) -> str:
+    """The login ID an unused, unexpired invitation token belongs to.
+
+    Raises ``PolicyError`` saying why the link does not work.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        row = db.execute(
+            select(OutboxMessage, User.login_id)
+            .join(User, User.id == OutboxMessage.user_id)
+            .where(OutboxMessage.token_hash == token_hash(token))
+        ).one_or_none()
+    if row is None:
+        raise PolicyError("This link is not valid. Ask your administrator for a new invitation.")
+    message, login_id = row
+    if message.token_used_at is not None:
+        raise PolicyError("This link was used already; sign in with the password you set.")
+    if message.token_expires_at is None or message.token_expires_at < now:
+        raise PolicyError("This link has expired. Ask your administrator for a new invitation.")
+    return str(login_id)
+
+
+def accept_invitation(
+    engine: Engine, settings: Settings, token: str, password: str, *, now: dt.datetime | None = None
+) -> str:
+    """Set the invited user's password; the token works once. Returns the login ID.
+
+    Raises ``PolicyError`` for a link that does not work or a password the policy refuses.
+    """
+    now = now or utcnow()
+    login_id = invitation_for(engine, token, now=now)
+    problems = password_problems(password, min_length=settings.password_min_length, login=login_id)
+    if problems:
+        raise PolicyError("The password " + "; ".join(problems) + ".")
+    password_hash = hash_password(password)
+    with engine.begin() as connection:
+        used = connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.token_hash == token_hash(token), OutboxMessage.token_used_at.is_(None)
+            )
+            .values(token_used_at=now)
+        ).rowcount
+        if not used:
+            raise PolicyError("This link was used already; sign in with the password you set.")
+        connection.execute(
+            update(User)
+            .where(User.login_id == login_id)
+            .values(password_hash=password_hash, updated_at=now)
+        )
+    return login_id

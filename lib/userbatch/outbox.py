@@ -1,0 +1,136 @@
+"""The outbox: messages due to be sent, sent exactly once, retried with backoff.
+
+The database is the record of what is due. Sending a message first claims it with one
+guarded UPDATE (scheduled → sending), so two workers never send the same message; the
+invitation's token is made at that moment and only its hash is stored. A refused send goes
+back to scheduled with a later send time (the wait doubles each attempt) until the attempts
+run out. A claim whose worker died mid-send is not sent again — it might have arrived — but
+marked failed with that explanation, to be resent by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from collections import Counter
+
+from sqlalchemy import Engine, select, update
+
+from userbatch.db import session
+from userbatch.mail import SET_PASSWORD_URL, deliver, new_token
+from userbatch.models import OutboxMessage, utcnow
+from userbatch.settings import Settings
+
+# A claim older than this without an outcome belongs to a worker that died mid-send.
+STALE_CLAIM = dt.timedelta(minutes=10)
+INTERRUPTED = (
+    "The worker stopped while sending this message, so it may or may not have arrived; "
+    "resend it if the user did not get it."
+)
+
+
+def accept_url(settings: Settings, token: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/accept?token={token}"
+
+
+def due_messages(engine: Engine, now: dt.datetime, *, limit: int = 1000) -> list[int]:
+    """The ids of scheduled messages whose send time has come, oldest first."""
+    with session(engine) as db:
+        return list(
+            db.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.state == "scheduled", OutboxMessage.send_at <= now)
+                .order_by(OutboxMessage.send_at, OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+
+
+def send_message(
+    engine: Engine, settings: Settings, message_id: int, *, now: dt.datetime | None = None
+) -> str:
+    """Send one due message if nobody else has; returns its state afterwards."""
+    now = now or utcnow()
+    token, token_hash = new_token()
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.state == "scheduled",
+                OutboxMessage.send_at <= now,
+            )
+            .values(
+                state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
+                token_hash=token_hash,
+                token_expires_at=now + dt.timedelta(days=settings.invitation_days),
+            )
+        ).rowcount  # fmt: skip
+    with session(engine) as db:
+        message = db.get_one(OutboxMessage, message_id)
+    if not claimed:
+        return message.state
+    body = message.body.replace(SET_PASSWORD_URL, accept_url(settings, token))
+    try:
+        transport = deliver(
+            settings, recipient=message.recipient, subject=message.subject, body=body
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        return _refused(engine, settings, message, now, f"{type(exc).__name__}: {exc}")
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
+            .values(state="sent", sent_at=utcnow(), transport=transport, last_error=None)
+        )
+    return "sent"
+
+
+def _refused(
+    engine: Engine, settings: Settings, message: OutboxMessage, now: dt.datetime, error: str
+) -> str:
+    final = message.attempts >= settings.mail_max_attempts
+    wait = dt.timedelta(seconds=settings.mail_retry_seconds * 2 ** (message.attempts - 1))
+    state = "failed" if final else "scheduled"
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.state == "sending")
+            .values(
+                state=state, last_error=error, claimed_at=None, token_hash=None,
+                token_expires_at=None, send_at=message.send_at if final else now + wait,
+            )
+        )  # fmt: skip
+    return state
+
+
+def fail_interrupted(engine: Engine, now: dt.datetime | None = None) -> int:
+    """Mark claims left behind by a dead worker as failed; returns how many."""
+    now = now or utcnow()
+    with engine.begin() as connection:
+        return connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
+            .values(state="failed", last_error=INTERRUPTED, token_hash=None)
+        ).rowcount
+
+
+def send_due(engine: Engine, settings: Settings, now: dt.datetime | None = None) -> Counter[str]:
+    """Send every message that is due; returns how many ended in each state."""
+    now = now or utcnow()
+    fail_interrupted(engine, now)
+    outcomes: Counter[str] = Counter()
+    for message_id in due_messages(engine, now):
+        outcomes[send_message(engine, settings, message_id, now=now)] += 1
+    return outcomes
+
+
+def next_send_at(engine: Engine) -> dt.datetime | None:
+    """When the next scheduled message is due (None when nothing is scheduled)."""
+    with session(engine) as db:
+        return db.scalar(
+            select(OutboxMessage.send_at)
+            .where(OutboxMessage.state == "scheduled")
+            .order_by(OutboxMessage.send_at)
+            .limit(1)
+        )
