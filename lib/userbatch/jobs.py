@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import uuid
 from typing import Any
 
 from redis import Redis
@@ -85,15 +86,19 @@ def schedule_mail_sweep(engine: Engine, settings: Settings) -> None:
     due = next_send_at(engine)
     if due is None:
         return
+    # On the whole second at or after the due time: the sweep must not run early.
+    at = due.replace(microsecond=0) + dt.timedelta(seconds=1 if due.microsecond else 0)
     queue = get_queue(settings)
-    job_id = f"mail-sweep-{int(due.timestamp())}"
+    job_id = f"mail-sweep-{int(at.timestamp())}"
     existing = queue.fetch_job(job_id)
-    if existing is not None and existing.get_status() in ("scheduled", "queued", "started"):
+    if existing is not None and existing.get_status() in ("scheduled", "queued"):
         return
-    if due <= dt.datetime.now(dt.UTC):
-        queue.enqueue(send_due_mail_job, job_id=job_id, result_ttl=3600)
+    if at <= dt.datetime.now(dt.UTC):
+        queue.enqueue(
+            send_due_mail_job, job_id=f"{job_id}-now-{uuid.uuid4().hex[:8]}", result_ttl=3600
+        )
     else:
-        queue.enqueue_at(due, send_due_mail_job, job_id=job_id, result_ttl=3600)
+        queue.enqueue_at(at, send_due_mail_job, job_id=job_id, result_ttl=3600)
 
 
 def send_due_mail_job() -> dict[str, int]:
