@@ -15,13 +15,15 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker, get_current_job
-from sqlalchemy import Engine
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from sqlalchemy import Engine, select
 
 from userbatch.apply import apply_batch
-from userbatch.batches import get_batch, job_document
+from userbatch.batches import ACTIVE_STATES, get_batch, job_document
 from userbatch.db import current_revision, open_database, session
-from userbatch.errors import ConfigError
-from userbatch.models import Batch
+from userbatch.errors import ConfigError, PolicyError
+from userbatch.models import Batch, utcnow
 from userbatch.outbox import next_send_at, send_due
 from userbatch.settings import Settings, get_settings
 
@@ -125,13 +127,15 @@ def job_timeout(total_rows: int) -> int:
     return 600 + total_rows // 10
 
 
-def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
+def enqueue_batch(
+    engine: Engine, settings: Settings, batch_id: str, *, attempt: str | None = None
+) -> str:
     """Queue the stored batch for a worker; returns the RQ job id (ids only cross Redis)."""
     batch = get_batch(engine, batch_id)
     job = get_queue(settings).enqueue(
         apply_batch_job,
         batch_id,
-        job_id=f"batch-{batch_id}",
+        job_id=f"batch-{batch_id}" + (f"-{attempt}" if attempt else ""),
         job_timeout=job_timeout(batch.total),
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
@@ -141,6 +145,7 @@ def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
         stored = db.get_one(Batch, batch_id)
         stored.state = "queued"
         stored.job_id = job.id
+        stored.error = None
     return job.id
 
 
@@ -165,3 +170,72 @@ def apply_batch_job(batch_id: str) -> dict[str, Any]:
             batch.error = f"{type(exc).__name__}: {exc}"
         raise
     return job_document(engine, batch_id)
+
+
+ABANDONED = (
+    "The worker stopped while running this batch (it was killed, or its machine restarted). "
+    "Retry continues where it stopped."
+)
+
+
+def sync_batch_states(engine: Engine, settings: Settings) -> None:
+    """Bring the state of queued and running batches up to date with RQ.
+
+    RQ's clean-up first moves jobs whose worker stopped sending heartbeats (killed workers)
+    to the failed registry, so such a batch turns "failed" instead of staying "started".
+    """
+    queue = get_queue(settings)
+    StartedJobRegistry(queue=queue).cleanup()
+    with session(engine) as db:
+        active = db.execute(
+            select(Batch.id, Batch.job_id, Batch.state).where(Batch.state.in_(ACTIVE_STATES))
+        ).all()
+    for batch_id, job_id, _state in active:
+        job = queue.fetch_job(job_id) if job_id else None
+        rq_state = _rq_state(job) if job is not None else "failed"
+        # While RQ holds the job, the job itself keeps the batch's state; only an end counts.
+        if rq_state not in ("finished", "failed", "canceled", "stopped"):
+            continue
+        rq_state = "failed" if rq_state == "stopped" else rq_state
+        error = None
+        if rq_state == "failed":
+            result = job.latest_result() if job is not None else None
+            error = (
+                ABANDONED
+                if result is None or "AbandonedJobError" in (result.exc_string or "")
+                else None
+            )
+        with session(engine) as db, db.begin():
+            batch = db.get_one(Batch, batch_id)
+            if batch.state in ACTIVE_STATES:
+                batch.state = rq_state
+                batch.error = batch.error or error
+
+
+def _rq_state(job: Job) -> str:
+    status = job.get_status(refresh=True)
+    return str(status.value if hasattr(status, "value") else status or "failed")
+
+
+def retry_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
+    """Queue a failed batch again; it continues with the rows still pending. Returns the
+    new job id. Raises ``PolicyError`` when the batch is not failed."""
+    sync_batch_states(engine, settings)
+    batch = get_batch(engine, batch_id)
+    if batch.state != "failed":
+        raise PolicyError(f"Only a failed batch can be retried; this one is {batch.state}.")
+    return enqueue_batch(engine, settings, batch_id, attempt=uuid.uuid4().hex[:8])
+
+
+def cancel_batch(engine: Engine, settings: Settings, batch_id: str) -> None:
+    """Cancel a batch that waits in the queue; raises ``PolicyError`` once it runs."""
+    batch = get_batch(engine, batch_id)
+    if batch.state not in ("stored", "queued", "scheduled", "deferred"):
+        raise PolicyError(f"Only a waiting batch can be canceled; this one is {batch.state}.")
+    if batch.job_id:
+        job = get_queue(settings).fetch_job(batch.job_id)
+        if job is not None:
+            job.cancel()
+    with session(engine) as db, db.begin():
+        stored = db.get_one(Batch, batch_id)
+        stored.state, stored.finished_at = "canceled", utcnow()
