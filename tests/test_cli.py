@@ -236,3 +236,19 @@ def test_a_messy_excel_file_says_which_cell_to_fix(world: World) -> None:
             "Email was typed in full-width characters; it was converted to 'tanaka@example.com'.",
         ),
     ]
+
+
+def test_jobs_cancel_and_retry(
+    world: World, cli: Callable[..., tuple[int, str, str]], tmp_path: Path, clean_redis: object
+) -> None:
+    code, out, _ = cli("import", _file(tmp_path, GOOD), "--json")  # queued; no worker runs
+    assert code == 0
+    batch_id = json.loads(out)["job"]["id"]
+    code, _, err = cli("jobs", "retry", batch_id)
+    assert code == 2 and "Only a failed batch can be retried; this one is queued." in err
+    code, out, _ = cli("jobs", "cancel", batch_id, "--json")
+    assert code == 0 and json.loads(out)["state"] == "canceled"
+    code, _, err = cli("jobs", "cancel", batch_id)
+    assert code == 2 and "this one is canceled" in err
+    code, out, _ = cli("jobs", "list", "--json")
+    assert [job["state"] for job in json.loads(out)] == ["canceled"]

@@ -27,7 +27,13 @@ from userbatch.csvfile import DELIMITERS, ENCODINGS, write_table
 from userbatch.db import open_database, session
 from userbatch.errors import CsvFileError, UserbatchError
 from userbatch.fields import load_columns
-from userbatch.jobs import enqueue_batch, run_worker
+from userbatch.jobs import (
+    cancel_batch,
+    enqueue_batch,
+    retry_batch,
+    run_worker,
+    sync_batch_states,
+)
 from userbatch.models import Batch, EmailTemplate, Operator
 from userbatch.runtime import Runtime, spawn, stop_process
 from userbatch.settings import Settings, get_settings
@@ -272,15 +278,39 @@ def cmd_groups_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_jobs_show(args: argparse.Namespace) -> int:
-    _, engine = _open()
-    document = job_document(engine, args.id)
-    if args.json:
+def _print_job(document: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(document))
-    else:
-        progress, counts = document["progress"], document["counts"]
-        print(f"{document['id']}: {document['state']}, {progress['done']}/{progress['total']} rows")
-        print(", ".join(f"{name} {value}" for name, value in counts.items()))
+        return
+    progress, counts = document["progress"], document["counts"]
+    print(f"{document['id']}: {document['state']}, {progress['done']}/{progress['total']} rows")
+    print(", ".join(f"{name} {value}" for name, value in counts.items()))
+
+
+def cmd_jobs_show(args: argparse.Namespace) -> int:
+    settings, engine = _open()
+    with Runtime(settings, worker=False):
+        sync_batch_states(engine, settings)
+    _print_job(job_document(engine, args.id), as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_jobs_retry(args: argparse.Namespace) -> int:
+    settings, engine = _open()
+    with Runtime(settings, worker=args.wait):
+        retry_batch(engine, settings, args.id)
+        batch = _wait(engine, args.id, quiet=args.json) if args.wait else get_batch(engine, args.id)
+    _print_job(job_document(engine, args.id), as_json=args.json)
+    return (
+        EXIT_FILE_ERRORS if args.wait and (batch.state != "finished" or batch.failed) else EXIT_OK
+    )
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    settings, engine = _open()
+    with Runtime(settings, worker=False):
+        cancel_batch(engine, settings, args.id)
+    _print_job(job_document(engine, args.id), as_json=args.json)
     return EXIT_OK
 
 
@@ -396,9 +426,16 @@ def build_parser() -> argparse.ArgumentParser:
     job_commands = jobs_parser.add_subparsers(dest="jobs_command", required=True)
     listing = command("list", cmd_jobs_list, "every batch, newest first", job_commands)
     listing.add_argument("--json", action="store_true")
-    show = command("show", cmd_jobs_show, "one batch's job document", job_commands)
-    show.add_argument("id")
-    show.add_argument("--json", action="store_true")
+    for name, handler, help in (
+        ("show", cmd_jobs_show, "one batch's job document"),
+        ("retry", cmd_jobs_retry, "run a failed batch again; it continues where it stopped"),
+        ("cancel", cmd_jobs_cancel, "cancel a batch that waits in the queue"),
+    ):
+        sub = command(name, handler, help, job_commands)
+        sub.add_argument("id")
+        sub.add_argument("--json", action="store_true")
+        if name == "retry":
+            sub.add_argument("--wait", action="store_true", help="wait until the job ends")
     return parser
 
 
