@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -155,7 +156,8 @@ def test_import_wait_with_the_zero_set_up_default(
         [sys.executable, "-m", "userbatch", "groups", "add", "Sales"],
         env=settings_env(settings), check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    result = _import_wait(settings, _file(tmp_path, GOOD), "--invite")
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    result = _import_wait(settings, _file(tmp_path, GOOD), "--invite", "--send-at", later)
     assert result.returncode == 0, result.stderr
     job = json.loads(result.stdout)["job"]
     assert job["state"] == "finished"
