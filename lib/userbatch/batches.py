@@ -11,16 +11,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from userbatch.apply import custom_values, user_fields
 from userbatch.auth import OperatorInfo
 from userbatch.check import CheckResult
+from userbatch.csvfile import download_encoding, write_table
 from userbatch.db import session
 from userbatch.errors import PolicyError
 from userbatch.groups import GroupInfo, organisation_name
 from userbatch.mail import Rendered, gets_invitation, invitation_variables, render
-from userbatch.models import Batch, BatchRow, EmailTemplate, OutboxMessage
+from userbatch.models import Batch, BatchRow, EmailTemplate, Group, Operator, OutboxMessage
 from userbatch.rules import STATUS_ALIASES, split_multi
 from userbatch.settings import Settings
 from userbatch.vault import seal
@@ -173,15 +174,10 @@ def get_batch(engine: Engine, batch_id: str) -> Batch:
 
 
 def invitation_counts(engine: Engine, batch_id: str) -> dict[str, int]:
+    """The batch's invitations: scheduled (or being sent), sent, failed."""
     with session(engine) as db:
-        states = list(
-            db.scalars(select(OutboxMessage.state).where(OutboxMessage.batch_id == batch_id))
-        )
-    return {
-        "scheduled": sum(state in ("scheduled", "sending") for state in states),
-        "sent": states.count("sent"),
-        "failed": states.count("failed"),
-    }
+        counts = _invitation_counts(db, [batch_id])
+    return counts.get(batch_id, {"scheduled": 0, "sent": 0, "failed": 0})
 
 
 def job_document(engine: Engine, batch_id: str, *, state: str | None = None) -> dict[str, Any]:
@@ -221,3 +217,162 @@ def active_batches(engine: Engine, operator_id: int) -> list[BatchProgress]:
             .order_by(Batch.submitted_at.desc())
         ).all()
     return [BatchProgress(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One line of the job history."""
+
+    id: str
+    file_name: str
+    operator: str
+    group: str
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    state: str
+    done: int
+    total: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    invitations: dict[str, int]
+    error: str | None
+
+
+def list_batches(
+    engine: Engine,
+    operator: OperatorInfo,
+    *,
+    states: list[str] | None = None,
+    operator_login: str | None = None,
+    limit: int = 200,
+) -> list[BatchSummary]:
+    """Batches newest first: an admin's view of everyone's (or one operator's), a
+    manager's own."""
+    query = (
+        select(Batch, Operator.login, Group.path)
+        .join(Operator, Operator.id == Batch.operator_id)
+        .join(Group, Group.id == Batch.group_id)
+        .order_by(Batch.submitted_at.desc())
+        .limit(limit)
+    )
+    if not operator.is_admin:
+        query = query.where(Batch.operator_id == operator.id)
+    elif operator_login:
+        query = query.where(Operator.login == operator_login)
+    if states:
+        query = query.where(Batch.state.in_(states))
+    with session(engine) as db:
+        rows = db.execute(query).all()
+        invitations = _invitation_counts(db, [batch.id for batch, _, _ in rows])
+    return [
+        BatchSummary(
+            batch.id,
+            batch.file_name,
+            login,
+            path,
+            batch.submitted_at,
+            batch.started_at,
+            batch.finished_at,
+            batch.state,
+            batch.done,
+            batch.total,
+            batch.created,
+            batch.updated,
+            batch.unchanged,
+            batch.failed,
+            invitations.get(batch.id, {"scheduled": 0, "sent": 0, "failed": 0}),
+            batch.error,
+        )
+        for batch, login, path in rows
+    ]
+
+
+def _invitation_counts(db: Any, batch_ids: list[str]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    rows = db.execute(
+        select(OutboxMessage.batch_id, OutboxMessage.state, func.count())
+        .where(OutboxMessage.batch_id.in_(batch_ids))
+        .group_by(OutboxMessage.batch_id, OutboxMessage.state)
+    )
+    for batch_id, state, count in rows:
+        bucket = counts.setdefault(batch_id, {"scheduled": 0, "sent": 0, "failed": 0})
+        key = "scheduled" if state in ("scheduled", "sending") else state
+        if key in bucket:
+            bucket[key] += count
+    return counts
+
+
+def batch_for(engine: Engine, operator: OperatorInfo, batch_id: str) -> Batch:
+    """The batch, if this operator may see it; raises ``PolicyError`` otherwise."""
+    batch = get_batch(engine, batch_id)
+    if not operator.is_admin and batch.operator_id != operator.id:
+        raise PolicyError("That batch belongs to another operator.")
+    return batch
+
+
+def row_outcomes(
+    engine: Engine, batch_id: str, *, outcome: str | None = None
+) -> list[dict[str, Any]]:
+    """Each row's outcome: row number, key, action, outcome, message."""
+    query = select(
+        BatchRow.row_no, BatchRow.key, BatchRow.action, BatchRow.outcome, BatchRow.message
+    ).where(BatchRow.batch_id == batch_id)
+    if outcome:
+        query = query.where(BatchRow.outcome == outcome)
+    with session(engine) as db:
+        rows = db.execute(query.order_by(BatchRow.row_no)).all()
+    return [
+        {
+            "Row": r.row_no,
+            "Key": r.key,
+            "Checked as": r.action,
+            "Result": r.outcome,
+            "Message": r.message or "",
+        }
+        for r in rows
+    ]
+
+
+def results_file(engine: Engine, batch_id: str) -> bytes:
+    """The uploaded columns of every row plus Result and Message (passwords left blank)."""
+    batch = get_batch(engine, batch_id)
+    keys = batch.options.get("keys", [])
+    with session(engine) as db:
+        rows = db.execute(
+            select(BatchRow.values, BatchRow.outcome, BatchRow.message)
+            .where(BatchRow.batch_id == batch_id)
+            .order_by(BatchRow.row_no)
+        ).all()
+    body = (
+        [str(values.get(key, "")) for key in keys] + [outcome, message or ""]
+        for values, outcome, message in rows
+    )
+    return write_table(
+        [*batch.columns, "Result", "Message"], body, encoding=download_encoding(batch.encoding)
+    )
+
+
+def batch_invitations(engine: Engine, batch_id: str) -> list[dict[str, Any]]:
+    with session(engine) as db:
+        rows = db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.batch_id == batch_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [
+        {"Recipient": m.recipient, "State": m.state, "Send at": m.send_at, "Sent at": m.sent_at,
+         "Attempts": m.attempts, "Last error": m.last_error or ""}
+        for m in rows
+    ]  # fmt: skip
+
+
+def batch_states(engine: Engine, batch_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The state and file name of these batches."""
+    with session(engine) as db:
+        rows = db.execute(
+            select(Batch.id, Batch.state, Batch.file_name).where(Batch.id.in_(batch_ids))
+        )
+        return {batch_id: (state, name) for batch_id, state, name in rows}

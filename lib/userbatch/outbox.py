@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 from collections import Counter
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, update
 
 from userbatch.db import session
+from userbatch.errors import PolicyError
 from userbatch.mail import SET_PASSWORD_URL, deliver, new_token
-from userbatch.models import OutboxMessage, utcnow
+from userbatch.models import Batch, OutboxMessage, utcnow
 from userbatch.settings import Settings
 
 # A claim older than this without an outcome belongs to a worker that died mid-send.
@@ -134,3 +136,80 @@ def next_send_at(engine: Engine) -> dt.datetime | None:
             .order_by(OutboxMessage.send_at)
             .limit(1)
         )
+
+
+@dataclass(frozen=True)
+class KeptMessage:
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    state: str
+    send_at: dt.datetime
+    sent_at: dt.datetime | None
+    transport: str | None
+    attempts: int
+    last_error: str | None
+    has_link: bool
+
+
+def list_messages(
+    engine: Engine,
+    *,
+    operator_id: int | None = None,
+    states: list[str] | None = None,
+    limit: int = 500,
+) -> list[KeptMessage]:
+    """Messages newest first; ``operator_id`` keeps to the invitations of that operator's
+    batches."""
+    query = select(OutboxMessage).order_by(OutboxMessage.send_at.desc(), OutboxMessage.id.desc())
+    if operator_id is not None:
+        query = query.join(Batch, Batch.id == OutboxMessage.batch_id).where(
+            Batch.operator_id == operator_id
+        )
+    if states:
+        query = query.where(OutboxMessage.state.in_(states))
+    with session(engine) as db:
+        messages = db.scalars(query.limit(limit)).all()
+    return [
+        KeptMessage(
+            m.id,
+            m.recipient,
+            m.subject,
+            m.body.replace(SET_PASSWORD_URL, "[set-password link]"),
+            m.state,
+            m.send_at,
+            m.sent_at,
+            m.transport,
+            m.attempts,
+            m.last_error,
+            SET_PASSWORD_URL in m.body,
+        )
+        for m in messages
+    ]
+
+
+def reissue_link(
+    engine: Engine, settings: Settings, message_id: int, *, now: dt.datetime | None = None
+) -> str:
+    """A fresh set-password link for a message kept in the Outbox (no SMTP): the old token
+    stops working. Raises ``PolicyError`` when the message has no unused link."""
+    now = now or utcnow()
+    token, token_hash = new_token()
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.state == "sent",
+                OutboxMessage.token_used_at.is_(None),
+                OutboxMessage.body.contains(SET_PASSWORD_URL),
+            )
+            .values(
+                token_hash=token_hash,
+                token_expires_at=now + dt.timedelta(days=settings.invitation_days),
+            )
+        ).rowcount
+    if not changed:
+        raise PolicyError("This message has no unused set-password link.")
+    return accept_url(settings, token)

@@ -120,8 +120,6 @@ PLACEHOLDERS = [
     "views/input_fields.py",
     "views/email_templates.py",
     "views/operators.py",
-    "views/background.py",
-    "views/outbox.py",
 ]
 
 

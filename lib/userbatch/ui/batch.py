@@ -30,6 +30,7 @@ from userbatch.groups import GroupInfo
 from userbatch.jobs import enqueue_batch
 from userbatch.templates import list_templates, save_template
 from userbatch.ui.context import AppContext
+from userbatch.ui.text import inert
 from userbatch.users import export_users
 
 KEY = "batch_upload"
@@ -171,7 +172,7 @@ def _file_error(
     app: AppContext, operator: OperatorInfo, working: GroupInfo, upload: Upload
 ) -> None:
     assert upload.error is not None
-    st.error(f"**{upload.file_name}** cannot be checked:")
+    st.error(f"**{inert(upload.file_name)}** cannot be checked:")
     for code, message in upload.error.problems:
         st.error(f"{message} `{code}`")
     if upload.error.code == "unreadable":
@@ -228,7 +229,7 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, upload: Upload) ->
     assert result is not None
     sheet = result.sheet
     st.markdown(
-        f"**{sheet.file_name}** · {sheet.rows:,} rows · working group "
+        f"**{inert(sheet.file_name)}** · {sheet.rows:,} rows · working group "
         f"**{_group_name(result.options.working_group)}**"
     )
     if sheet.encoding == "xlsx":
@@ -313,18 +314,13 @@ def _problem_list(rows: list[RowResult]) -> None:
     """The whole messages of the rows on the page (the grid's column cuts long ones)."""
     lines = [
         f"- **Row {row.row}**" + (f", {issue.column}" if issue.column else "")
-        + (" (warning)" if issue.level == "warning" else "") + f": {_escape(issue.message)}"
+        + (" (warning)" if issue.level == "warning" else "") + f": {inert(issue.message)}"
         for row in rows
         for issue in row.issues
     ]  # fmt: skip
     if lines:
         with st.expander(f"Problems on this page ({len(lines)})", expanded=len(lines) <= 10):
             st.markdown("\n".join(lines))
-
-
-def _escape(text: str) -> str:
-    """Cell values shown as Markdown stay inert text."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~" else ch for ch in text)
 
 
 def _problems(row: RowResult) -> str:
@@ -512,8 +508,8 @@ def _stored(upload: Upload) -> None:
     assert result is not None
     rows = sum(result.counts.values())
     st.success(
-        f"The batch from **{upload.file_name}** is stored and queued: {rows:,} rows. It runs in "
-        "the background; follow it in the sidebar or under Background processing."
+        f"The batch from **{inert(upload.file_name)}** is stored and queued: {rows:,} rows. "
+        "It runs in the background; follow it in the sidebar or under Background processing."
     )
     st.page_link("views/background.py", label="Background processing", icon=":material/sync:")
     st.button("Upload another file", on_click=_reset, type="primary", key="another")

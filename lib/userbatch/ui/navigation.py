@@ -47,6 +47,10 @@ SECTIONS: dict[str, list[Screen]] = {
 }
 
 
+# Reachable without signing in: the page an invitation links to.
+PUBLIC = [Screen("views/accept.py", "Set your password", ":material/key:")]
+
+
 def all_screens() -> list[Screen]:
     return [screen for screens in SECTIONS.values() for screen in screens]
 
@@ -56,13 +60,13 @@ def gate(render: Callable[[], None], title: str) -> list[StreamlitPage]:
     return [
         st.Page(render, title=title, url_path=screen.url_path, default=index == 0)
         for index, screen in enumerate(all_screens())
-    ]
+    ] + [st.Page(screen.file, title=screen.title, url_path=screen.url_path) for screen in PUBLIC]
 
 
 def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
     """The sections and screens this operator may open; the first screen is the default."""
     first = all_screens()[0]
-    return {
+    sections = {
         section: [
             st.Page(screen.file, title=screen.title, icon=screen.icon, default=screen == first)
             for screen in screens
@@ -70,3 +74,9 @@ def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
         ]
         for section, screens in SECTIONS.items()
     }
+    hidden = [
+        st.Page(screen.file, title=screen.title, url_path=screen.url_path, visibility="hidden")
+        for screen in PUBLIC
+    ]
+    sections["Background processing"] += hidden
+    return sections

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from userbatch.auth import OperatorInfo
-from userbatch.batches import active_batches
 from userbatch.groups import GroupInfo, groups_in_scope, organisation_name
+from userbatch.ui import jobs
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import WORKING_GROUP, sign_out
 
@@ -35,17 +35,6 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
     return by_id[chosen]
 
 
-def jobs_panel(app: AppContext, operator: OperatorInfo) -> None:
-    """The operator's queued and running batches."""
-    st.sidebar.caption("Background jobs")
-    batches = active_batches(app.engine, operator.id)
-    if not batches:
-        st.sidebar.caption("No running or queued jobs.")
-    for batch in batches:
-        share = batch.done / batch.total if batch.total else 0.0
-        st.sidebar.progress(share, text=f"{batch.file_name}: {batch.state}")
-
-
 def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     """Draw the sidebar; returns the working group."""
     st.sidebar.write(f"Signed in as **{operator.login}** ({operator.role})")
@@ -54,7 +43,8 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
         st.rerun()
     group = working_group_selector(app, operator)
     st.session_state[CURRENT_GROUP] = group
-    jobs_panel(app, operator)
+    with st.sidebar:
+        jobs.panel(app, operator)
     return group
 
 

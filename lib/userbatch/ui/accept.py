@@ -1,0 +1,48 @@
+"""The public page an invitation links to: the invited user sets a password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from userbatch.errors import UserbatchError
+from userbatch.ui.context import AppContext
+from userbatch.users import accept_invitation, invitation_for
+
+DONE = "accepted_login"
+
+
+def render(app: AppContext) -> None:
+    st.title("Set your password")
+    done = st.session_state.get(DONE)
+    if done:
+        st.success(f"Your password is set. Sign in with login ID **{done}** and your new password.")
+        return
+    token = st.query_params.get("token")
+    if not token:
+        st.info("Open this page from the link in your invitation e-mail.")
+        return
+    try:
+        login_id = invitation_for(app.engine, token)
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.write(f"Choose the password for login ID **{login_id}**.")
+    with st.form("accept"):
+        password = st.text_input(
+            "New password", type="password", key="accept_password",
+            help=f"At least {app.settings.password_min_length} characters, with a letter and a "
+            "digit, not containing your login ID.",
+        )  # fmt: skip
+        confirm = st.text_input("Repeat the password", type="password", key="accept_confirm")
+        submitted = st.form_submit_button("Set password", type="primary")
+    if not submitted:
+        return
+    if password != confirm:
+        st.error("The two passwords differ.")
+        return
+    try:
+        st.session_state[DONE] = accept_invitation(app.engine, app.settings, token, password)
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()

@@ -1,0 +1,158 @@
+"""Background processing: the job history, a batch's detail, and the sidebar's jobs panel."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.batches import (
+    ACTIVE_STATES,
+    active_batches,
+    batch_for,
+    batch_invitations,
+    batch_states,
+    list_batches,
+    results_file,
+    row_outcomes,
+)
+from userbatch.errors import UserbatchError
+from userbatch.jobs import cancel_batch, retry_batch, sync_batch_states
+from userbatch.ui.context import AppContext
+
+STATES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "canceled", "stored"]
+WATCHED = "jobs_panel_watched"
+SELECTED = "jobs_selected"
+PANEL_SECONDS = 3
+
+
+def _sync(app: AppContext) -> None:
+    try:
+        sync_batch_states(app.engine, app.settings)
+    except UserbatchError as exc:
+        st.warning(f"The background service does not answer, so states may be stale: {exc}")
+
+
+def history(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Background processing")
+    _sync(app)
+    left, right = st.columns(2)
+    states = left.multiselect("State", STATES, key="jobs_states", placeholder="Any state")
+    login = None
+    if operator.is_admin:
+        login = right.text_input("Operator (login)", key="jobs_operator") or None
+    batches = list_batches(app.engine, operator, states=states or None, operator_login=login)
+    if not batches:
+        st.info("No batches yet. Executed batches appear here, newest first.")
+        return
+    frame = pd.DataFrame(
+        {
+            "File": [b.file_name for b in batches],
+            "Operator": [b.operator for b in batches],
+            "Working group": [b.group or "(whole organisation)" for b in batches],
+            "Submitted": [b.submitted_at for b in batches],
+            "Started": [b.started_at for b in batches],
+            "Finished": [b.finished_at for b in batches],
+            "State": [b.state for b in batches],
+            "Progress": [b.done / b.total if b.total else 0.0 for b in batches],
+            "Created": [b.created for b in batches],
+            "Updated": [b.updated for b in batches],
+            "Unchanged": [b.unchanged for b in batches],
+            "Failed": [b.failed for b in batches],
+            "Invitations": [
+                f"{b.invitations['scheduled']} scheduled · {b.invitations['sent']} sent · "
+                f"{b.invitations['failed']} failed"
+                for b in batches
+            ],
+        }
+    )
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="jobs_table",
+        column_config={"Progress": st.column_config.ProgressColumn("Progress", format="percent")},
+    )  # fmt: skip
+    chosen = event.selection.rows if event is not None else []
+    if chosen:
+        st.session_state[SELECTED] = batches[chosen[0]].id
+    selected = st.session_state.get(SELECTED)
+    if selected in {b.id for b in batches}:
+        detail(app, operator, selected)
+    else:
+        st.caption("Select a batch to see each row's outcome.")
+
+
+def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
+    try:
+        batch = batch_for(app.engine, operator, batch_id)
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.subheader(batch.file_name)
+    share = batch.done / batch.total if batch.total else 0.0
+    st.progress(share, text=f"{batch.state} · {batch.done:,} of {batch.total:,} rows")
+    if batch.error:
+        st.error(batch.error)
+    columns = st.columns(4)
+    for column, (label, value) in zip(
+        columns,
+        [("Created", batch.created), ("Updated", batch.updated), ("Unchanged", batch.unchanged),
+         ("Failed", batch.failed)],
+        strict=True,
+    ):  # fmt: skip
+        column.metric(label, f"{value:,}")
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Download results", lambda: results_file(app.engine, batch_id),
+        file_name=f"results_{batch.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
+        key="download_results", help="The uploaded columns of every row, plus Result and Message.",
+    )  # fmt: skip
+    if middle.button(
+        "Cancel",
+        key="cancel_batch",
+        disabled=batch.state not in ("queued", "scheduled", "deferred", "stored"),
+    ):
+        _act(lambda: cancel_batch(app.engine, app.settings, batch_id))
+    if right.button("Retry", key="retry_batch", disabled=batch.state != "failed"):
+        _act(lambda: retry_batch(app.engine, app.settings, batch_id))
+    outcome = st.selectbox(
+        "Rows", ["All", "created", "updated", "unchanged", "failed", "pending"], key="jobs_outcome"
+    )
+    rows = row_outcomes(app.engine, batch_id, outcome=None if outcome == "All" else outcome)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    invitations = batch_invitations(app.engine, batch_id)
+    if invitations:
+        st.caption("Invitations")
+        st.dataframe(pd.DataFrame(invitations), hide_index=True, width="stretch")
+
+
+def _act(action: object) -> None:
+    try:
+        assert callable(action)
+        action()
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+@st.fragment(run_every=PANEL_SECONDS)
+def panel(app: AppContext, operator: OperatorInfo) -> None:
+    """The operator's queued and running batches, refreshed by itself; a toast when one ends."""
+    st.caption("Background jobs")
+    running = active_batches(app.engine, operator.id)
+    watched: dict[str, str] = st.session_state.setdefault(WATCHED, {})
+    ended = set(watched) - {batch.id for batch in running}
+    for batch_id, (state, name) in batch_states(app.engine, sorted(ended)).items():
+        if state == "finished":
+            st.toast(f"{name}: finished", icon=":material/check_circle:")
+        elif state not in ACTIVE_STATES:
+            st.toast(f"{name}: {state}", icon=":material/error:")
+        watched.pop(batch_id, None)
+    if not running:
+        st.caption("No running or queued jobs.")
+    for batch in running:
+        watched[batch.id] = batch.state
+        share = batch.done / batch.total if batch.total else 0.0
+        st.progress(
+            share, text=f"{batch.file_name}: {batch.state} ({batch.done:,}/{batch.total:,})"
+        )

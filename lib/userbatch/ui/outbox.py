@@ -1,0 +1,62 @@
+"""The Outbox screen: every message with its state; without SMTP, where mail is kept."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.errors import UserbatchError
+from userbatch.outbox import list_messages, reissue_link
+from userbatch.ui.context import AppContext
+from userbatch.ui.text import inert
+
+STATES = ["scheduled", "sending", "sent", "failed", "canceled"]
+
+
+def render(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Outbox")
+    if app.settings.smtp_url:
+        st.caption("Messages go out through the SMTP server of SMTP_URL; here is each one's state.")
+    else:
+        st.info(
+            "SMTP_URL is not set, so no e-mail leaves this machine: messages are kept here. "
+            "Pass an invitation on by showing a fresh set-password link."
+        )
+    states = st.multiselect("State", STATES, key="outbox_states", placeholder="Any state")
+    messages = list_messages(
+        app.engine, operator_id=None if operator.is_admin else operator.id, states=states or None
+    )
+    if not messages:
+        st.info("No messages yet.")
+        return
+    frame = pd.DataFrame(
+        {
+            "Recipient": [m.recipient for m in messages],
+            "Subject": [m.subject for m in messages],
+            "State": [m.state for m in messages],
+            "Send at": [m.send_at for m in messages],
+            "Sent at": [m.sent_at for m in messages],
+            "Attempts": [m.attempts for m in messages],
+            "Last error": [m.last_error or "" for m in messages],
+        }
+    )
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="outbox_table",
+    )  # fmt: skip
+    if not event.selection.rows:
+        st.caption("Select a message to read it.")
+        return
+    message = messages[event.selection.rows[0]]
+    with st.container(border=True):
+        st.markdown(f"**To:** {inert(message.recipient)}")
+        st.markdown(f"**Subject:** {inert(message.subject)}")
+        st.text(message.body)
+    kept = message.has_link and message.state == "sent" and message.transport == "outbox"
+    if kept and st.button("Show a fresh set-password link", key="reissue"):
+        try:
+            st.code(reissue_link(app.engine, app.settings, message.id), language=None)
+            st.caption("The link works once; any earlier link of this message stops working.")
+        except UserbatchError as exc:
+            st.error(str(exc))

@@ -1,0 +1,122 @@
+"""views/background.py, views/outbox.py and views/accept.py through AppTest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from redis import Redis
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, World
+from tests.test_apply import NEW_ROWS, _store
+from tests.test_check import H
+from userbatch.apply import apply_batch
+from userbatch.auth import OperatorInfo
+from userbatch.db import session
+from userbatch.jobs import enqueue_batch
+from userbatch.models import OutboxMessage, User, utcnow
+from userbatch.outbox import send_due
+from userbatch.passwords import verify_password
+from userbatch.settings import Settings
+from userbatch.ui import session as ui_session
+
+
+@pytest.fixture
+def open_app(world: World, use_env: Callable[[Settings], None]) -> Callable[..., AppTest]:
+    use_env(world.settings)
+
+    def start(page: str, operator: OperatorInfo | None = None) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if operator is not None:
+            app.session_state[ui_session.OPERATOR_ID] = operator.id
+            app.session_state[ui_session.LAST_SEEN] = utcnow()
+        app.run()
+        return app.switch_page(page).run()
+
+    return start
+
+
+def test_the_history_lists_batches_and_opens_one(
+    world: World, open_app: Callable[..., AppTest], clean_redis: Redis
+) -> None:
+    finished = _store(world, NEW_ROWS, invite=True)
+    apply_batch(world.engine, world.settings, finished)
+    waiting = _store(world, H + "kimura01,Kimura,,,,,,,\n")
+    enqueue_batch(world.engine, world.settings, waiting)
+    app = open_app("views/background.py", world.admin)
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert table["State"].tolist() == ["queued", "finished"]
+    assert table["Created"].tolist() == [0, 4]
+    assert table["Progress"].tolist() == [0.0, 1.0]
+    assert table["Invitations"].tolist()[1] == "2 scheduled · 0 sent · 0 failed"
+    app.session_state["jobs_selected"] = finished
+    app.run()
+    assert [m.value for m in app.metric] == ["4", "0", "0", "0"]
+    assert app.button(key="retry_batch").disabled and app.button(key="cancel_batch").disabled
+    rows = app.dataframe[1].value
+    assert rows["Result"].tolist() == ["created"] * 4
+    assert app.dataframe[2].value["Recipient"].tolist() == [
+        "tanaka@example.com",
+        "suzuki@example.com",
+    ]
+    app.session_state["jobs_selected"] = waiting
+    app.run()
+    app.button(key="cancel_batch").click().run()
+    assert app.dataframe[0].value["State"].tolist() == ["canceled", "finished"]
+
+
+def test_a_manager_sees_only_their_batches(
+    world: World, open_app: Callable[..., AppTest], clean_redis: Redis
+) -> None:
+    _store(world, NEW_ROWS)
+    app = open_app("views/background.py", world.manager("sales-lead", "Sales"))
+    assert "No batches yet" in app.info[0].value
+
+
+def test_the_outbox_keeps_mail_and_reissues_a_link(
+    world: World, open_app: Callable[..., AppTest]
+) -> None:
+    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    with session(world.engine) as db:
+        send_at = db.scalars(select(OutboxMessage.send_at)).first()
+    assert send_at is not None
+    send_due(world.engine, world.settings, now=send_at)
+    app = open_app("views/outbox.py", world.admin)
+    assert "SMTP_URL is not set" in app.info[0].value
+    assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
+
+
+def test_accepting_an_invitation_sets_the_password(
+    world: World, open_app: Callable[..., AppTest]
+) -> None:
+    from userbatch.outbox import reissue_link
+
+    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    with session(world.engine) as db:
+        message = db.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "suzuki@example.com")
+        ).one()
+    send_due(world.engine, world.settings, now=message.send_at)
+    token = reissue_link(world.engine, world.settings, message.id).split("token=", 1)[1]
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["token"] = token
+    app.switch_page("views/accept.py").run()
+    assert not app.exception
+    assert "login ID **suzuki01**" in app.markdown[0].value
+    app.text_input(key="accept_password").input("brand-new-pass-1")
+    app.text_input(key="accept_confirm").input("brand-new-pass-1")
+    app.button[0].click().run()
+    assert "Your password is set" in app.success[0].value
+    with session(world.engine) as db:
+        user = db.scalars(select(User).where(User.login_id == "suzuki01")).one()
+    assert verify_password(user.password_hash or "", "brand-new-pass-1")
+
+
+def test_a_bad_link_says_so(world: World, open_app: Callable[..., AppTest]) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["token"] = "nope"
+    app.switch_page("views/accept.py").run()
+    assert "This link is not valid" in app.error[0].value
