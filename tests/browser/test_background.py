@@ -1,0 +1,61 @@
+"""Watching a batch in Chromium: the sidebar panel goes from running to finished, and the
+job history's detail downloads the results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PASSWORD, Served, sign_in
+from tests.helpers import settings_env
+
+pytestmark = pytest.mark.browser
+
+ROWS = 250  # with passwords (~20 ms each to hash), so the job runs for a few seconds
+
+
+def test_the_panel_follows_the_job_and_the_history_has_the_results(
+    served_app: Served, page: Page, tmp_path: Path
+) -> None:
+    env = settings_env(served_app.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
+    subprocess.run(
+        [sys.executable, "-m", "userbatch", "setup", "--organisation", "Acme", "--admin", "admin"],
+        env=env, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    sign_in(page, served_app.url)
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "Login ID,Name,Password\r\n"
+        + "".join(f"user{n:05d},User {n},pass-word-{n}\r\n" for n in range(ROWS))
+    )
+    page.locator("input[type=file]").set_input_files(path)
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("button", name="Execute registration").click()
+    page.get_by_role("dialog").get_by_role("button", name="Execute").click()
+    expect(page.get_by_text("is stored and queued")).to_be_visible()
+
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("many.csv:")).to_be_visible(timeout=20_000)  # queued or started
+    expect(sidebar.get_by_text("No running or queued jobs.")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("many.csv: finished")).to_be_visible(timeout=10_000)  # the toast
+
+    page.get_by_role("link", name="Background processing").first.click()
+    expect(page.get_by_role("heading", name="Background processing")).to_be_visible()
+    canvas = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
+    expect(page.get_by_role("heading", name="many.csv")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download results").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+    assert rows[0] == ["Login ID", "Name", "Password", "Result", "Message"]
+    assert len(rows) == ROWS + 1
+    assert {row[3] for row in rows[1:]} == {"created"}
+    assert all(row[2] == "" for row in rows[1:])  # passwords never come back
