@@ -145,3 +145,37 @@ def test_a_start_after_a_crash_replaces_the_leftover_server(
     finally:
         fresh.stop()
         leftover.stop()
+
+
+def test_a_killed_worker_leaves_no_scheduler_behind(settings: Settings) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("children follow a killed parent only on Linux (PR_SET_PDEATHSIG)")
+    open_database(settings)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def children() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
+                    found.append(int(entry.name))
+        return found
+
+    try:
+        wait_until(lambda: bool(children()), timeout=60, what="the scheduler process")
+        scheduler = children()
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    wait_until(
+        lambda: not any(pid_alive(pid) for pid in scheduler),
+        timeout=20,
+        what="the scheduler to end",
+    )

@@ -15,16 +15,17 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker, get_current_job
-from rq.job import Job
+from rq.job import Dependency, Job
 from rq.registry import StartedJobRegistry
 from sqlalchemy import Engine, select
 
-from userbatch.apply import apply_batch
+from userbatch.apply import apply_chunk, finish_batch, pending_chunks, start_batch
 from userbatch.batches import ACTIVE_STATES, get_batch, job_document
 from userbatch.db import current_revision, open_database, session
 from userbatch.errors import ConfigError, PolicyError
-from userbatch.models import Batch, utcnow
+from userbatch.models import Batch, BatchRow, utcnow
 from userbatch.outbox import next_send_at, send_due
+from userbatch.runtime import die_with_parent
 from userbatch.settings import Settings, get_settings
 
 QUEUE_NAME = "userbatch"
@@ -79,6 +80,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
         maintenance_interval=MAINTENANCE_SECONDS,
     )
     worker.settings = settings
+    # The scheduler and the work horses RQ forks end with the worker, even a killed one.
+    os.register_at_fork(after_in_child=die_with_parent)
     schedule_mail_sweep(engine, settings)
     worker.work(burst=burst, with_scheduler=True)
 
@@ -150,26 +153,107 @@ def enqueue_batch(
 
 
 def apply_batch_job(batch_id: str) -> dict[str, Any]:
-    """Job: apply a stored batch; progress goes to the job's meta and the batch row."""
+    """Job: apply a stored batch. One chunk runs here; more fan out to chunk jobs that any
+    number of workers run in parallel, followed by a job that finishes the batch."""
     settings = get_settings()
     engine = open_database(settings)
-    job = get_current_job()
-
-    def progress(done: int, total: int) -> None:
-        if job is not None:
-            job.meta["progress"] = {"done": done, "total": total}
-            job.save_meta()  # type: ignore[no-untyped-call]
-
     try:
-        apply_batch(engine, settings, batch_id, progress=progress)
+        total = start_batch(engine, batch_id)
+        chunks = pending_chunks(engine, batch_id)
+        if len(chunks) > 1:
+            return _fan_out(engine, settings, batch_id, chunks)
+        for numbers in chunks:
+            _progress(apply_chunk(engine, settings, batch_id, numbers), total)
+        finish_batch(engine, batch_id)
         schedule_mail_sweep(engine, settings)
     except Exception as exc:
-        with session(engine) as db, db.begin():
-            batch = db.get_one(Batch, batch_id)
-            batch.state = "failed"
-            batch.error = f"{type(exc).__name__}: {exc}"
+        _mark_failed(engine, batch_id, exc)
         raise
     return job_document(engine, batch_id)
+
+
+def _fan_out(
+    engine: Engine, settings: Settings, batch_id: str, chunks: list[list[int]]
+) -> dict[str, Any]:
+    queue = get_queue(settings)
+    parent = get_current_job()
+    prefix = parent.id if parent is not None else f"batch-{batch_id}"
+    timeout = job_timeout(max(len(chunk) for chunk in chunks) * 10)
+    chunk_jobs = [
+        queue.enqueue(
+            apply_chunk_job,
+            batch_id,
+            numbers[0],
+            numbers[-1],
+            job_id=f"{prefix}-chunk-{index}",
+            job_timeout=timeout,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+        for index, numbers in enumerate(chunks)
+    ]
+    finish = queue.enqueue(
+        finish_batch_job,
+        batch_id,
+        job_id=f"{prefix}-finish",
+        depends_on=Dependency(jobs=chunk_jobs, allow_failure=True),
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+    )
+    with session(engine) as db, db.begin():
+        db.get_one(Batch, batch_id).job_id = finish.id  # the job whose end is the batch's
+    return {"chunks": len(chunks), "finish_job": finish.id}
+
+
+def apply_chunk_job(batch_id: str, first_row: int, last_row: int) -> int:
+    """Job: apply the batch's pending rows from ``first_row`` to ``last_row``."""
+    settings = get_settings()
+    engine = open_database(settings)
+    with session(engine) as db:
+        numbers = list(
+            db.scalars(
+                select(BatchRow.row_no).where(
+                    BatchRow.batch_id == batch_id,
+                    BatchRow.outcome == "pending",
+                    BatchRow.row_no.between(first_row, last_row),
+                )
+            )
+        )
+        batch = db.get_one(Batch, batch_id)
+    done = apply_chunk(engine, settings, batch_id, numbers) if numbers else batch.done
+    if batch.job_id:
+        tracked = get_queue(settings).fetch_job(batch.job_id)
+        if tracked is not None:
+            tracked.meta["progress"] = {"done": done, "total": batch.total}
+            tracked.save_meta()  # type: ignore[no-untyped-call]
+    return done
+
+
+def finish_batch_job(batch_id: str) -> dict[str, Any]:
+    """Job: after the chunk jobs, mark the batch finished (or failed if rows remain)."""
+    settings = get_settings()
+    engine = open_database(settings)
+    batch = finish_batch(engine, batch_id)
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = {"done": batch.done, "total": batch.total}
+        job.save_meta()  # type: ignore[no-untyped-call]
+    schedule_mail_sweep(engine, settings)
+    return job_document(engine, batch_id)
+
+
+def _progress(done: int, total: int) -> None:
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = {"done": done, "total": total}
+        job.save_meta()  # type: ignore[no-untyped-call]
+
+
+def _mark_failed(engine: Engine, batch_id: str, exc: Exception) -> None:
+    with session(engine) as db, db.begin():
+        batch = db.get_one(Batch, batch_id)
+        batch.state = "failed"
+        batch.error = f"{type(exc).__name__}: {exc}"
 
 
 ABANDONED = (

@@ -3,11 +3,13 @@ uninterrupted run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from redis import Redis
 from rq import Queue
@@ -34,10 +36,36 @@ def _file() -> str:
 
 
 def _worker(world: World) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(world.settings),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    with open(world.settings.data_dir / "worker.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "userbatch", "worker"], env=settings_env(world.settings),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def kill_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker, its work horse (which RQ runs in a session of its own) and its
+    scheduler, as a machine that dies would."""
+    for child in _children(worker.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
 
 
 def _state(world: World) -> list[tuple[object, ...]]:
@@ -64,19 +92,26 @@ def test_a_killed_worker_is_detected_and_retry_finishes_the_batch(
             lambda: get_batch(world.engine, batch_id).done >= 100, timeout=120, what="some chunks"
         )
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse
-        worker.wait(timeout=10)
+        kill_worker(worker)
     stopped_at = get_batch(world.engine, batch_id)
     assert stopped_at.state == "started" and 100 <= stopped_at.done < ROWS
 
-    # RQ treats the job as abandoned once its heartbeat runs out (about a minute); clean-up
-    # at a time past that is what every worker's maintenance does.
+    # RQ treats a job as abandoned once its heartbeat runs out (about a minute later); its
+    # clean-up, run by every worker's maintenance, is run here at a time past that.
     queue = Queue(QUEUE_NAME, connection=clean_redis)
     StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 600)
+    worker = _worker(world)  # a new worker runs the rest; the batch ends failed, rows pending
+    try:
+        wait_until(
+            lambda: get_batch(world.engine, batch_id).state == "failed", timeout=120, what="the end"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
     sync_batch_states(world.engine, world.settings)
     failed = get_batch(world.engine, batch_id)
-    assert failed.state == "failed"
-    assert failed.error is not None and "Retry continues where it stopped" in failed.error
+    assert failed.state == "failed" and failed.done < ROWS
+    assert failed.error is not None and "Retry applies them" in failed.error
 
     retry_batch(world.engine, world.settings, batch_id)
     worker = _worker(world)
