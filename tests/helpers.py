@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 from userbatch.runtime import child_environment
 from userbatch.settings import Settings
@@ -69,3 +70,17 @@ def serve_until_healthy(
     assert set(pids) == {"owner", "redis", "worker", "app"}
     assert pids["owner"] == serve.pid
     return serve, pids
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children

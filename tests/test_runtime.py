@@ -16,7 +16,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
 
-from tests.helpers import serve_until_healthy, settings_env, wait_until
+from tests.helpers import child_pids, serve_until_healthy, settings_env, wait_until
 from userbatch.db import head_revision, open_database
 from userbatch.jobs import QUEUE_NAME, get_queue
 from userbatch.runtime import Runtime, pid_alive
@@ -156,21 +156,9 @@ def test_a_killed_worker_leaves_no_scheduler_behind(settings: Settings) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
-    def children() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
-                    found.append(int(entry.name))
-        return found
-
     try:
-        wait_until(lambda: bool(children()), timeout=60, what="the scheduler process")
-        scheduler = children()
+        wait_until(lambda: bool(child_pids(worker.pid)), timeout=60, what="the scheduler process")
+        scheduler = child_pids(worker.pid)
     finally:
         worker.kill()
         worker.wait(timeout=10)

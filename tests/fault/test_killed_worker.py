@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from redis import Redis
 from rq import Queue
@@ -17,7 +16,7 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
 from tests.conftest import World
-from tests.helpers import settings_env, wait_until
+from tests.helpers import child_pids, settings_env, wait_until
 from tests.test_apply import _store
 from tests.test_check import H
 from userbatch.batches import get_batch
@@ -43,23 +42,10 @@ def _worker(world: World) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry.name))
-    return children
-
-
 def kill_worker(worker: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker, its work horse (which RQ runs in a session of its own) and its
     scheduler, as a machine that dies would."""
-    for child in _children(worker.pid):
+    for child in child_pids(worker.pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):

@@ -6,6 +6,7 @@ import streamlit as st
 
 from userbatch.errors import UserbatchError
 from userbatch.ui.context import AppContext
+from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.users import accept_invitation, invitation_for
 
 DONE = "accepted_login"
@@ -28,17 +29,14 @@ def render(app: AppContext) -> None:
         return
     st.write(f"Choose the password for login ID **{login_id}**.")
     with st.form("accept"):
-        password = st.text_input(
-            "New password", type="password", key="accept_password",
-            help=f"At least {app.settings.password_min_length} characters, with a letter and a "
-            "digit, not containing your login ID.",
-        )  # fmt: skip
-        confirm = st.text_input("Repeat the password", type="password", key="accept_confirm")
+        password = new_password(
+            "New password", key="accept", min_length=app.settings.password_min_length
+        )
         submitted = st.form_submit_button("Set password", type="primary")
     if not submitted:
         return
-    if password != confirm:
-        st.error("The two passwords differ.")
+    if password is None:
+        differing_passwords()
         return
     try:
         st.session_state[DONE] = accept_invitation(app.engine, app.settings, token, password)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -125,9 +127,8 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
         st.dataframe(pd.DataFrame(invitations), hide_index=True, width="stretch")
 
 
-def _act(action: object) -> None:
+def _act(action: Callable[[], object]) -> None:
     try:
-        assert callable(action)
         action()
     except UserbatchError as exc:
         st.error(str(exc))

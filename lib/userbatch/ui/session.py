@@ -11,6 +11,7 @@ from userbatch.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import utcnow
 from userbatch.ui.context import AppContext
+from userbatch.ui.forms import differing_passwords, new_password
 
 OPERATOR_ID = "operator_id"
 LAST_SEEN = "last_seen"
@@ -59,19 +60,14 @@ def first_run_form(app: AppContext) -> None:
     with st.form("first_run"):
         organisation = st.text_input("Organisation name", max_chars=30, key="setup_organisation")
         login = st.text_input("Administrator login", key="setup_login")
-        password = st.text_input(
-            "Password",
-            type="password",
-            help=f"At least {app.settings.password_min_length} characters, with a letter and "
-            "a digit, not containing the login.",
-            key="setup_password",
+        password = new_password(
+            "Password", key="setup", min_length=app.settings.password_min_length
         )
-        confirm = st.text_input("Repeat the password", type="password", key="setup_confirm")
         submitted = st.form_submit_button("Create administrator", type="primary")
     if not submitted:
         return
-    if password != confirm:
-        st.error("The two passwords differ.")
+    if password is None:
+        differing_passwords()
         return
     try:
         operator = auth.initialize(

@@ -1,0 +1,21 @@
+"""Form parts more than one screen uses."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def new_password(label: str, *, key: str, min_length: int) -> str | None:
+    """A password field and its repetition (inside a form); after submission, the password,
+    or None (with the reason shown) when the two differ."""
+    password = st.text_input(
+        label, type="password", key=f"{key}_password",
+        help=f"At least {min_length} characters, with a letter and a digit, not containing the "
+        "login ID.",
+    )  # fmt: skip
+    confirm = st.text_input("Repeat the password", type="password", key=f"{key}_confirm")
+    return password if password == confirm else None
+
+
+def differing_passwords() -> None:
+    st.error("The two passwords differ.")
