@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, or_, select
+from sqlalchemy import ColumnElement, Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.models import Group
+from userbatch.models import Batch, Group, Membership, Operator
 
 SEPARATOR = ">>"
 MAX_NAME_LENGTH = 30
@@ -55,8 +55,7 @@ def in_subtree_clause(path: str) -> ColumnElement[bool]:
     """A WHERE clause selecting the group at ``path`` and everything below it."""
     if path == "":
         return Group.path.is_not(None)
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(Group.path == path, Group.path.like(escaped + SEPARATOR + "%", escape="\\"))
+    return or_(Group.path == path, Group.path.like(_like_prefix(path), escape="\\"))
 
 
 def root_group(db: Session) -> Group | None:
@@ -119,3 +118,141 @@ def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
                 db.flush()
             parent = group
         return GroupInfo(id=parent.id, name=parent.name, path=parent.path)
+
+
+@dataclass(frozen=True)
+class GroupNode:
+    """A group as the Groups screen lists it."""
+
+    id: int
+    name: str
+    path: str
+    depth: int
+    members: int
+    subgroups: int
+
+
+def group_tree(engine: Engine, scope_path: str) -> list[GroupNode]:
+    """The groups at and below ``scope_path`` in tree order, with member counts."""
+    with session(engine) as db:
+        members = dict(
+            db.execute(
+                select(Membership.group_id, func.count()).group_by(Membership.group_id)
+            ).all()
+        )
+        children = dict(
+            db.execute(
+                select(Group.parent_id, func.count())
+                .where(Group.parent_id.is_not(None))
+                .group_by(Group.parent_id)
+            ).all()
+        )
+        rows = db.execute(
+            select(Group.id, Group.name, Group.path)
+            .where(in_subtree_clause(scope_path))
+            .order_by(Group.path)
+        ).all()
+    return [
+        GroupNode(
+            id=row.id,
+            name=row.name,
+            path=row.path,
+            depth=0 if row.path == "" else row.path.count(SEPARATOR) + 1,
+            members=members.get(row.id, 0),
+            subgroups=children.get(row.id, 0),
+        )
+        for row in rows
+    ]
+
+
+def _editable(db: Session, group_id: int, scope_path: str) -> Group:
+    group = db.get(Group, group_id, with_for_update=True)
+    if group is None:
+        raise PolicyError("That group no longer exists.")
+    if not in_scope(group.path, scope_path):
+        raise PolicyError(f"The group '{group.path}' is outside your groups.")
+    return group
+
+
+def _repath(db: Session, old_path: str, new_path: str) -> None:
+    """Give the group at ``old_path`` and everything below it the prefix ``new_path``."""
+    below = db.scalars(select(Group).where(Group.path.like(_like_prefix(old_path), escape="\\")))
+    for group in below:
+        group.path = new_path + group.path[len(old_path) :]
+    db.flush()
+
+
+def _like_prefix(path: str) -> str:
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + SEPARATOR + "%"
+
+
+def _sibling_taken(db: Session, parent_id: int | None, name: str, group_id: int) -> bool:
+    return (
+        db.scalar(
+            select(Group.id).where(
+                Group.parent_id == parent_id, Group.name == name, Group.id != group_id
+            )
+        )
+        is not None
+    )
+
+
+def rename_group(engine: Engine, group_id: int, name: str, *, scope_path: str) -> GroupInfo:
+    """Rename a group (its subgroups' paths follow); raises ``PolicyError`` saying why not."""
+    name = validate_group_name(name)
+    with session(engine) as db, db.begin():
+        group = _editable(db, group_id, scope_path)
+        if group.path == scope_path and scope_path:
+            raise PolicyError("Your own top group is renamed by an administrator.")
+        if _sibling_taken(db, group.parent_id, name, group.id):
+            raise PolicyError(f"The parent group has a subgroup named '{name}' already.")
+        if group.path:
+            parent_path = group.path.rsplit(SEPARATOR, 1)[0] if SEPARATOR in group.path else ""
+            new_path = f"{parent_path}{SEPARATOR}{name}" if parent_path else name
+            _repath(db, group.path, new_path)
+            group.path = new_path
+        group.name = name
+        return GroupInfo(group.id, group.name, group.path)
+
+
+def move_group(engine: Engine, group_id: int, parent_id: int, *, scope_path: str) -> GroupInfo:
+    """Move a group (with its subgroups) under another parent; raises ``PolicyError``."""
+    with session(engine) as db, db.begin():
+        group = _editable(db, group_id, scope_path)
+        parent = _editable(db, parent_id, scope_path)
+        if not group.path:
+            raise PolicyError("The organisation itself cannot be moved.")
+        if group.path == scope_path:
+            raise PolicyError("Your own top group is moved by an administrator.")
+        if in_scope(parent.path, group.path):
+            raise PolicyError("A group cannot move into itself or one of its subgroups.")
+        if _sibling_taken(db, parent.id, group.name, group.id):
+            raise PolicyError(
+                f"'{parent.path or 'The organisation'}' has a '{group.name}' already."
+            )
+        new_path = f"{parent.path}{SEPARATOR}{group.name}" if parent.path else group.name
+        _repath(db, group.path, new_path)
+        group.path, group.parent_id = new_path, parent.id
+        return GroupInfo(group.id, group.name, group.path)
+
+
+def delete_group(engine: Engine, group_id: int, *, scope_path: str) -> None:
+    """Delete an empty group; raises ``PolicyError`` naming what it still holds."""
+    with session(engine) as db, db.begin():
+        group = _editable(db, group_id, scope_path)
+        if not group.path:
+            raise PolicyError("The organisation itself cannot be deleted.")
+        reasons = []
+        if db.scalar(select(func.count()).where(Group.parent_id == group.id)):
+            reasons.append("it has subgroups")
+        members = db.scalar(select(func.count()).where(Membership.group_id == group.id)) or 0
+        if members:
+            reasons.append(f"{members} user(s) belong to it")
+        if db.scalar(select(func.count()).where(Operator.scope_group_id == group.id)):
+            reasons.append("an operator manages it")
+        if db.scalar(select(func.count()).where(Batch.group_id == group.id)):
+            reasons.append("batches were run in it (their history keeps it)")
+        if reasons:
+            raise PolicyError(f"'{group.path}' cannot be deleted: " + "; ".join(reasons) + ".")
+        db.delete(group)

@@ -1,0 +1,97 @@
+"""The Groups screen: the tree, and create, rename, move, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.errors import UserbatchError
+from userbatch.groups import (
+    SEPARATOR,
+    add_group,
+    delete_group,
+    group_tree,
+    move_group,
+    organisation_name,
+    rename_group,
+)
+from userbatch.ui.context import AppContext
+
+NOTICE = "groups_notice"
+
+
+def render(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Groups")
+    notice = st.session_state.pop(NOTICE, None)
+    if notice:
+        st.success(notice)
+    nodes = group_tree(app.engine, operator.scope_path)
+    organisation = organisation_name(app.engine) or ""
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Group": [
+                    "    " * node.depth + (node.name if node.path else organisation)
+                    for node in nodes
+                ],
+                "Path": [node.path for node in nodes],
+                "Users": [node.members for node in nodes],
+                "Subgroups": [node.subgroups for node in nodes],
+            }
+        ),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    by_id = {node.id: node for node in nodes}
+
+    def label(group_id: int) -> str:
+        node = by_id[group_id]
+        return node.path or f"{organisation} (whole organisation)"
+
+    create, rename, move, delete = st.tabs(["Create", "Rename", "Move", "Delete"])
+    with create, st.form("create_group", clear_on_submit=True):
+        parent = st.selectbox("Parent", list(by_id), format_func=label, key="create_parent")
+        name = st.text_input("Name", max_chars=30, key="create_name",
+                             help="At most 30 characters, without |, \\ or >>.")  # fmt: skip
+        if st.form_submit_button("Create group", type="primary"):
+            path = f"{by_id[parent].path}{SEPARATOR}{name}" if by_id[parent].path else name
+            _act(
+                lambda: add_group(app.engine, path, scope_path=operator.scope_path),
+                f"Created {path}.",
+            )
+    with rename, st.form("rename_group"):
+        group = st.selectbox("Group", list(by_id), format_func=label, key="rename_group")
+        name = st.text_input("New name", max_chars=30, key="rename_name")
+        if st.form_submit_button("Rename"):
+            _act(
+                lambda: rename_group(app.engine, group, name, scope_path=operator.scope_path),
+                "Renamed.",
+            )
+    movable = [node.id for node in nodes if node.path and node.path != operator.scope_path]
+    with move, st.form("move_group"):
+        group = st.selectbox("Group", movable, format_func=label, key="move_group")
+        parent = st.selectbox("New parent", list(by_id), format_func=label, key="move_parent")
+        if st.form_submit_button("Move"):
+            _act(
+                lambda: move_group(app.engine, group, parent, scope_path=operator.scope_path),
+                "Moved.",
+            )
+    with delete, st.form("delete_group"):
+        group = st.selectbox("Group", movable, format_func=label, key="delete_group")
+        st.caption("Only an empty group can be deleted: no subgroups, no users, no operator.")
+        if st.form_submit_button("Delete"):
+            _act(
+                lambda: delete_group(app.engine, group, scope_path=operator.scope_path), "Deleted."
+            )
+
+
+def _act(action: Callable[[], object], done: str) -> None:
+    try:
+        action()
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[NOTICE] = done
+    st.rerun()
