@@ -136,6 +136,13 @@ def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     return ColumnOutcome(cells, problems)
 
 
+def login_id_problems(login_id: str) -> list[str]:
+    """What is wrong with one login ID under the CSV's rules (Edit user applies them too)."""
+    column = ColumnSpec("login_id", "Login ID", required=True)
+    outcome = _login_id(pd.Series([login_id], index=[0], dtype=str), column, RuleContext(True, 8))
+    return [problem.message for problem in outcome.problems if not problem.warning]
+
+
 def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     cells, problems = _full_width(cells, column.label)
     if column.required:

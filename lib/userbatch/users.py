@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from sqlalchemy import Engine, exists, select, update
+from sqlalchemy import Engine, exists, func, or_, select, update
 
 from userbatch.csvfile import write_table
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.fields import ColumnSpec, download_only_columns
+from userbatch.fields import MULTI_SEPARATOR, ColumnSpec, download_only_columns
 from userbatch.groups import in_scope, in_subtree_clause
 from userbatch.lookup import user_values
 from userbatch.mail import token_hash
 from userbatch.models import Group, Membership, OutboxMessage, User, utcnow
 from userbatch.passwords import hash_password, password_problems
+from userbatch.rules import STATUSES, login_id_problems
 from userbatch.settings import Settings
 
 _EXPORT_CHUNK = 5000
@@ -129,3 +132,104 @@ def accept_invitation(
             .values(password_hash=password_hash, updated_at=now)
         )
     return login_id
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    id: int
+    login_id: str
+    name: str
+    email: str
+    status: str
+    groups: str
+
+
+def search_users(
+    engine: Engine,
+    *,
+    scope_path: str,
+    text: str = "",
+    group_path: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[UserSummary], int]:
+    """One page of the users in scope matching ``text`` (login ID, name or e-mail), a group
+    and a status, ordered by login ID; and how many match in all. Queries the database for
+    just that page."""
+    if group_path is not None and not in_scope(group_path, scope_path):
+        raise PolicyError(f"The group '{group_path}' is outside your groups.")
+    subtree = group_path if group_path is not None else scope_path
+    query = select(User)
+    if subtree:
+        query = query.where(
+            exists()
+            .where(Membership.user_id == User.id)
+            .where(Membership.group_id == Group.id)
+            .where(in_subtree_clause(subtree))
+        )
+    if text.strip():
+        pattern = (
+            "%"
+            + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        query = query.where(
+            or_(
+                func.lower(User.login_id).like(pattern, escape="\\"),
+                func.lower(User.name).like(pattern, escape="\\"),
+                User.email_key.like(pattern, escape="\\"),
+            )
+        )
+    if status:
+        query = query.where(User.status == status)
+    with session(engine) as db:
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        users = db.scalars(
+            query.order_by(User.login_id).offset((page - 1) * page_size).limit(page_size)
+        ).all()
+        paths: dict[int, list[str]] = {}
+        for user_id, path in db.execute(
+            select(Membership.user_id, Group.path)
+            .join(Group, Group.id == Membership.group_id)
+            .where(Membership.user_id.in_([user.id for user in users]))
+        ):
+            paths.setdefault(user_id, []).append(path)
+    return [
+        UserSummary(
+            user.id,
+            user.login_id,
+            user.name,
+            user.email or "",
+            STATUSES.get(user.status, user.status),
+            MULTI_SEPARATOR.join(sorted(paths.get(user.id, []))),
+        )
+        for user in users
+    ], total
+
+
+def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: str) -> None:
+    """Edit user: the only place a login ID changes. Raises ``PolicyError`` for a login ID
+    that breaks the rules or is taken, or a user outside the operator's groups."""
+    login_id = unicodedata.normalize("NFKC", login_id).strip()
+    problems = login_id_problems(login_id)
+    if problems:
+        raise PolicyError(problems[0])
+    with session(engine) as db, db.begin():
+        user = db.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise PolicyError("That user no longer exists.")
+        paths = list(
+            db.scalars(
+                select(Group.path)
+                .join(Membership, Membership.group_id == Group.id)
+                .where(Membership.user_id == user.id)
+            )
+        )
+        if scope_path and not any(in_scope(path, scope_path) for path in paths):
+            raise PolicyError("That user is outside your groups.")
+        if login_id != user.login_id and db.scalar(
+            select(User.id).where(User.login_id == login_id)
+        ):
+            raise PolicyError(f"The login ID '{login_id}' belongs to another user.")
+        user.login_id, user.updated_at = login_id, utcnow()

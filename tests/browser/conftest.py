@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.helpers import free_port, serve_until_healthy
 from userbatch.runtime import stop_process
 from userbatch.settings import Settings
 
+# A fresh server's first page can take a while (imports, migrations); be patient with it.
+expect.set_options(timeout=20_000)
 CHROMIUM = os.environ.get("USERBATCH_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 # Without these, Chromium keeps calling home, which a closed network refuses.

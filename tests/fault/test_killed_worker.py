@@ -72,11 +72,15 @@ def test_a_killed_worker_is_detected_and_retry_finishes_the_batch(
 ) -> None:
     batch_id = _store(world, _file())
     enqueue_batch(world.engine, world.settings, batch_id)
+    queue = Queue(QUEUE_NAME, connection=clean_redis)
     worker = _worker(world)
     try:
+        # Killed while a chunk runs: some rows applied, one chunk half done, the rest queued.
         wait_until(
-            lambda: get_batch(world.engine, batch_id).done >= 100, timeout=120, what="some chunks"
-        )
+            lambda: get_batch(world.engine, batch_id).done >= 100
+            and bool(StartedJobRegistry(queue=queue).get_job_ids()),
+            timeout=120, what="a chunk in progress after the first",
+        )  # fmt: skip
     finally:
         kill_worker(worker)
     stopped_at = get_batch(world.engine, batch_id)
@@ -84,7 +88,6 @@ def test_a_killed_worker_is_detected_and_retry_finishes_the_batch(
 
     # RQ treats a job as abandoned once its heartbeat runs out (about a minute later); its
     # clean-up, run by every worker's maintenance, is run here at a time past that.
-    queue = Queue(QUEUE_NAME, connection=clean_redis)
     StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 600)
     worker = _worker(world)  # a new worker runs the rest; the batch ends failed, rows pending
     try:
