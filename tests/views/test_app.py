@@ -115,7 +115,6 @@ def test_a_configuration_error_is_shown(
 
 
 PLACEHOLDERS = [
-    "views/users.py",
     "views/input_fields.py",
     "views/email_templates.py",
     "views/operators.py",

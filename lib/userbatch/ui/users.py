@@ -1,0 +1,91 @@
+"""The Manage users screen: search page by page, User download, Edit user's login ID."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.errors import UserbatchError
+from userbatch.fields import load_columns
+from userbatch.groups import groups_in_scope
+from userbatch.ui.context import AppContext
+from userbatch.users import change_login_id, export_users, search_users
+
+PAGE_SIZE = 50
+STATUS_OPTIONS = {
+    "": "Any status",
+    "valid": "Valid",
+    "invalid": "Invalid",
+    "suspended": "Suspended",
+}
+
+
+def render(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Manage users")
+    groups = {group.path: group for group in groups_in_scope(app.engine, operator.scope_path)}
+    left, middle, right = st.columns([2, 2, 1])
+    text = left.text_input("Search", key="users_search", placeholder="Login ID, name or e-mail")
+    group_path = middle.selectbox(
+        "Group", list(groups), key="users_group",
+        format_func=lambda path: path or "Whole organisation",
+    )  # fmt: skip
+    status = right.selectbox(
+        "Status", list(STATUS_OPTIONS), format_func=STATUS_OPTIONS.__getitem__, key="users_status"
+    )
+    page = st.session_state.get("users_page", 1)
+    try:
+        users, total = search_users(
+            app.engine, scope_path=operator.scope_path, text=text,
+            group_path=group_path if group_path != operator.scope_path else None,
+            status=status or None, page=page, page_size=PAGE_SIZE,
+        )  # fmt: skip
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"{total:,} user(s)")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Login ID": [u.login_id for u in users],
+                "Name": [u.name for u in users],
+                "Email": [u.email for u in users],
+                "Status": [u.status for u in users],
+                "Belong to": [u.groups for u in users],
+            }
+        ),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if pages > 1:
+        st.pagination(pages, key="users_page")
+    st.download_button(
+        "User download",
+        lambda: export_users(
+            app.engine, load_columns(app.engine), scope_path=operator.scope_path,
+            group_path=group_path or None,
+        ),
+        file_name="users.csv", mime="text/csv", key="user_download",
+        help="The users of the chosen group (and below) in the upload format, with First "
+        "login and Creation date.",
+    )  # fmt: skip
+    if users:
+        _edit_user(app, operator, {u.id: u.login_id for u in users})
+
+
+def _edit_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -> None:
+    with st.expander("Edit user"), st.form("edit_user"):
+        user_id = st.selectbox("User", list(users), format_func=users.__getitem__, key="edit_user")
+        login_id = st.text_input(
+            "New login ID", key="edit_login_id",
+            help="Login IDs change only here, never by CSV. 5–30 half-width characters.",
+        )  # fmt: skip
+        if st.form_submit_button("Change login ID"):
+            try:
+                change_login_id(app.engine, user_id, login_id, scope_path=operator.scope_path)
+            except UserbatchError as exc:
+                st.error(str(exc))
+                return
+            st.success(f"'{users[user_id]}' is now '{login_id.strip()}'.")
