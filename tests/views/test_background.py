@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from redis import Redis
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -13,39 +12,21 @@ from tests.conftest import ROOT, World
 from tests.test_apply import NEW_ROWS, _store
 from tests.test_check import H
 from userbatch.apply import apply_batch
-from userbatch.auth import OperatorInfo
 from userbatch.db import session
 from userbatch.jobs import enqueue_batch
-from userbatch.models import OutboxMessage, User, utcnow
+from userbatch.models import OutboxMessage, User
 from userbatch.outbox import send_due
 from userbatch.passwords import verify_password
-from userbatch.settings import Settings
-from userbatch.ui import session as ui_session
-
-
-@pytest.fixture
-def open_app(world: World, use_env: Callable[[Settings], None]) -> Callable[..., AppTest]:
-    use_env(world.settings)
-
-    def start(page: str, operator: OperatorInfo | None = None) -> AppTest:
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        if operator is not None:
-            app.session_state[ui_session.OPERATOR_ID] = operator.id
-            app.session_state[ui_session.LAST_SEEN] = utcnow()
-        app.run()
-        return app.switch_page(page).run()
-
-    return start
 
 
 def test_the_history_lists_batches_and_opens_one(
-    world: World, open_app: Callable[..., AppTest], clean_redis: Redis
+    world: World, open_screen: Callable[..., AppTest], clean_redis: Redis
 ) -> None:
     finished = _store(world, NEW_ROWS, invite=True)
     apply_batch(world.engine, world.settings, finished)
     waiting = _store(world, H + "kimura01,Kimura,,,,,,,\n")
     enqueue_batch(world.engine, world.settings, waiting)
-    app = open_app("views/background.py", world.admin)
+    app = open_screen("views/background.py", world.admin)
     assert not app.exception
     table = app.dataframe[0].value
     assert table["State"].tolist() == ["queued", "finished"]
@@ -69,28 +50,28 @@ def test_the_history_lists_batches_and_opens_one(
 
 
 def test_a_manager_sees_only_their_batches(
-    world: World, open_app: Callable[..., AppTest], clean_redis: Redis
+    world: World, open_screen: Callable[..., AppTest], clean_redis: Redis
 ) -> None:
     _store(world, NEW_ROWS)
-    app = open_app("views/background.py", world.manager("sales-lead", "Sales"))
+    app = open_screen("views/background.py", world.manager("sales-lead", "Sales"))
     assert "No batches yet" in app.info[0].value
 
 
 def test_the_outbox_keeps_mail_and_reissues_a_link(
-    world: World, open_app: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest]
 ) -> None:
     apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         send_at = db.scalars(select(OutboxMessage.send_at)).first()
     assert send_at is not None
     send_due(world.engine, world.settings, now=send_at)
-    app = open_app("views/outbox.py", world.admin)
+    app = open_screen("views/outbox.py", world.admin)
     assert "SMTP_URL is not set" in app.info[0].value
     assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
 
 
 def test_accepting_an_invitation_sets_the_password(
-    world: World, open_app: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest]
 ) -> None:
     from userbatch.outbox import reissue_link
 
@@ -115,7 +96,7 @@ def test_accepting_an_invitation_sets_the_password(
     assert verify_password(user.password_hash or "", "brand-new-pass-1")
 
 
-def test_a_bad_link_says_so(world: World, open_app: Callable[..., AppTest]) -> None:
+def test_a_bad_link_says_so(world: World, open_screen: Callable[..., AppTest]) -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["token"] = "nope"
     app.switch_page("views/accept.py").run()

@@ -6,24 +6,12 @@ from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, World
-from userbatch.models import utcnow
-from userbatch.settings import Settings
-from userbatch.ui import session as ui_session
+from tests.conftest import World
 from userbatch.users import search_users
 
 
-def _open(world: World, use_env: Callable[[Settings], None]) -> AppTest:
-    use_env(world.settings)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.session_state[ui_session.OPERATOR_ID] = world.admin.id
-    app.session_state[ui_session.LAST_SEEN] = utcnow()
-    app.run()
-    return app.switch_page("views/users.py").run()
-
-
-def test_search_and_filter(people: World, use_env: Callable[[Settings], None]) -> None:
-    app = _open(people, use_env)
+def test_search_and_filter(people: World, open_screen: Callable[..., AppTest]) -> None:
+    app = open_screen("views/users.py")
     assert not app.exception
     assert app.dataframe[0].value["Login ID"].tolist() == ["kato0003", "sato0002"]
     app.text_input(key="users_search").input("sato").run()
@@ -34,8 +22,8 @@ def test_search_and_filter(people: World, use_env: Callable[[Settings], None]) -
     assert [b.label for b in app.download_button] == ["User download"]
 
 
-def test_edit_user_changes_a_login_id(people: World, use_env: Callable[[Settings], None]) -> None:
-    app = _open(people, use_env)
+def test_edit_user_changes_a_login_id(people: World, open_screen: Callable[..., AppTest]) -> None:
+    app = open_screen("views/users.py")
     kato = search_users(people.engine, scope_path="", text="kato")[0][0]
     app.selectbox(key="edit_user").select(kato.id)
     app.text_input(key="edit_login_id").input("kato2024")

@@ -1,0 +1,30 @@
+"""AppTest of app.py, signed in, on one screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, World
+from userbatch.auth import OperatorInfo
+from userbatch.models import utcnow
+from userbatch.settings import Settings
+from userbatch.ui import session as ui_session
+
+
+@pytest.fixture
+def open_screen(world: World, use_env: Callable[[Settings], None]) -> Callable[..., AppTest]:
+    """``open_screen("views/x.py", operator=None)``: the app on that screen, signed in as
+    ``operator`` (the admin by default)."""
+    use_env(world.settings)
+
+    def start(screen: str, operator: OperatorInfo | None = None) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        app.session_state[ui_session.OPERATOR_ID] = (operator or world.admin).id
+        app.session_state[ui_session.LAST_SEEN] = utcnow()
+        app.run()
+        return app.switch_page(screen).run()
+
+    return start
