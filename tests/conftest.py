@@ -3,7 +3,7 @@
 PostgreSQL runs when ``USERBATCH_TEST_POSTGRES_URL`` is set (``.ci/run`` sets it when the
 server answers); each test gets a schema of its own. Redis is an embedded server started for
 the session, or ``USERBATCH_TEST_REDIS_URL``. On CI a missing service fails the test instead of
-skipping it, so nothing is skipped silently.
+skipping it, so nothing is skipped silently. ``smtp`` is a real SMTP server on loopback.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from redis import Redis
 from sqlalchemy import Engine, create_engine, text
 
-from tests.helpers import settings_env
+from tests.helpers import Mailbox, free_port, settings_env
 from userbatch import auth
 from userbatch.auth import OperatorInfo
 from userbatch.db import dispose_engines, open_database, session
@@ -69,6 +70,19 @@ def clean_redis(redis_url: str) -> Iterator[Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Mailbox]]:
+    """An SMTP server on 127.0.0.1; yields its URL and its mailbox."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", mailbox
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

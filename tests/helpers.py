@@ -6,10 +6,15 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 from userbatch.runtime import child_environment
 from userbatch.settings import Settings
@@ -84,3 +89,26 @@ def child_pids(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(entry.name))
     return children
+
+
+@dataclass
+class Mailbox:
+    """What the server of the ``smtp`` fixture received; ``refuse`` makes the next N
+    deliveries fail with 451."""
+
+    messages: list[Message] = field(default_factory=list)
+    refuse: int = 0
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            if self.refuse > 0:
+                self.refuse -= 1
+                self.refused += 1
+                return "451 4.3.0 Try again later"
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]

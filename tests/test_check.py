@@ -106,6 +106,20 @@ def test_duplicates_name_the_other_rows(people: World) -> None:
     )
 
 
+def test_a_value_on_many_rows_names_ten_of_the_others(people: World) -> None:
+    result = run_check(people, H + "".join(f"tanaka01,N{n},,,,,,,\n" for n in range(5000)))
+    assert result.counts["error"] == 5000
+    assert result.rows[2].issues[0].message == (
+        "Login ID 'tanaka01' appears more than once in the file "
+        "(also rows 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 4,989 more)."
+    )
+    assert (
+        result.rows[5]
+        .issues[0]
+        .message.endswith("(also rows 2, 3, 4, 6, 7, 8, 9, 10, 11, 12 and 4,989 more).")
+    )
+
+
 def test_updates_show_old_and_new(people: World) -> None:
     result = run_check(
         people, H + "sato0002,Sato S,,sato@example.com,new-pass-99,,Invalid,,Support\n"

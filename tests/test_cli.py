@@ -246,6 +246,10 @@ def test_jobs_cancel_and_retry(
     code, out, _ = cli("import", _file(tmp_path, GOOD), "--json")  # queued; no worker runs
     assert code == 0
     batch_id = json.loads(out)["job"]["id"]
+    world.manager("mgr", "Sales")
+    for action in ("show", "retry", "cancel"):
+        code, _, err = cli("--as", "mgr", "jobs", action, batch_id)
+        assert code == 2 and "That batch belongs to another operator." in err
     code, _, err = cli("jobs", "retry", batch_id)
     assert code == 2 and "Only a failed batch can be retried; this one is queued." in err
     code, out, _ = cli("jobs", "cancel", batch_id, "--json")

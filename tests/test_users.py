@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import World
 from userbatch.errors import PolicyError
-from userbatch.users import change_login_id, search_users
+from userbatch.users import change_login_id, search_users, user_detail
 
 
 @pytest.fixture
@@ -25,6 +25,18 @@ def test_pages_and_totals(many: World) -> None:
     users, total = search_users(many.engine, scope_path="", page=2, page_size=25)
     assert total == 62
     assert [u.login_id for u in users][:2] == ["tokyo023", "tokyo024"]
+
+
+@pytest.mark.parametrize(
+    ("page", "first", "shown"),
+    [(1, "tokyo000", 25), (3, "tokyo050", 10), (4, None, 0), (9, None, 0)],
+)
+def test_a_search_counts_every_match_on_every_page(
+    many: World, page: int, first: str | None, shown: int
+) -> None:
+    users, total = search_users(many.engine, scope_path="", text="TOKYO", page=page, page_size=25)
+    assert total == 60 and len(users) == shown
+    assert (users[0].login_id if users else None) == first
 
 
 @pytest.mark.parametrize(
@@ -70,3 +82,17 @@ def test_edit_user_refuses(people: World, login_id: str, scope: str, message: st
     kato = search_users(people.engine, scope_path="", text="kato")[0][0]
     with pytest.raises(PolicyError, match=message):
         change_login_id(people.engine, kato.id, login_id, scope_path=scope)
+
+
+def test_a_user_opens_with_every_column_but_the_password(people: World) -> None:
+    sato = search_users(people.engine, scope_path="", text="sato")[0][0]
+    detail = user_detail(people.engine, sato.id, people.columns(), scope_path="Sales")
+    assert list(detail) == [
+        "Login ID", "Name", "Display name", "Email", "Department", "Position", "Status",
+        "Expiration date", "Belong to", "First login", "Creation date",
+    ]  # fmt: skip
+    assert (detail["Email"], detail["Status"], detail["Belong to"]) == (
+        "sato@example.com", "Valid", "Sales",
+    )  # fmt: skip
+    with pytest.raises(PolicyError, match="outside your groups"):
+        user_detail(people.engine, sato.id, people.columns(), scope_path="Support")

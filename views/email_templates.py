@@ -1,3 +1,8 @@
-from userbatch.ui.placeholder import not_available
+from userbatch.ui.context import app_context
+from userbatch.ui.email_templates import render
+from userbatch.ui.session import current_operator
 
-not_available()
+app = app_context()
+operator = current_operator(app)
+assert operator is not None  # app.py lets only signed-in operators reach this screen
+render(app, operator)

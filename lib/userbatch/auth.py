@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from userbatch.db import session
 from userbatch.errors import PolicyError, SetupError, SignInError
@@ -45,12 +46,13 @@ def needs_setup(engine: Engine) -> bool:
         return db.scalar(select(func.count()).select_from(Operator)) == 0
 
 
-def _validate_login(login: str) -> str:
+def validate_login(login: str) -> str:
+    """The trimmed operator login; raises ``PolicyError`` saying which rule it breaks."""
     login = login.strip()
     if not login:
-        raise SetupError("The login must not be empty.")
+        raise PolicyError("The login must not be empty.")
     if len(login) > MAX_LOGIN_LENGTH or any(ch.isspace() for ch in login):
-        raise SetupError(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
+        raise PolicyError(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
     return login
 
 
@@ -61,7 +63,10 @@ def initialize(
 
     Raises ``SetupError`` when set-up was done already or a value breaks a rule.
     """
-    login = _validate_login(login)
+    try:
+        login = validate_login(login)
+    except PolicyError as exc:
+        raise SetupError(str(exc)) from None
     try:
         organisation = validate_group_name(organisation)
     except PolicyError as exc:
@@ -152,3 +157,15 @@ def get_operator(engine: Engine, operator_id: int) -> OperatorInfo | None:
     if row is None or row[0].disabled:
         return None
     return _info(row[0], row[1])
+
+
+def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
+    """Raises ``PolicyError`` unless ``actor`` is, as the database says now, an enabled admin.
+
+    ``action`` completes the refusal: "Only administrators can <action>."
+    """
+    role = db.scalar(
+        select(Operator.role).where(Operator.id == actor.id, Operator.disabled.is_(False))
+    )
+    if role != "admin":
+        raise PolicyError(f"Only administrators can {action}.")

@@ -24,6 +24,7 @@ from userbatch.mail import Rendered, gets_invitation, invitation_variables, rend
 from userbatch.models import Batch, BatchRow, EmailTemplate, Group, Operator, OutboxMessage
 from userbatch.rules import STATUS_ALIASES, split_multi
 from userbatch.settings import Settings
+from userbatch.template_check import custom_keys
 from userbatch.vault import seal
 
 ACTIVE_STATES = ("queued", "scheduled", "deferred", "started")
@@ -160,6 +161,7 @@ def preview_invitation(
     variables = invitation_variables(
         _user(values, result), groups, site_name=organisation_name(engine) or "userbatch",
         base_url=settings.base_url,
+        custom_keys=custom_keys(engine),
     )  # fmt: skip
     return render(subject, body, variables)
 

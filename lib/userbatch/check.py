@@ -10,6 +10,7 @@ reads the database and writes nothing.
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ from userbatch.settings import Settings
 STATUSES = ("new", "update", "unchanged", "error")
 # Fields whose blank cell keeps an existing user's value.
 BLANK_KEEPS = ("password", "status", "belong_to")
+
+# A duplicate's message names at most this many of the other rows.
+MAX_ROWS_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class CheckResult:
         self.key_rows: dict[str, set[int]] = {}
         self.email_rows: dict[str, set[int]] = {}
         self.rows: dict[int, RowResult] = {}
+        # The first rows of each duplicated key or e-mail, found once per judging pass (a
+        # value repeated on n rows would otherwise cost n² to list).
+        self._first_rows: dict[int, list[int]] = {}
+        self._group_problems: dict[str, list[tuple[str, str]]] = {}
 
     # -- results ---------------------------------------------------------------------------
 
@@ -149,6 +157,7 @@ class CheckResult:
         fields = list(frame.columns)
         columns = [frame[name].tolist() for name in fields]
         records = zip(*columns, strict=True) if columns else ([] for _ in frame.index)
+        self._first_rows.clear()
         for row, cells in zip(frame.index.tolist(), records, strict=True):
             self.rows[row] = self._judge(row, dict(zip(fields, cells, strict=True)))
 
@@ -295,43 +304,51 @@ class CheckResult:
         return ""
 
     def _duplicate(self, row: int, key: str, value: str, rows: set[int]) -> Issue:
-        others = sorted(rows - {row})
-        also = ", ".join(str(other) for other in others)
+        first = self._first_rows.get(id(rows))
+        if first is None:
+            first = self._first_rows[id(rows)] = heapq.nsmallest(MAX_ROWS_NAMED + 1, rows)
+        others = [other for other in first if other != row][:MAX_ROWS_NAMED]
+        more = len(rows) - 1 - len(others)
+        also = ", ".join(str(other) for other in others) + (f" and {more:,} more" if more else "")
         label = self._label(key)
         return Issue(
             row, label, f"duplicate_{'login_id' if key == 'login_id' else 'email'}",
             f"{label} '{value}' appears more than once in the file (also row"
-            f"{'s' if len(others) > 1 else ''} {also}).",
+            f"{'s' if len(rows) > 2 else ''} {also}).",
             field=key,
         )  # fmt: skip
 
     def _group_issues(self, row: int, values: dict[str, str]) -> list[Issue]:
-        if not values.get("belong_to"):
+        cell = values.get("belong_to")
+        if not cell:
+            return []
+        problems = self._group_problems.get(cell)
+        if problems is None:  # most cells repeat a few paths: judge each text once
+            problems = self._group_problems[cell] = self._judge_groups(cell)
+        if not problems:
             return []
         label = self._label("belong_to")
-        issues = []
-        for path in split_multi(values["belong_to"]):
+        return [Issue(row, label, code, text, field="belong_to") for code, text in problems]
+
+    def _judge_groups(self, cell: str) -> list[tuple[str, str]]:
+        """(code, message) for each group of a Belong to cell that is unknown or out of scope."""
+        problems = []
+        for path in split_multi(cell):
             if path not in self.lookup.group_ids:
                 close = difflib.get_close_matches(path, list(self.lookup.group_ids), n=1)
                 hint = f" Did you mean '{close[0]}'?" if close and close[0] else ""
-                issues.append(
-                    Issue(
-                        row, label, "unknown_group",
-                        f"The group '{path}' does not exist.{hint} Create it under Groups, or "
-                        "fix the path (parent first, like Sales>>Tokyo).",
-                        field="belong_to",
-                    )
-                )  # fmt: skip
+                problems.append((
+                    "unknown_group",
+                    f"The group '{path}' does not exist.{hint} Create it under Groups, or fix "
+                    "the path (parent first, like Sales>>Tokyo).",
+                ))  # fmt: skip
             elif not in_scope(path, self.options.scope_path):
-                issues.append(
-                    Issue(
-                        row, label, "out_of_scope",
-                        f"The group '{path}' is outside your groups "
-                        f"('{self.options.scope_path}' and below).",
-                        field="belong_to",
-                    )
-                )  # fmt: skip
-        return issues
+                problems.append((
+                    "out_of_scope",
+                    f"The group '{path}' is outside your groups "
+                    f"('{self.options.scope_path}' and below).",
+                ))  # fmt: skip
+        return problems
 
     def _password_issues(
         self, row: int, values: dict[str, str], existing: ExistingUser | None
@@ -363,10 +380,10 @@ class CheckResult:
                     changes[column.label] = (old, "(new password)")
                 continue
             old = existing.values.get(column.key, "")
-            if column.key == "belong_to" or column.type == "checkbox":
-                if set(split_multi(old)) == set(split_multi(new)):
-                    continue
-            elif old == new:
+            if old == new:
+                continue
+            is_set = column.key == "belong_to" or column.type == "checkbox"
+            if is_set and set(split_multi(old)) == set(split_multi(new)):
                 continue
             changes[column.label] = (old, new)
         return changes

@@ -21,7 +21,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from userbatch import auth, groups
-from userbatch.batches import Invitation, default_template, get_batch, job_document, store_batch
+from userbatch.batches import (
+    Invitation,
+    batch_for,
+    default_template,
+    get_batch,
+    job_document,
+    store_batch,
+)
 from userbatch.check import CheckResult, check_file
 from userbatch.csvfile import DELIMITERS, ENCODINGS, write_table
 from userbatch.db import open_database, session
@@ -289,6 +296,7 @@ def _print_job(document: dict[str, Any], *, as_json: bool) -> None:
 
 def cmd_jobs_show(args: argparse.Namespace) -> int:
     settings, engine = _open()
+    batch_for(engine, _operator(engine, args.as_login), args.id)
     with Runtime(settings, worker=False):
         sync_batch_states(engine, settings)
     _print_job(job_document(engine, args.id), as_json=args.json)
@@ -298,7 +306,7 @@ def cmd_jobs_show(args: argparse.Namespace) -> int:
 def cmd_jobs_retry(args: argparse.Namespace) -> int:
     settings, engine = _open()
     with Runtime(settings, worker=args.wait):
-        retry_batch(engine, settings, args.id)
+        retry_batch(engine, settings, _operator(engine, args.as_login), args.id)
         batch = _wait(engine, args.id, quiet=args.json) if args.wait else get_batch(engine, args.id)
     _print_job(job_document(engine, args.id), as_json=args.json)
     return (
@@ -309,7 +317,7 @@ def cmd_jobs_retry(args: argparse.Namespace) -> int:
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
     settings, engine = _open()
     with Runtime(settings, worker=False):
-        cancel_batch(engine, settings, args.id)
+        cancel_batch(engine, settings, _operator(engine, args.as_login), args.id)
     _print_job(job_document(engine, args.id), as_json=args.json)
     return EXIT_OK
 

@@ -106,18 +106,25 @@ def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
     if not in_scope(full, scope_path):
         raise PolicyError(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
     with session(engine) as db, db.begin():
-        parent = root_group(db)
-        if parent is None:
-            raise PolicyError("Set-up is not done yet: there is no organisation (root group).")
-        for depth in range(1, len(names) + 1):
-            sub_path = SEPARATOR.join(names[:depth])
-            group = db.scalars(select(Group).where(Group.path == sub_path)).one_or_none()
-            if group is None:
-                group = Group(parent_id=parent.id, name=names[depth - 1], path=sub_path)
-                db.add(group)
-                db.flush()
-            parent = group
-        return GroupInfo(id=parent.id, name=parent.name, path=parent.path)
+        group = ensure_group(db, names)
+        return GroupInfo(id=group.id, name=group.name, path=group.path)
+
+
+def ensure_group(db: Session, names: list[str]) -> Group:
+    """The group with the path of valid ``names``, created with any missing parents in the
+    session's transaction. Raises ``PolicyError`` before set-up."""
+    parent = root_group(db)
+    if parent is None:
+        raise PolicyError("Set-up is not done yet: there is no organisation (root group).")
+    for depth in range(1, len(names) + 1):
+        sub_path = SEPARATOR.join(names[:depth])
+        group = db.scalars(select(Group).where(Group.path == sub_path)).one_or_none()
+        if group is None:
+            group = Group(parent_id=parent.id, name=names[depth - 1], path=sub_path)
+            db.add(group)
+            db.flush()
+        parent = group
+    return parent
 
 
 @dataclass(frozen=True)

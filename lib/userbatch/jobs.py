@@ -20,7 +20,8 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import Engine, select
 
 from userbatch.apply import apply_chunk, finish_batch, pending_chunks, start_batch
-from userbatch.batches import ACTIVE_STATES, get_batch, job_document
+from userbatch.auth import OperatorInfo
+from userbatch.batches import ACTIVE_STATES, batch_for, get_batch, job_document
 from userbatch.db import current_revision, open_database, session
 from userbatch.errors import ConfigError, PolicyError
 from userbatch.models import Batch, BatchRow, utcnow
@@ -301,19 +302,21 @@ def _rq_state(job: Job) -> str:
     return str(status.value if hasattr(status, "value") else status or "failed")
 
 
-def retry_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
+def retry_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> str:
     """Queue a failed batch again; it continues with the rows still pending. Returns the
-    new job id. Raises ``PolicyError`` when the batch is not failed."""
+    new job id. Raises ``PolicyError`` when the batch is not failed or is another
+    operator's (a manager acts on their own batches only)."""
     sync_batch_states(engine, settings)
-    batch = get_batch(engine, batch_id)
+    batch = batch_for(engine, operator, batch_id)
     if batch.state != "failed":
         raise PolicyError(f"Only a failed batch can be retried; this one is {batch.state}.")
     return enqueue_batch(engine, settings, batch_id, attempt=uuid.uuid4().hex[:8])
 
 
-def cancel_batch(engine: Engine, settings: Settings, batch_id: str) -> None:
-    """Cancel a batch that waits in the queue; raises ``PolicyError`` once it runs."""
-    batch = get_batch(engine, batch_id)
+def cancel_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> None:
+    """Cancel a batch that waits in the queue; raises ``PolicyError`` once it runs, or for
+    another operator's batch when ``operator`` is a manager."""
+    batch = batch_for(engine, operator, batch_id)
     if batch.state not in ("stored", "queued", "scheduled", "deferred"):
         raise PolicyError(f"Only a waiting batch can be canceled; this one is {batch.state}.")
     if batch.job_id:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from userbatch.db import session
 from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
@@ -20,6 +20,10 @@ from userbatch.models import Group, Membership, User
 from userbatch.rules import STATUSES
 
 _CHUNK = 5000
+_CHECKED_COLUMNS = (
+    User.id, User.login_id, User.name, User.display_name, User.email, User.email_key,
+    User.password_hash, User.department, User.position, User.status, User.expiration_date,
+)  # fmt: skip
 
 
 def email_key(email: str) -> str:
@@ -42,8 +46,9 @@ class ExistingUser:
         return scope_path == "" or any(in_scope(path, scope_path) for path in self.paths)
 
 
-def user_values(user: User, paths: Iterable[str], columns: list[ColumnSpec]) -> dict[str, str]:
-    """The cells a download writes for ``user``, by field key."""
+def user_values(user: Any, paths: Iterable[str], columns: list[ColumnSpec]) -> dict[str, str]:
+    """The cells a download writes for ``user`` (a ``User`` or a row with its columns), by
+    field key."""
     values = {
         "login_id": user.login_id,
         "name": user.name,
@@ -89,34 +94,44 @@ class Lookup:
     def ensure(self, login_ids: Iterable[str], emails: Iterable[str]) -> None:
         """Fetch the users with these login IDs or e-mail keys that are not cached yet."""
         logins = [key for key in set(login_ids) if key and key not in self.by_login]
-        keys = [key for key in set(emails) if key and key not in self.by_email]
-        users: list[User] = []
-        with session(self.engine) as db:
-            for start in range(0, len(logins), _CHUNK):
-                chunk = logins[start : start + _CHUNK]
-                users += db.scalars(select(User).where(User.login_id.in_(chunk)))
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
-                users += db.scalars(select(User).where(User.email_key.in_(chunk)))
-            paths = self._paths(db, {user.id for user in users})
-        for user in users:
-            existing = ExistingUser(
-                id=user.id,
-                login_id=user.login_id,
-                values=user_values(user, paths.get(user.id, ()), self.columns),
-                password_hash=user.password_hash,
-                paths=frozenset(paths.get(user.id, ())),
+        with self.engine.connect() as connection:
+            self._fetch(connection, User.login_id, logins)
+            for key in logins:
+                self.by_login.setdefault(key, None)
+            # Most e-mails belong to the users just found by login ID: ask only for the rest.
+            keys = [key for key in set(emails) if key and key not in self.by_email]
+            self._fetch(connection, User.email_key, keys)
+            for key in keys:
+                self.by_email.setdefault(key, None)
+
+    def _fetch(self, connection: Connection, column: Any, wanted: list[str]) -> None:
+        # Plain rows of just the columns a check reads: a check may read 100,000 users, and
+        # ORM objects or unused columns (times, JSON) would cost more than the query.
+        columns = [*_CHECKED_COLUMNS]
+        if any(spec.custom for spec in self.columns):
+            columns.append(User.custom)
+        for start in range(0, len(wanted), _CHUNK):
+            users: list[Any] = list(
+                connection.execute(
+                    select(*columns).where(column.in_(wanted[start : start + _CHUNK]))
+                )
             )
-            self.by_login[user.login_id] = existing
-            if user.email_key:
-                self.by_email[user.email_key] = existing
-        for key in logins:
-            self.by_login.setdefault(key, None)
-        for key in keys:
-            self.by_email.setdefault(key, None)
+            paths = self._paths(connection, [user.id for user in users])
+            for user in users:
+                user_paths = paths.get(user.id, ())
+                existing = ExistingUser(
+                    id=user.id,
+                    login_id=user.login_id,
+                    values=user_values(user, user_paths, self.columns),
+                    password_hash=user.password_hash,
+                    paths=frozenset(user_paths),
+                )
+                self.by_login[user.login_id] = existing
+                if user.email_key:
+                    self.by_email[user.email_key] = existing
 
     @staticmethod
-    def _paths(db: Any, user_ids: set[int]) -> dict[int, list[str]]:
+    def _paths(db: Any, user_ids: list[int]) -> dict[int, list[str]]:
         ids = sorted(user_ids)
         paths: dict[int, list[str]] = {}
         for start in range(0, len(ids), _CHUNK):

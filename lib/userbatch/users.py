@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, exists, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from userbatch.csvfile import write_table
 from userbatch.db import session
@@ -59,13 +60,16 @@ def export_rows(
                 paths.setdefault(user_id, []).append(path)
             for user in users:
                 values = user_values(user, paths.get(user.id, ()), columns)
-                first = (
-                    user.first_login_at.isoformat(sep=" ", timespec="seconds")
-                    if user.first_login_at
-                    else ""
-                )
-                created = user.created_at.isoformat(sep=" ", timespec="seconds")
-                yield [values[column.key] for column in columns] + [first, created]
+                yield [values[column.key] for column in columns] + _download_only(user)
+
+
+def _download_only(user: User) -> list[str]:
+    """First login and Creation date, as text."""
+    first = user.first_login_at
+    return [
+        first.isoformat(sep=" ", timespec="seconds") if first else "",
+        user.created_at.isoformat(sep=" ", timespec="seconds"),
+    ]
 
 
 def export_users(
@@ -174,20 +178,31 @@ def search_users(
             + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             + "%"
         )
+        # SQLite's LIKE ignores ASCII case by itself (and its lower() folds no more than
+        # that), so lower() there would only cost a call per row of a million.
+        fold = (lambda column: column) if engine.dialect.name == "sqlite" else func.lower
         query = query.where(
             or_(
-                func.lower(User.login_id).like(pattern, escape="\\"),
-                func.lower(User.name).like(pattern, escape="\\"),
+                fold(User.login_id).like(pattern, escape="\\"),
+                fold(User.name).like(pattern, escape="\\"),
                 User.email_key.like(pattern, escape="\\"),
             )
         )
     if status:
         query = query.where(User.status == status)
+    page_query = query.order_by(User.login_id).offset((page - 1) * page_size).limit(page_size)
     with session(engine) as db:
-        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        users = db.scalars(
-            query.order_by(User.login_id).offset((page - 1) * page_size).limit(page_size)
-        ).all()
+        if text.strip():
+            # A search scans the users anyway: the page and the count in one pass.
+            found = db.execute(page_query.add_columns(func.count().over().label("total"))).all()
+            users = [row[0] for row in found]
+            total = found[0].total if found else None
+        else:
+            # Without one, the login ID index yields the page at once, and counting is cheap.
+            users = list(db.scalars(page_query))
+            total = None
+        if total is None:
+            total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         paths: dict[int, list[str]] = {}
         for user_id, path in db.execute(
             select(Membership.user_id, Group.path)
@@ -208,6 +223,40 @@ def search_users(
     ], total
 
 
+def user_detail(
+    engine: Engine, user_id: int, columns: list[ColumnSpec], *, scope_path: str
+) -> dict[str, str]:
+    """One user's values as the User download has them (column label -> text, no password),
+    with First login and Creation date. Raises ``PolicyError`` for a user outside ``scope_path``."""
+    with session(engine) as db:
+        user, paths = user_in_scope(db, user_id, scope_path=scope_path)
+        values = user_values(user, paths, columns)
+    # A password is never exported, so never shown.
+    shown = {column.label: values[column.key] for column in columns if column.key != "password"}
+    dates = [column.label for column in download_only_columns()]
+    return shown | dict(zip(dates, _download_only(user), strict=True))
+
+
+def user_in_scope(
+    db: Session, user_id: int, *, scope_path: str, lock: bool = False
+) -> tuple[User, list[str]]:
+    """The user and the paths of their groups, sorted (``lock``: locked for an update).
+    Raises ``PolicyError`` when the user is gone or outside ``scope_path``."""
+    user = db.get(User, user_id, with_for_update=lock)
+    if user is None:
+        raise PolicyError("That user no longer exists.")
+    paths = sorted(
+        db.scalars(
+            select(Group.path)
+            .join(Membership, Membership.group_id == Group.id)
+            .where(Membership.user_id == user.id)
+        )
+    )
+    if scope_path and not any(in_scope(path, scope_path) for path in paths):
+        raise PolicyError("That user is outside your groups.")
+    return user, paths
+
+
 def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: str) -> None:
     """Edit user: the only place a login ID changes. Raises ``PolicyError`` for a login ID
     that breaks the rules or is taken, or a user outside the operator's groups."""
@@ -216,18 +265,7 @@ def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: 
     if problems:
         raise PolicyError(problems[0])
     with session(engine) as db, db.begin():
-        user = db.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise PolicyError("That user no longer exists.")
-        paths = list(
-            db.scalars(
-                select(Group.path)
-                .join(Membership, Membership.group_id == Group.id)
-                .where(Membership.user_id == user.id)
-            )
-        )
-        if scope_path and not any(in_scope(path, scope_path) for path in paths):
-            raise PolicyError("That user is outside your groups.")
+        user, _ = user_in_scope(db, user_id, scope_path=scope_path, lock=True)
         if login_id != user.login_id and db.scalar(
             select(User.id).where(User.login_id == login_id)
         ):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.helpers import free_port, serve_until_healthy
@@ -85,6 +85,24 @@ def set_up(page: Page, url: str, password: str = PASSWORD) -> None:
     page.get_by_label("Repeat the password").fill(password)
     page.get_by_role("button", name="Create administrator").click()
     page.get_by_text("Signed in as").wait_for()
+
+
+def idle(page: Page) -> None:
+    """Wait until the app has finished its run (its "Running…" indicator is gone)."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
+
+
+def cell_texts(page: Page) -> list[str]:
+    """What the grid's accessible cells say (the grid itself is drawn on a canvas)."""
+    cells = page.get_by_test_id("stDataFrame").first.locator("td[id^=glide-cell-]")
+    cells.first.wait_for(state="attached")
+    texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
+    return texts
+
+
+def metric(page: Page, label: str) -> Locator:
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 @pytest.fixture

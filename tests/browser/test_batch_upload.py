@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Served, sign_in
+from tests.browser.conftest import PASSWORD, Served, cell_texts, idle, metric, sign_in
 from tests.helpers import settings_env, wait_until
 from userbatch.batches import get_batch
 from userbatch.db import open_database, session
@@ -39,26 +39,16 @@ def _canvas(page: Page) -> Locator:
     return page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
 
 
-def _cell_texts(page: Page) -> list[str]:
-    """What the grid's accessible cells say (the grid itself is drawn on a canvas)."""
-    cells = page.get_by_test_id("stDataFrame").first.locator("td[id^=glide-cell-]")
-    cells.first.wait_for(state="attached")
-    texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
-    return texts
-
-
-def _idle(page: Page) -> None:
-    """Wait until the app has finished its run (its "Running…" indicator is gone)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
-
-
-def _edit(page: Page, *, row: int, column: int, text: str) -> None:
-    """Type into the grid's cell at (row position, column index) as a person would."""
-    _idle(page)
+def _edit(page: Page, *, row: int, column: int, text: str, commit: bool = True) -> None:
+    """Type into the grid's cell at (row position, column index) as a person would; without
+    ``commit`` the editor stays open for the caller's Enter."""
+    idle(page)
+    _canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
     box = _canvas(page).bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # first row's "Row"
+    for _ in range(3):  # a grid scrolled sideways puts another cell there: back to "Row"
+        page.keyboard.press("ArrowLeft")
     for _ in range(column):
         page.keyboard.press("ArrowRight")
     for _ in range(row):
@@ -73,19 +63,17 @@ def _edit(page: Page, *, row: int, column: int, text: str) -> None:
     page.keyboard.press("Control+a")
     page.keyboard.type(text)
     page.wait_for_timeout(300)  # the editor takes the keys in before Enter commits them
-    page.keyboard.press("Enter")
+    if commit:
+        page.keyboard.press("Enter")
 
 
 def _delete_row(page: Page, *, row: int) -> None:
-    _idle(page)
+    idle(page)
     box = _canvas(page).bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 14, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+    page.wait_for_timeout(300)  # the grid takes the selection in before the key acts on it
     page.keyboard.press("Delete")
-
-
-def _metric(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
@@ -98,7 +86,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
         )  # fmt: skip
     sign_in(page, served_app.url)
     expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
-
+    idle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV", exact=True).click()
     template = Path(download.value.path()).read_bytes()
@@ -108,30 +96,30 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     mistakes.write_text(THREE_MISTAKES)
     page.locator("input[type=file]").set_input_files(mistakes)
     page.get_by_role("button", name="Upload and check").click()
-    expect(_metric(page, "Error")).to_have_text("3")
-    expect(_metric(page, "New")).to_have_text("1")
+    expect(metric(page, "Error")).to_have_text("3")
+    expect(metric(page, "New")).to_have_text("1")
     expect(page.get_by_test_id("stExpander").get_by_text("'ab1' has 3")).to_be_visible()
-    wait_until(lambda: _cell_texts(page).count("✖") == 4, timeout=10, what="a mark per bad cell")
+    wait_until(lambda: cell_texts(page).count("✖") == 4, timeout=10, what="a mark per bad cell")
     expect(page.get_by_role("button", name="Execute registration")).to_be_disabled()
 
     page.get_by_text("Show only errors").click()
-    wait_until(lambda: "tanaka01" not in _cell_texts(page), timeout=10, what="errors only")
+    wait_until(lambda: "tanaka01" not in cell_texts(page), timeout=10, what="errors only")
     page.get_by_text("Show only errors").click()
-    wait_until(lambda: "tanaka01" in _cell_texts(page), timeout=10, what="all rows again")
+    wait_until(lambda: "tanaka01" in cell_texts(page), timeout=10, what="all rows again")
 
     _edit(page, row=1, column=2, text="sato0002")  # Login ID of row 3
-    expect(_metric(page, "Error")).to_have_text("2")
-    wait_until(lambda: "sato0002" in _cell_texts(page), timeout=10, what="the edited cell")
+    expect(metric(page, "Error")).to_have_text("2")
+    wait_until(lambda: "sato0002" in cell_texts(page), timeout=10, what="the edited cell")
     _delete_row(page, row=2)  # row 4, the one without a name
-    expect(_metric(page, "Error")).to_have_text("1")
+    expect(metric(page, "Error")).to_have_text("1")
 
     page.get_by_role("button", name="Re-upload").click()
     corrected = tmp_path / "users-corrected.csv"
     corrected.write_text(CORRECTED)
     page.locator("input[type=file]").set_input_files(corrected)
     page.get_by_role("button", name="Upload and check").click()
-    expect(_metric(page, "New")).to_have_text("3")
-    expect(_metric(page, "Error")).to_have_text("0")
+    expect(metric(page, "New")).to_have_text("3")
+    expect(metric(page, "Error")).to_have_text("0")
 
     page.get_by_role("button", name="Execute registration").click()
     dialog = page.get_by_role("dialog")

@@ -29,7 +29,7 @@ def test_first_run_then_sign_in_shows_every_section(served: str, page: Page) -> 
         expect(sidebar.get_by_text(section, exact=True).first).to_be_visible()
     working_group = sidebar.get_by_role("combobox", name="Working group")
     expect(working_group).to_have_value("Acme Learning (whole organisation)")
-    expect(page.get_by_text("Not available yet.")).to_be_visible()  # /operators, as asked
+    expect(page.get_by_role("heading", name="Operators")).to_be_visible()  # /operators, as asked
 
     sidebar.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
@@ -40,9 +40,10 @@ def test_a_deep_link_asks_for_sign_in_first(served: str, page: Page) -> None:
     other = page.context.browser.new_page()  # type: ignore[union-attr]
     other.goto(f"{served}/operators")
     expect(other.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
-    expect(other.get_by_text("Not available yet.")).to_have_count(0)
+    expect(other.get_by_role("heading", name="Operators")).to_have_count(0)
     other.get_by_label("Login").fill("admin")
     other.get_by_label("Password", exact=True).fill(PASSWORD)
     other.get_by_role("button", name="Sign in").click()
     expect(other.get_by_text("Signed in as")).to_be_visible()
+    expect(other.get_by_role("heading", name="Operators")).to_be_visible()
     other.close()

@@ -102,7 +102,7 @@ def test_a_killed_worker_is_detected_and_retry_finishes_the_batch(
     assert failed.state == "failed" and failed.done < ROWS
     assert failed.error is not None and "Retry applies them" in failed.error
 
-    retry_batch(world.engine, world.settings, batch_id)
+    retry_batch(world.engine, world.settings, world.admin, batch_id)
     worker = _worker(world)
     try:
         wait_until(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import World
-from tests.fault.conftest import Mailbox
+from tests.helpers import Mailbox
 from tests.test_apply import NEW_ROWS, _store
 from userbatch.apply import apply_batch
 from userbatch.db import session

@@ -9,8 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fault.conftest import Mailbox
-from tests.helpers import settings_env, wait_until
+from tests.helpers import Mailbox, settings_env, wait_until
 from userbatch.runtime import Runtime
 from userbatch.settings import Settings
 

@@ -112,19 +112,3 @@ def test_a_configuration_error_is_shown(
     assert app.error[0].value.startswith(
         "userbatch cannot start: configuration error: DATABASE_URL"
     )
-
-
-PLACEHOLDERS = [
-    "views/input_fields.py",
-    "views/email_templates.py",
-    "views/operators.py",
-]
-
-
-@pytest.mark.parametrize("page", PLACEHOLDERS)
-def test_a_screen_not_built_yet_says_so_and_nothing_else(app: AppTest, page: str) -> None:
-    _set_up(app)
-    app.switch_page(page).run()
-    assert not app.exception
-    assert [info.value for info in app.info] == ["Not available yet."]
-    assert not app.main.markdown and not app.main.dataframe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from redis import Redis
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -13,9 +14,10 @@ from tests.test_apply import NEW_ROWS, _store
 from tests.test_check import H
 from userbatch.apply import apply_batch
 from userbatch.db import session
+from userbatch.errors import PolicyError
 from userbatch.jobs import enqueue_batch
 from userbatch.models import OutboxMessage, User
-from userbatch.outbox import send_due
+from userbatch.outbox import reissue_link, send_due
 from userbatch.passwords import verify_password
 
 
@@ -73,15 +75,15 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
 def test_accepting_an_invitation_sets_the_password(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    from userbatch.outbox import reissue_link
-
     apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         message = db.scalars(
             select(OutboxMessage).where(OutboxMessage.recipient == "suzuki@example.com")
         ).one()
     send_due(world.engine, world.settings, now=message.send_at)
-    token = reissue_link(world.engine, world.settings, message.id).split("token=", 1)[1]
+    token = reissue_link(world.engine, world.settings, world.admin, message.id).split("token=", 1)[
+        1
+    ]
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["token"] = token
     app.switch_page("views/accept.py").run()
@@ -101,3 +103,15 @@ def test_a_bad_link_says_so(world: World, open_screen: Callable[..., AppTest]) -
     app.query_params["token"] = "nope"
     app.switch_page("views/accept.py").run()
     assert "This link is not valid" in app.error[0].value
+
+
+def test_a_manager_reissues_links_of_their_own_batches_only(world: World) -> None:
+    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    with session(world.engine) as db:
+        message = db.scalars(select(OutboxMessage)).first()
+    assert message is not None
+    send_due(world.engine, world.settings, now=message.send_at)
+    manager = world.manager("mgr", "Sales")
+    with pytest.raises(PolicyError, match="no unused set-password link"):
+        reissue_link(world.engine, world.settings, manager, message.id)
+    assert "token=" in reissue_link(world.engine, world.settings, world.admin, message.id)

@@ -15,6 +15,7 @@ from userbatch.db import session
 from userbatch.jobs import QUEUE_NAME
 from userbatch.models import Batch, utcnow
 from userbatch.settings import Settings
+from userbatch.templates import list_templates
 from userbatch.ui import batch
 from userbatch.ui import session as ui_session
 
@@ -182,3 +183,34 @@ def test_a_manager_works_in_their_subtree(
     assert "outside your groups" in app.data_editor[0].value["Problems"].tolist()[0]
     upload: batch.Upload = app.session_state[batch.KEY]
     assert upload.result is not None and upload.result.options.working_group.path == "Sales"
+
+
+def _edit_invitation(app: AppTest, data: bytes) -> AppTest:
+    _upload(app, data)
+    app.button(key="execute").click().run()
+    app.checkbox(key="invite").check().run()
+    return app.toggle(key="edit_template").set_value(True).run()
+
+
+def test_an_admin_may_save_the_edited_invitation_as_the_template(
+    app: AppTest, world: World
+) -> None:
+    _edit_invitation(app, CLEAN)
+    [template] = list_templates(world.engine)
+    app.text_area(key=f"body-{template.id}").input("Hi {{ name }}, {{ set_password_url }}").run()
+    app.checkbox(key="save_template").check().run()
+    assert not app.exception and not app.error
+    assert list_templates(world.engine)[0].body == "Hi {{ name }}, {{ set_password_url }}"
+
+
+def test_a_manager_edits_the_invitation_for_the_batch_only(
+    world: World, use_env: Callable[[Settings], None]
+) -> None:
+    use_env(world.settings)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.session_state[ui_session.OPERATOR_ID] = world.manager("sales-lead", "Sales").id
+    app.session_state[ui_session.LAST_SEEN] = utcnow()
+    app.run()
+    _edit_invitation(app, b"Login ID,Name,Email\r\ntanaka01,Tanaka,tanaka@example.com\r\n")
+    assert app.text_area[0].label == "Body"
+    assert not [box for box in app.checkbox if box.key == "save_template"]

@@ -29,6 +29,7 @@ from userbatch.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
 from userbatch.groups import GroupInfo
 from userbatch.jobs import enqueue_batch
 from userbatch.templates import list_templates, save_template
+from userbatch.ui import demo
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 from userbatch.users import export_users
@@ -83,6 +84,7 @@ def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
 
 
 def _start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
+    demo.offer(app, operator)
     st.write(
         "Register and update many users at once. Download the CSV, fill it in (Excel is "
         "fine), then upload it here and check it. **Nothing is saved until you execute.**"
@@ -425,7 +427,7 @@ def _execute_dialog(app: AppContext, operator: OperatorInfo, upload: Upload) -> 
         help="The e-mail has a link where the user sets a password.",
     )  # fmt: skip
     st.caption(reason)
-    invitation = _invitation_settings(app, result) if invite and invited else None
+    invitation = _invitation_settings(app, operator, result) if invite and invited else None
     if invite and invited and invitation is None:
         return
     if st.button("Execute", type="primary", key="execute_confirm"):
@@ -444,7 +446,9 @@ def _execute_dialog(app: AppContext, operator: OperatorInfo, upload: Upload) -> 
         st.rerun()
 
 
-def _invitation_settings(app: AppContext, result: CheckResult) -> Invitation | None:
+def _invitation_settings(
+    app: AppContext, operator: OperatorInfo, result: CheckResult
+) -> Invitation | None:
     templates = list_templates(app.engine)
     if not templates:
         st.error("There is no e-mail template; create one under E-mail templates.")
@@ -463,9 +467,14 @@ def _invitation_settings(app: AppContext, result: CheckResult) -> Invitation | N
             "{{ set_password_url }}, {{ login_url }}, {{ site_name }}, {{ expiration_date }}, "
             "{{ custom.<key> }}"
         )
-        if st.checkbox(f"Also save as the template '{template.name}'", key="save_template"):
+        # Templates are the organisation's: only an administrator changes them.
+        if operator.is_admin and st.checkbox(
+            f"Also save as the template '{template.name}'", key="save_template"
+        ):
             try:
-                save_template(app.engine, template.id, subject=subject, body=body)
+                save_template(
+                    app.engine, operator, template_id=template.id, subject=subject, body=body
+                )
             except PolicyError as exc:
                 st.error(str(exc))
                 return None

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
 from userbatch.auth import OperatorInfo
-from userbatch.errors import UserbatchError
 from userbatch.groups import (
     SEPARATOR,
     add_group,
@@ -18,6 +15,7 @@ from userbatch.groups import (
     organisation_name,
     rename_group,
 )
+from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 
 NOTICE = "groups_notice"
@@ -25,9 +23,7 @@ NOTICE = "groups_notice"
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Groups")
-    notice = st.session_state.pop(NOTICE, None)
-    if notice:
-        st.success(notice)
+    show_notice(NOTICE)
     nodes = group_tree(app.engine, operator.scope_path)
     organisation = organisation_name(app.engine) or ""
     st.dataframe(
@@ -57,41 +53,36 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
                              help="At most 30 characters, without |, \\ or >>.")  # fmt: skip
         if st.form_submit_button("Create group", type="primary"):
             path = f"{by_id[parent].path}{SEPARATOR}{name}" if by_id[parent].path else name
-            _act(
+            act(
                 lambda: add_group(app.engine, path, scope_path=operator.scope_path),
                 f"Created {path}.",
+                notice=NOTICE,
             )
     with rename, st.form("rename_group"):
         group = st.selectbox("Group", list(by_id), format_func=label, key="rename_group")
         name = st.text_input("New name", max_chars=30, key="rename_name")
         if st.form_submit_button("Rename"):
-            _act(
+            act(
                 lambda: rename_group(app.engine, group, name, scope_path=operator.scope_path),
                 "Renamed.",
+                notice=NOTICE,
             )
     movable = [node.id for node in nodes if node.path and node.path != operator.scope_path]
     with move, st.form("move_group"):
         group = st.selectbox("Group", movable, format_func=label, key="move_group")
         parent = st.selectbox("New parent", list(by_id), format_func=label, key="move_parent")
         if st.form_submit_button("Move"):
-            _act(
+            act(
                 lambda: move_group(app.engine, group, parent, scope_path=operator.scope_path),
                 "Moved.",
+                notice=NOTICE,
             )
     with delete, st.form("delete_group"):
         group = st.selectbox("Group", movable, format_func=label, key="delete_group")
         st.caption("Only an empty group can be deleted: no subgroups, no users, no operator.")
         if st.form_submit_button("Delete"):
-            _act(
-                lambda: delete_group(app.engine, group, scope_path=operator.scope_path), "Deleted."
+            act(
+                lambda: delete_group(app.engine, group, scope_path=operator.scope_path),
+                "Deleted.",
+                notice=NOTICE,
             )
-
-
-def _act(action: Callable[[], object], done: str) -> None:
-    try:
-        action()
-    except UserbatchError as exc:
-        st.error(str(exc))
-        return
-    st.session_state[NOTICE] = done
-    st.rerun()

@@ -113,9 +113,9 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
         key="cancel_batch",
         disabled=batch.state not in ("queued", "scheduled", "deferred", "stored"),
     ):
-        _act(lambda: cancel_batch(app.engine, app.settings, batch_id))
+        _act(lambda: cancel_batch(app.engine, app.settings, operator, batch_id))
     if right.button("Retry", key="retry_batch", disabled=batch.state != "failed"):
-        _act(lambda: retry_batch(app.engine, app.settings, batch_id))
+        _act(lambda: retry_batch(app.engine, app.settings, operator, batch_id))
     outcome = st.selectbox(
         "Rows", ["All", "created", "updated", "unchanged", "failed", "pending"], key="jobs_outcome"
     )

@@ -56,7 +56,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     kept = message.has_link and message.state == "sent" and message.transport == "outbox"
     if kept and st.button("Show a fresh set-password link", key="reissue"):
         try:
-            st.code(reissue_link(app.engine, app.settings, message.id), language=None)
+            st.code(reissue_link(app.engine, app.settings, operator, message.id), language=None)
             st.caption("The link works once; any earlier link of this message stops working.")
         except UserbatchError as exc:
             st.error(str(exc))

@@ -11,10 +11,13 @@ from userbatch.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.fields import load_columns
 from userbatch.groups import groups_in_scope
+from userbatch.ui import demo
+from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
-from userbatch.users import change_login_id, export_users, search_users
+from userbatch.users import change_login_id, export_users, search_users, user_detail
 
 PAGE_SIZE = 50
+NOTICE = "users_notice"
 STATUS_OPTIONS = {
     "": "Any status",
     "valid": "Valid",
@@ -25,6 +28,8 @@ STATUS_OPTIONS = {
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Manage users")
+    show_notice(NOTICE)
+    demo.offer(app, operator)
     groups = {group.path: group for group in groups_in_scope(app.engine, operator.scope_path)}
     left, middle, right = st.columns([2, 2, 1])
     text = left.text_input("Search", key="users_search", placeholder="Login ID, name or e-mail")
@@ -72,20 +77,43 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         "login and Creation date.",
     )  # fmt: skip
     if users:
-        _edit_user(app, operator, {u.id: u.login_id for u in users})
+        _open_user(app, operator, {u.id: f"{u.login_id} — {u.name}" for u in users})
 
 
-def _edit_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -> None:
-    with st.expander("Edit user"), st.form("edit_user"):
-        user_id = st.selectbox("User", list(users), format_func=users.__getitem__, key="edit_user")
-        login_id = st.text_input(
-            "New login ID", key="edit_login_id",
-            help="Login IDs change only here, never by CSV. 5–30 half-width characters.",
+def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -> None:
+    user_id = st.selectbox(
+        "Open a user", list(users), index=None, format_func=users.__getitem__, key="open_user",
+        placeholder="Choose a user of this page",
+    )  # fmt: skip
+    if user_id is None:
+        return
+    try:
+        detail = user_detail(
+            app.engine, user_id, load_columns(app.engine), scope_path=operator.scope_path
+        )
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    with st.container(border=True):
+        st.dataframe(
+            pd.DataFrame({"Field": list(detail), "Value": list(detail.values())}),
+            hide_index=True, width="stretch", key="user_detail",
         )  # fmt: skip
-        if st.form_submit_button("Change login ID"):
-            try:
-                change_login_id(app.engine, user_id, login_id, scope_path=operator.scope_path)
-            except UserbatchError as exc:
-                st.error(str(exc))
-                return
-            st.success(f"'{users[user_id]}' is now '{login_id.strip()}'.")
+        st.caption(
+            "Other fields change by CSV: User download, edit, upload. The login ID changes "
+            "only here."
+        )
+        with st.form("edit_user"):
+            st.markdown("**Edit user**")
+            login_id = st.text_input(
+                "Login ID", value=detail.get("Login ID", ""), key=f"edit_login_id_{user_id}",
+                help="5–30 half-width characters; unique.",
+            )  # fmt: skip
+            if st.form_submit_button("Change login ID"):
+                act(
+                    lambda: change_login_id(
+                        app.engine, user_id, login_id, scope_path=operator.scope_path
+                    ),
+                    f"The login ID is now '{login_id.strip()}'.",
+                    notice=NOTICE,
+                )

@@ -1,0 +1,172 @@
+"""The Input field settings screen: which columns the CSV file has, and the custom fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import OperatorInfo
+from userbatch.field_settings import (
+    TYPE_LABELS,
+    CustomField,
+    FieldChoice,
+    FieldInfo,
+    add_custom_field,
+    edit_custom_field,
+    list_fields,
+    remove_custom_field,
+    save_choices,
+)
+from userbatch.fields import CUSTOM_TYPES
+from userbatch.ui.actions import act, show_notice
+from userbatch.ui.context import AppContext
+
+NOTICE = "input_fields_notice"
+GRID = "field_choices"
+
+
+def render(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Input field settings")
+    show_notice(NOTICE)
+    st.caption(
+        "One CSV column per field in use, in this order. The template download and the check "
+        "follow a change at once. Name is always required; Login ID, when in use, is every "
+        "user's key — without it Email becomes the required key."
+    )
+    fields = list_fields(app.engine)
+    if not operator.is_admin:
+        st.info("Only administrators change the input field settings.")
+        st.dataframe(_table(fields), hide_index=True, width="stretch")
+        return
+    _choices(app, operator, fields)
+    st.subheader("Custom fields")
+    add, edit, remove = st.tabs(["Add", "Edit", "Remove"])
+    with add:
+        _add(app, operator)
+    custom = [field for field in fields if field.custom]
+    if not custom:
+        edit.caption("There are no custom fields yet.")
+        remove.caption("There are no custom fields yet.")
+        return
+    with edit:
+        _edit(app, operator, custom)
+    with remove:
+        _remove(app, operator, custom)
+
+
+def _table(fields: list[FieldInfo]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Order": range(1, len(fields) + 1),
+            "Field": [field.label for field in fields],
+            "Japanese label": [field.japanese or "" for field in fields],
+            "Type": [TYPE_LABELS[field.type] for field in fields],
+            "Options": [", ".join(field.options) for field in fields],
+            "In use": [field.in_use for field in fields],
+            "Required": [field.required for field in fields],
+        }
+    )
+
+
+def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -> None:
+    with st.form("field_settings"):
+        st.caption("Tick In use and Required; change Order numbers to move a field.")
+        edited = st.data_editor(
+            _table(fields), key=GRID, hide_index=True, width="stretch",
+            disabled=["Field", "Japanese label", "Type", "Options"],
+            column_config={
+                "Order": st.column_config.NumberColumn(min_value=1, step=1, required=True),
+            },
+        )  # fmt: skip
+        if not st.form_submit_button("Save settings", type="primary"):
+            return
+    # A field given a new number goes before the one that had it: typing 1 moves it to the top.
+    numbers = edited["Order"].tolist()
+    order = sorted(range(len(fields)), key=lambda i: (numbers[i], numbers[i] == i + 1, i))
+    choices = [
+        FieldChoice(fields[i].key, bool(edited["In use"].iloc[i]), bool(edited["Required"].iloc[i]))
+        for i in order
+    ]
+    act(
+        lambda: save_choices(app.engine, operator, choices),
+        "Saved the input field settings.",
+        notice=NOTICE,
+        forget=[GRID],
+    )
+
+
+def _field_form(prefix: str, field: FieldInfo | None = None) -> CustomField:
+    """The widgets of a custom field; their keys carry ``prefix`` (and the field's key)."""
+    label = st.text_input("Label (the column header)", value=field.label if field else "",
+                          max_chars=50, key=f"{prefix}_label")  # fmt: skip
+    kind = st.selectbox(
+        "Type", CUSTOM_TYPES, index=CUSTOM_TYPES.index(field.type) if field else 0,
+        format_func=TYPE_LABELS.__getitem__, key=f"{prefix}_type",
+    )  # fmt: skip
+    options = st.text_area(
+        "Options, one per line (radio buttons, pull-down and checkboxes only)",
+        value="\n".join(field.options) if field else "", key=f"{prefix}_options",
+    )  # fmt: skip
+    required = st.checkbox("Required", value=field.required if field else False,
+                           key=f"{prefix}_required")  # fmt: skip
+    return CustomField(
+        field.key if field else "", label, kind, tuple(options.splitlines()), required
+    )
+
+
+def _add(app: AppContext, operator: OperatorInfo) -> None:
+    with st.form("add_field", clear_on_submit=True):
+        key = st.text_input(
+            "Key", max_chars=40, key="add_key",
+            help="Lower-case letters, digits and _; templates read it as {{ custom.<key> }}. "
+            "It cannot change later.",
+        )  # fmt: skip
+        field = _field_form("add")
+        if st.form_submit_button("Add field", type="primary"):
+            new = CustomField(key.strip(), field.label, field.type, field.options, field.required)
+            act(
+                lambda: add_custom_field(app.engine, operator, new),
+                f"Added {field.label}.",
+                notice=NOTICE,
+                forget=[GRID],
+            )
+
+
+def _edit(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> None:
+    by_key = {field.key: field for field in custom}
+    key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key), key="edit_field")
+    with st.form(f"edit_field_{key}"):
+        field = _field_form(f"edit_{key}", by_key[key])
+        st.caption("Values users already have are kept; the next upload checks them anew.")
+        if st.form_submit_button("Save field"):
+            act(
+                lambda: edit_custom_field(app.engine, operator, field),
+                f"Saved {field.label}.",
+                notice=NOTICE,
+                forget=[GRID],
+            )
+
+
+def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> None:
+    by_key = {field.key: field for field in custom}
+    with st.form("remove_field"):
+        key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key),
+                           key="remove_field_key")  # fmt: skip
+        st.caption(
+            "The column disappears from templates and checks. Values users have are kept and "
+            "come back if a field with the same key is added again."
+        )
+        if st.form_submit_button("Remove field"):
+            label = by_key[key].label
+            act(
+                lambda: remove_custom_field(app.engine, operator, key),
+                f"Removed {label}.",
+                notice=NOTICE,
+                forget=[GRID],
+            )
+
+
+def _name(by_key: dict[str, FieldInfo]) -> Callable[[str], str]:
+    return lambda key: f"{by_key[key].label} ({key})"

@@ -1,0 +1,165 @@
+"""The Operators screen (admins only): the list; add, change role and scope, reset a
+password, disable and enable."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.auth import ROLES, OperatorInfo
+from userbatch.errors import UserbatchError
+from userbatch.groups import groups_in_scope
+from userbatch.operators import (
+    OperatorRow,
+    add_operator,
+    change_role,
+    list_operators,
+    reset_password,
+    set_disabled,
+)
+from userbatch.ui.actions import act, show_notice
+from userbatch.ui.context import AppContext
+from userbatch.ui.forms import differing_passwords, new_password
+
+NOTICE = "operators_notice"
+WHOLE = "Whole organisation"
+SCOPE_HELP = "The group a manager manages, with its subgroups. Administrators have none."
+
+
+def render(app: AppContext, operator: OperatorInfo) -> None:
+    st.title("Operators")
+    try:
+        # The domain refuses a non-admin, so a manager who reaches this page sees only why.
+        rows = list_operators(app.engine, operator)
+    except UserbatchError as exc:
+        st.error(str(exc))
+        return
+    show_notice(NOTICE)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Login": [row.login for row in rows],
+                "Role": [row.role for row in rows],
+                "Manages": [row.scope_path or WHOLE for row in rows],
+                "Status": ["Disabled" if row.disabled else "Enabled" for row in rows],
+                "Locked": [row.locked for row in rows],
+                "Last sign-in": [row.last_sign_in_at for row in rows],
+                "Created": [row.created_at for row in rows],
+            }
+        ),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    by_id = {row.id: row for row in rows}
+    groups = [group.path for group in groups_in_scope(app.engine, "") if group.path]
+    add, role, reset, disable = st.tabs(
+        ["Add", "Change role and scope", "Reset password", "Disable / enable"]
+    )
+    with add:
+        _add_form(app, operator, groups)
+    with role:
+        _role_form(app, operator, by_id, groups)
+    with reset:
+        _reset_form(app, operator, by_id)
+    with disable:
+        _disable_form(app, operator, by_id)
+
+
+def _add_form(app: AppContext, operator: OperatorInfo, groups: list[str]) -> None:
+    with st.form("add_operator"):
+        login = st.text_input("Login", max_chars=64, key="add_login", help="No spaces.")
+        role = st.selectbox("Role", ROLES, index=1, key="add_role")
+        scope = st.selectbox("Group (managers only)", groups, key="add_scope", help=SCOPE_HELP)
+        if not groups:
+            st.caption("There are no groups yet; create one on the Groups screen for a manager.")
+        password = new_password("Password", key="add", min_length=app.settings.password_min_length)
+        if not st.form_submit_button("Add operator", type="primary", key="add_submit"):
+            return
+    if password is None:
+        differing_passwords()
+        return
+    act(
+        lambda: add_operator(
+            app.engine, operator, login=login, password=password, role=role,
+            scope_path=_scope(role, scope), min_password_length=app.settings.password_min_length,
+        ),
+        f"Added {role} '{login.strip()}'.",
+        notice=NOTICE, forget=["add_login", "add_password", "add_confirm"],
+    )  # fmt: skip
+
+
+def _role_form(
+    app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow], groups: list[str]
+) -> None:
+    with st.form("change_role"):
+        target = _pick(by_id, key="role_operator")
+        role = st.selectbox("New role", ROLES, index=1, key="role_role")
+        scope = st.selectbox("Group (managers only)", groups, key="role_scope", help=SCOPE_HELP)
+        if not st.form_submit_button("Change role and scope", key="role_submit"):
+            return
+    act(
+        lambda: change_role(
+            app.engine, operator, operator_id=target, role=role, scope_path=_scope(role, scope)
+        ),
+        f"'{by_id[target].login}' is now {_describe(role, _scope(role, scope))}.",
+        notice=NOTICE,
+    )
+
+
+def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow]) -> None:
+    with st.form("reset_password"):
+        target = _pick(by_id, key="reset_operator")
+        password = new_password(
+            "New password", key="reset", min_length=app.settings.password_min_length
+        )
+        st.caption("Tell the operator the new password yourself; it is not shown or sent.")
+        if not st.form_submit_button("Reset password", key="reset_submit"):
+            return
+    if password is None:
+        differing_passwords()
+        return
+    act(
+        lambda: reset_password(
+            app.engine, operator, operator_id=target, password=password,
+            min_password_length=app.settings.password_min_length,
+        ),
+        f"The password of '{by_id[target].login}' is reset; a lock after wrong passwords is "
+        "lifted.",
+        notice=NOTICE, forget=["reset_password", "reset_confirm"],
+    )  # fmt: skip
+
+
+def _disable_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow]) -> None:
+    with st.form("disable_operator"):
+        target = _pick(by_id, key="disable_operator")
+        st.caption("A disabled operator cannot sign in, and is signed out at their next click.")
+        left, right = st.columns(2)
+        disable = left.form_submit_button("Disable", key="disable")
+        enable = right.form_submit_button("Enable", key="enable")
+    if disable or enable:
+        login = by_id[target].login
+        act(
+            lambda: set_disabled(app.engine, operator, operator_id=target, disabled=disable),
+            f"'{login}' is disabled." if disable else f"'{login}' is enabled.",
+            notice=NOTICE,
+        )
+
+
+def _pick(by_id: dict[int, OperatorRow], *, key: str) -> int:
+    """An operator select box; returns the chosen operator's id."""
+    chosen: int = st.selectbox(
+        "Operator", list(by_id), key=key, format_func=lambda operator_id: _label(by_id[operator_id])
+    )
+    return chosen
+
+
+def _label(row: OperatorRow) -> str:
+    return f"{row.login} (disabled)" if row.disabled else row.login
+
+
+def _scope(role: str, group: str | None) -> str:
+    """What the form's group means for ``role``: an admin manages no one group."""
+    return (group or "") if role == "manager" else ""
+
+
+def _describe(role: str, scope_path: str) -> str:
+    return f"a manager of {scope_path}" if role == "manager" else "an administrator"
