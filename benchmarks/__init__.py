@@ -1,0 +1,1 @@
+"""Reproducible speed and memory measurements of userbatch (see README.md beside this file)."""

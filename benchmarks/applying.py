@@ -1,0 +1,285 @@
+"""Applying batches through the real RQ worker: 100k new users (SQLite and PostgreSQL),
+100k updates of which 10% change, and users with passwords on one worker against two.
+
+A run checks its file and stores the batch (as Execute does), starts the embedded Redis
+server and ``userbatch worker`` processes, waits until they are registered (a served app's
+worker is running already), then times the batch from ``enqueue_batch`` to "finished". The
+new users get their groups and an invitation each (scheduled for tomorrow, so the figure is
+the apply, not the mail). Every run of a figure uses other users of the same database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rq import Worker
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from benchmarks import data, naive
+from benchmarks.figures import Figure, Sizes, shown
+from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
+from userbatch.batches import Invitation, default_template, get_batch, store_batch
+from userbatch.check import check_file
+from userbatch.db import open_database
+from userbatch.jobs import enqueue_batch, redis_connection
+from userbatch.runtime import spawn, stop_process
+from userbatch.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "USERBATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def stored_batch(settings: Settings, file: bytes, *, invite: bool) -> tuple[str, float]:
+    """Check ``file`` and store it as a batch (with invitations for tomorrow); returns the
+    batch id and the seconds storing took. Raises ``AssertionError`` if a row has an error."""
+    place = data.installation(settings)
+    result = check_file(
+        place.engine, settings, file, file_name="users.csv", working_group=place.root,
+        scope_path="",
+    )  # fmt: skip
+    assert not result.has_errors, result.counts
+    invitation = None
+    if invite:
+        template = default_template(place.engine)
+        tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        invitation = Invitation(template.id, template.subject, template.body, tomorrow)
+    seconds, batch_id = timed(
+        lambda: store_batch(
+            place.engine,
+            settings,
+            result,
+            operator=place.admin,
+            working_group=place.root,
+            invitation=invitation,
+        )
+    )
+    return batch_id, seconds
+
+
+@contextmanager
+def running_workers(settings: Settings, count: int) -> Iterator[None]:
+    """``count`` ``userbatch worker`` processes, registered with Redis before this yields
+    and stopped after (a served app's worker is up before anyone executes a batch)."""
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = [
+        spawn(
+            [sys.executable, "-m", "userbatch", "worker"],
+            settings=settings,
+            log=logs / f"worker-{number}.log",
+        )
+        for number in range(count)
+    ]
+    try:
+        redis = redis_connection(settings)
+        deadline = time.monotonic() + 60
+        pids = {process.pid for process in processes}
+        while {worker.pid for worker in Worker.all(connection=redis)} < pids:
+            assert time.monotonic() < deadline, "the workers did not start within 60 s"
+            time.sleep(0.05)
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            stop_process(process, timeout=60)
+
+
+def run_batch(settings: Settings, batch_id: str) -> float:
+    """Seconds from queueing the stored batch to its end, on the running workers. Raises
+    ``AssertionError`` when the batch does not finish with every row applied."""
+    engine = open_database(settings)
+    started = time.perf_counter()
+    enqueue_batch(engine, settings, batch_id)
+    while get_batch(engine, batch_id).state not in ("finished", "failed", "canceled"):
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    batch = get_batch(engine, batch_id)
+    assert batch.state == "finished" and batch.failed == 0, (batch.state, batch.error)
+    return elapsed
+
+
+def apply_step(
+    settings: dict[str, Any],
+    files: list[str],
+    *,
+    invite: bool,
+    budget_s: float,
+    naive_file: str,
+    naive_rows: int,
+    seed_users: int = 0,
+) -> dict[str, Any]:
+    """Step: (seed ``seed_users`` users first, if asked;) check, store and apply ``files``
+    through a real worker, as many as fit in ``budget_s``; then the naive baseline on
+    ``naive_file``."""
+    chosen = Settings(**settings)
+    seeded = 0.0
+    if seed_users:
+        engine = open_database(chosen)
+        data.set_up_organisation(engine)
+        seeded, _ = timed(lambda: data.seed_users(engine, seed_users))
+
+    def run(number: int) -> dict[str, Any]:
+        file = Path(files[number]).read_bytes()
+        batch_id, store_seconds = stored_batch(chosen, file, invite=invite)
+        seconds = run_batch(chosen, batch_id)
+        batch = get_batch(open_database(chosen), batch_id)
+        return {
+            "seconds": seconds, "rows": batch.total, "store_seconds": store_seconds,
+            "created": batch.created, "updated": batch.updated, "unchanged": batch.unchanged,
+        }  # fmt: skip
+
+    with running_workers(chosen, 1):
+        runs = runs_within(budget_s, len(files), run)
+    # The worker's work horses, reaped by the worker, which this process reaped.
+    worker_peak = peak_mb(resource.RUSAGE_CHILDREN)
+    baseline = naive.apply(chosen, naive_file, naive_rows, invite=invite)
+    return {"runs": runs, "peak_mb": worker_peak, "naive": baseline, "seed_seconds": seeded}
+
+
+def passwords_step(rows: int, repeats: int, redis_url: str) -> dict[str, list[float]]:
+    """Step: rows/s of batches of ``rows`` new users with clear-text passwords (argon2id at
+    the OWASP minimum, ~20 ms a hash) on a fresh installation, ``repeats`` times on 1 worker,
+    then as many times with a second worker beside it."""
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(data_dir=Path(folder), redis_url=redis_url)
+        data.set_up_organisation(open_database(settings))
+
+        def rates(workers: int) -> list[float]:
+            found = []
+            for run in range(repeats):
+                file = "Login ID,Name,Password\r\n" + "".join(
+                    f"user{workers}{run:02d}{n:06d},User {n},pass-word-{n}\r\n" for n in range(rows)
+                )
+                batch_id, _ = stored_batch(settings, file.encode(), invite=False)
+                found.append(rows / run_batch(settings, batch_id))
+            return found
+
+        with running_workers(settings, 1):
+            one = rates(1)
+            with running_workers(settings, 1):
+                two = rates(2)
+    return {"1": one, "2": two}
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str | None]:
+    """A URL of the benchmark's PostgreSQL whose search path is a fresh schema (dropped
+    afterwards), or None when the server does not answer."""
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError:
+        admin.dispose()
+        yield None
+        return
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def figures(sizes: Sizes, workdir: Path, redis_url: str) -> list[Figure]:
+    """apply_new_sqlite_rows_s, apply_new_postgres_rows_s, apply_update_sqlite_rows_s,
+    password_2_workers_speedup; every run's jobs go through the Redis at ``redis_url``."""
+    new_files = [
+        data.cached_file(data.new_users_file(sizes.rows, sizes.users, new_base=_new_base(run)))
+        for run in range(sizes.repeats + 1)  # the last one for the naive baseline
+    ]
+    sqlite = _sqlite(sizes, workdir / "apply-new", redis_url)
+    figures = [_figure("apply_new_sqlite_rows_s", sqlite, new_files, sizes, invite=True)]
+    with postgres_schema() as url:
+        if url is None:
+            note = f"PostgreSQL at {POSTGRES_URL} does not answer (USERBATCH_BENCH_POSTGRES_URL)"
+            figures.append(Figure("apply_new_postgres_rows_s", None, note=note))
+        else:
+            postgres = {
+                "data_dir": str(workdir / "apply-postgres"), "database_url": url,
+                "redis_url": redis_url,
+            }  # fmt: skip
+            figures.append(
+                _figure("apply_new_postgres_rows_s", postgres, new_files, sizes, invite=True)
+            )
+    update_files = [
+        data.cached_file(data.updates_file(sizes.rows, sizes.users, offset=run))
+        for run in range(sizes.repeats + 1)
+    ]
+    updates = _sqlite(sizes, workdir / "apply-update", redis_url)
+    figures.append(
+        _figure("apply_update_sqlite_rows_s", updates, update_files, sizes, invite=False)
+    )
+    figures.append(_passwords(sizes, redis_url))
+    return figures
+
+
+def _new_base(run: int) -> int:
+    # Each run registers people no other run (nor the seeded database) has.
+    return data.NEW_USERS_BASE + run * 1_000_000
+
+
+def _sqlite(sizes: Sizes, folder: Path, redis_url: str) -> dict[str, Any]:
+    return {"data_dir": str(data.sqlite_copy(sizes.users, folder).data_dir), "redis_url": redis_url}
+
+
+def _figure(
+    key: str, settings: dict[str, Any], files: list[Path], sizes: Sizes, *, invite: bool
+) -> Figure:
+    postgres = "database_url" in settings
+    found = run_step(
+        "apply", settings=settings, files=[str(file) for file in files[:-1]], invite=invite,
+        budget_s=sizes.budget_s, naive_file=str(files[-1]), naive_rows=sizes.naive_rows,
+        seed_users=sizes.users if postgres else 0,
+    )  # fmt: skip
+    runs = found["runs"]
+    rates = [run["rows"] / run["seconds"] for run in runs]
+    rate = median(rates)
+    naive_rate = found["naive"]["rows"] / found["naive"]["seconds"]
+    done = ", ".join(
+        f"{runs[0][outcome]:,} {outcome}"
+        for outcome in ("created", "updated", "unchanged")
+        if runs[0][outcome]
+    )
+    stored = shown(median([run["store_seconds"] for run in runs]), "s")
+    note = (
+        f"{sizes.rows:,} rows a run ({done}), 1 worker, into {sizes.users:,} users; storing "
+        f"the batch first took {stored}; peak MB is the worker's"
+    )
+    if postgres:
+        note += f"; seeding PostgreSQL took {found['seed_seconds']:.0f} s"
+    return Figure(
+        key, rate, rates, rows_per_s=rate, peak_mb=found["peak_mb"],
+        baseline=f"{naive_rate:,.0f} rows/s (per-row ORM, {found['naive']['rows']:,} rows)",
+        vs_baseline=rate / naive_rate, note=note,
+    )  # fmt: skip
+
+
+def _passwords(sizes: Sizes, redis_url: str) -> Figure:
+    rates = run_step(
+        "passwords", rows=sizes.password_rows, repeats=sizes.repeats, redis_url=redis_url
+    )
+    one, two = rates["1"], rates["2"]
+    speedup = median(two) / median(one)
+    return Figure(
+        "password_2_workers_speedup", speedup,
+        [second / first for first, second in zip(one, two, strict=True)],
+        rows_per_s=median(two), baseline=f"1 worker: {median(one):,.1f} rows/s",
+        vs_baseline=speedup,
+        note=f"{sizes.password_rows:,} new users with passwords a run; rows/s with 2 workers",
+    )  # fmt: skip

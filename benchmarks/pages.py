@@ -1,0 +1,123 @@
+"""The upload page in Chromium with a 100k-row file, against 1M users, as ``userbatch serve``
+runs it: how long from clicking "Upload and check" until the grid's first cells are there,
+and from pressing Enter on an edited cell until the Error count shows the change.
+
+The browser helpers are the browser tests' own (tests/browser); the moments are caught in
+the page itself, on every animation frame, so Playwright's polling adds no delay.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect, sync_playwright
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, idle, metric, sign_in
+from tests.browser.test_batch_upload import _edit
+from tests.helpers import free_port, serve_until_healthy
+
+from benchmarks import data
+from benchmarks.figures import Figure, Sizes
+from benchmarks.measure import median, run_step
+from userbatch.runtime import stop_process
+from userbatch.settings import Settings
+
+assert PASSWORD == data.ADMIN_PASSWORD, "the seeded admin signs in as the browser tests do"
+LOGIN_ID_COLUMN = 2  # the grid's columns: Row, Status, then the file's, Login ID first
+# The grid's row with a bad login ID ("ab1", see data.BAD_KINDS); it is in view without
+# scrolling, so each edit can wait for the grid to show it.
+BAD_POSITION = data.BAD_SLOT
+CELL_SHOWN = """login => [...document.querySelectorAll(
+    '[data-testid=stDataFrame] td[id^=glide-cell-]')].some(cell => cell.textContent === login)"""
+METRIC_SHOWS = """([label, value]) => [...document.querySelectorAll('[data-testid=stMetric]')]
+    .some(metric => metric.innerText.includes(label)
+        && metric.querySelector('[data-testid=stMetricValue]')?.innerText.trim() === value)"""
+
+
+def page_step(settings: dict[str, Any], file: str, uploads: int, edits: int) -> dict[str, Any]:
+    """Step: serve the app, sign in, upload ``file`` ``uploads`` times; after each upload edit
+    the bad login ID ``edits`` times: a good one typed in (one error less), the bad one
+    again (one more), and so on."""
+    chosen = Settings(**settings)
+    lines = Path(file).read_bytes().split(b"\r\n", BAD_POSITION + 3)
+    first_login, bad_login = (lines[n + 1].split(b",")[0].decode() for n in (0, BAD_POSITION))
+    port = free_port()
+    serve, _ = serve_until_healthy(chosen, port)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(180_000)
+            sign_in(page, f"http://localhost:{port}")
+            shown, edited = [], []
+            for upload in range(uploads):
+                if upload:
+                    idle(page)
+                    page.get_by_role("button", name="Re-upload").click()
+                shown.append(_upload(page, Path(file), first_login))
+                for edit in range(edits):
+                    good = f"fixed{upload:02d}{edit:03d}"
+                    edited.append(_retype(page, bad_login if edit % 2 else good))
+            browser.close()
+    finally:
+        stop_process(serve, timeout=60)
+    return {"grid_visible_s": shown, "edit_s": edited}
+
+
+def _upload(page: Page, file: Path, first_login: str) -> float:
+    page.locator("input[type=file]").set_input_files(file)
+    button = page.get_by_role("button", name="Upload and check")
+    expect(button).to_be_enabled(timeout=120_000)
+    started = time.perf_counter()
+    button.click()
+    page.wait_for_function(CELL_SHOWN, arg=first_login, polling="raf", timeout=300_000)
+    return time.perf_counter() - started
+
+
+def _retype(page: Page, login: str) -> float:
+    """Type ``login`` into the bad row's Login ID; seconds from Enter until the Error count
+    has changed by one (down for a good login ID, up for a bad one)."""
+    idle(page)
+    errors = int(metric(page, "Error").inner_text().replace(",", ""))
+    _edit(page, row=BAD_POSITION, column=LOGIN_ID_COLUMN, text=login, commit=False)
+    started = time.perf_counter()
+    page.keyboard.press("Enter")
+    expected = errors - 1 if login.startswith("fixed") else errors + 1
+    page.wait_for_function(
+        METRIC_SHOWS, arg=["Error", f"{expected:,}"], polling="raf", timeout=120_000
+    )
+    elapsed = time.perf_counter() - started
+    # The run is over once the new grid shows the cell: the next edit must not reach the old.
+    page.wait_for_function(CELL_SHOWN, arg=login, polling="raf", timeout=120_000)
+    return elapsed
+
+
+def figures(sizes: Sizes, workdir: Path) -> list[Figure]:
+    """page_grid_visible_s, page_edit_s (None, with a note, where there is no Chromium)."""
+    if not Path(CHROMIUM).exists():
+        note = f"no Chromium at {CHROMIUM} (Debian package 'chromium')"
+        return [
+            Figure("page_grid_visible_s", None, note=note),
+            Figure("page_edit_s", None, note=note),
+        ]
+    file = data.cached_file(data.FileMix(sizes.rows, sizes.users))
+    settings = {"data_dir": str(data.sqlite_copy(sizes.users, workdir / "page").data_dir)}
+    found = run_step(
+        "page", settings=settings, file=str(file), uploads=sizes.page_uploads,
+        edits=sizes.page_edits,
+    )  # fmt: skip
+    return [
+        Figure(
+            "page_grid_visible_s", median(found["grid_visible_s"]), found["grid_visible_s"],
+            rows_per_s=sizes.rows / median(found["grid_visible_s"]),
+            note=f"{sizes.rows:,}-row file ({file.stat().st_size / 1e6:.0f} MB) against "
+            f"{sizes.users:,} users, in {os.path.basename(CHROMIUM)}; no naive baseline",
+        ),
+        Figure(
+            "page_edit_s", median(found["edit_s"]), found["edit_s"],
+            note="a login ID typed anew in the grid, good then bad in turn; from Enter to the "
+            "Error count",
+        ),
+    ]  # fmt: skip

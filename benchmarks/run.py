@@ -1,0 +1,80 @@
+"""Measure every figure of issue 7 and print them with their targets.
+
+    uv run python benchmarks/run.py [--quick] [--json]
+
+Generates the data (a database of 1M users, cached in benchmarks/.cache/, and CSV files with
+about 5% bad rows of every kind), runs each measured step in a fresh process, and prints a
+table: the median of the runs, rows/s, peak memory, the naive baseline and how many times
+faster the figure is. ``--quick`` does everything at a tiny size in seconds; ``--json`` adds
+one JSON object as the last line, keyed by figure (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: import this folder as the ``benchmarks`` package, from the checkout.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks import applying, checking, pages, searching
+from benchmarks.figures import FULL, QUICK, TARGETS, Figure, Sizes, document, table
+from benchmarks.measure import StepFailed
+from userbatch.runtime import Runtime
+from userbatch.settings import Settings, env_name
+
+
+def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
+    """Every figure, in the order of TARGETS; those of a part that failed are None."""
+
+    def applied() -> list[Figure]:
+        # One embedded Redis server for every batch of the run: it starts in seconds, not
+        # once a step (the served app of the page figures runs its own).
+        with Runtime(Settings(data_dir=workdir / "redis"), worker=False) as redis:
+            return applying.figures(sizes, workdir, redis.settings.effective_redis_url)
+
+    parts: list[tuple[list[str], Callable[[], list[Figure]]]] = [
+        (list(TARGETS)[:5], lambda: checking.figures(sizes)),
+        (list(TARGETS)[5:9], applied),
+        (list(TARGETS)[9:11], lambda: pages.figures(sizes, workdir)),
+        (list(TARGETS)[11:], lambda: searching.figures(sizes)),
+    ]
+    figures = []
+    for keys, part in parts:
+        try:
+            figures += part()
+        except StepFailed as failure:
+            figures += [Figure(key, None, note=f"failed: {failure}") for key in keys]
+    order = list(TARGETS)
+    return sorted(figures, key=lambda figure: order.index(figure.key))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON")
+    args = parser.parse_args(argv)
+    # Every installation here is the benchmark's own: a DATABASE_URL or REDIS_URL of the
+    # shell must not send its data (or its steps') anywhere else.
+    for field in Settings.model_fields:
+        os.environ.pop(env_name(field), None)
+    sizes = QUICK if args.quick else FULL
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="userbatch-bench-") as folder:
+        figures = measure(sizes, Path(folder))
+    minutes = (time.monotonic() - started) / 60
+    print(f"userbatch benchmarks{' (quick)' if args.quick else ''}: {sizes.users:,} users, "
+          f"{sizes.rows:,}-row files; took {minutes:.1f} min")  # fmt: skip
+    print(table(figures))
+    if args.json:
+        print(document(figures, quick=args.quick))
+
+
+if __name__ == "__main__":
+    main()
