@@ -122,7 +122,7 @@ def store_batch(
 
 def invited_rows(result: CheckResult) -> list[int]:
     """The new rows that would get an invitation (Valid, with an e-mail address)."""
-    new = [row.row for row in result.ordered() if row.status == "new"]
+    new = result.numbers("new")
     frame = result.values.loc[new]
     blank = [""] * len(new)
     emails = frame["email"].tolist() if "email" in frame.columns else blank

@@ -10,12 +10,12 @@ reads the database and writes nothing.
 from __future__ import annotations
 
 import difflib
-import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -23,7 +23,7 @@ from userbatch.csvfile import Sheet, read_sheet
 from userbatch.fields import ColumnSpec, load_columns, login_ids_in_use
 from userbatch.groups import GroupInfo, in_scope
 from userbatch.issues import Issue
-from userbatch.lookup import ExistingUser, Lookup
+from userbatch.lookup import Lookup
 from userbatch.passwords import is_argon2_hash
 from userbatch.rules import RuleContext, check_column, split_multi
 from userbatch.settings import Settings
@@ -46,7 +46,7 @@ class CheckOptions:
     min_password_length: int = 8
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int
     status: str
@@ -67,7 +67,11 @@ class RowResult:
 
 
 class CheckResult:
-    """The checked sheet. Keeps what an incremental re-check needs."""
+    """The checked sheet, kept by column: a status, key and user id per row, the issues and
+    changes of the rows that have some, and what an incremental re-check needs.
+
+    ``rows[n]`` (or ``ordered()``) gives a row's ``RowResult``.
+    """
 
     def __init__(self, sheet: Sheet, options: CheckOptions, lookup: Lookup) -> None:
         self.sheet = sheet
@@ -75,49 +79,76 @@ class CheckResult:
         self.lookup = lookup
         self.by_login = login_ids_in_use(options.columns)
         self.rule_context = RuleContext(self.by_login, options.min_password_length)
+        self.labels = dict(zip((c.key for c in sheet.columns), sheet.labels, strict=True))
         self.values = sheet.cells.copy()  # normalised cells
+        index = sheet.cells.index
+        # Per row: the key that finds the user (login ID, or e-mail key without login IDs)
+        # and the e-mail key; "" when blank.
+        self.keys = pd.Series("", index=index, dtype=str)
+        self.emails = pd.Series("", index=index, dtype=str)
+        self.status = pd.Series("new", index=index, dtype=object)
+        self.user_ids = pd.Series(0, index=index, dtype="int64")  # 0: no existing user
+        # Only rows that have some: issues of the row's own cells, all issues, changes.
         self.local: dict[int, list[Issue]] = {}
-        self.keys: dict[int, str] = {}
-        self.emails: dict[int, str] = {}
-        self.key_rows: dict[str, set[int]] = {}
-        self.email_rows: dict[str, set[int]] = {}
-        self.rows: dict[int, RowResult] = {}
-        # The first rows of each duplicated key or e-mail, found once per judging pass (a
-        # value repeated on n rows would otherwise cost n² to list).
-        self._first_rows: dict[int, list[int]] = {}
+        self.issues: dict[int, list[Issue]] = {}
+        self.changes: dict[int, dict[str, tuple[str, str]]] = {}
         self._group_problems: dict[str, list[tuple[str, str]]] = {}
 
     # -- results ---------------------------------------------------------------------------
 
     @property
+    def rows(self) -> Mapping[int, RowResult]:
+        return _Rows(self)
+
+    @property
     def counts(self) -> dict[str, int]:
-        counted = Counter(result.status for result in self.rows.values())
-        return {status: counted.get(status, 0) for status in STATUSES}
+        counted = self.status.value_counts()
+        return {status: int(counted.get(status, 0)) for status in STATUSES}
 
     @property
     def has_errors(self) -> bool:
-        return any(result.status == "error" for result in self.rows.values())
+        return bool((self.status == "error").any())
+
+    def numbers(self, status: str | None = None) -> list[int]:
+        """The row numbers in file order, all or those of one status."""
+        index = self.status.index if status is None else self.status.index[self.status == status]
+        numbers: list[int] = index.tolist()
+        return numbers
+
+    def row(self, number: int) -> RowResult:
+        status, user_id = self.status.at[number], int(self.user_ids.at[number])
+        return self._row_result(number, status, self._shown_key(number), user_id)
 
     def ordered(self) -> list[RowResult]:
-        return [self.rows[row] for row in self.values.index]
+        keys = self.keys.where(self.keys != "", self._fallback_keys()).tolist()
+        numbers, statuses = self.status.index.tolist(), self.status.tolist()
+        return [
+            self._row_result(number, status, key, user_id)
+            for number, status, key, user_id in zip(
+                numbers, statuses, keys, self.user_ids.tolist(), strict=True
+            )
+        ]
+
+    def _row_result(self, number: int, status: str, key: str, user_id: int) -> RowResult:
+        issues = list(self.issues.get(number, ()))
+        changes = dict(self.changes.get(number, {}))
+        return RowResult(number, status, key, issues, changes, user_id or None)
 
     def error_report(self) -> tuple[list[str], list[list[str]]]:
         """The rows with errors as the file had them (with edits), plus a Message column."""
         header = [*self.sheet.labels, "Message"]
         keys = [column.key for column in self.sheet.columns]
+        numbers = self.numbers("error")
+        cells = self.sheet.cells.loc[numbers, keys].values.tolist()
         rows = []
-        for result in self.ordered():
-            if result.status != "error":
-                continue
-            cells = [str(self.sheet.cells.at[result.row, key]) for key in keys]
+        for number, row_cells in zip(numbers, cells, strict=True):
             messages = [
-                f"Row {result.row}"
-                + (f", {issue.column}" if issue.column else "")
+                f"Row {number}" + (f", {issue.column}" if issue.column else "")
                 + f": {issue.message}"
-                for issue in result.issues
+                for issue in self.issues.get(number, ())
                 if issue.level == "error"
-            ]
-            rows.append([*cells, " / ".join(messages)])
+            ]  # fmt: skip
+            rows.append([*map(str, row_cells), " / ".join(messages)])
         return header, rows
 
     def to_document(self) -> dict[str, Any]:
@@ -135,200 +166,253 @@ class CheckResult:
             "rows": [result.as_dict() for result in self.ordered()],
         }
 
+    def _shown_key(self, number: int) -> str:
+        key = self.keys.at[number]
+        if key:
+            return str(key)
+        for name in ("login_id", "email"):
+            if name in self.values.columns and self.values.at[number, name]:
+                return str(self.values.at[number, name])
+        return ""
+
+    def _fallback_keys(self) -> pd.Series:
+        shown = pd.Series("", index=self.values.index, dtype=str)
+        for name in ("email", "login_id"):
+            if name in self.values.columns:
+                shown = self.values[name].where(self.values[name] != "", shown)
+        return shown
+
     # -- checking --------------------------------------------------------------------------
 
     def check_rows(self, rows: pd.Index, *, also: Iterable[int] = ()) -> None:
         """(Re-)check the local rules of ``rows``, then judge them, ``also``, and every row
         that shares a key or an e-mail with them."""
-        self._check_cells(rows)
-        self._index(rows)
-        keys = {self.keys[r] for r in rows if r in self.keys}
-        emails = {self.emails[r] for r in rows if r in self.emails}
+        whole = len(rows) == len(self.values)
+        self._check_cells(rows, whole)
+        self._index(rows, whole)
+        keys = self.keys[rows] if not whole else self.keys
+        emails = self.emails[rows] if not whole else self.emails
         if self.by_login:
             self.lookup.ensure(keys, emails)
         else:
-            self.lookup.ensure((), emails | keys)
-        affected = set(rows) | set(also)
-        for key in keys:
-            affected |= self.key_rows[key]
-        for key in emails:
-            affected |= self.email_rows[key]
-        frame = self.values[self.values.index.isin(affected)]
-        fields = list(frame.columns)
-        columns = [frame[name].tolist() for name in fields]
-        records = zip(*columns, strict=True) if columns else ([] for _ in frame.index)
-        self._first_rows.clear()
-        for row, cells in zip(frame.index.tolist(), records, strict=True):
-            self.rows[row] = self._judge(row, dict(zip(fields, cells, strict=True)))
+            self.lookup.ensure((), emails)
+        if whole:
+            affected = self.values.index
+        else:
+            sharing = self.keys.isin(set(keys) - {""}) | self.emails.isin(set(emails) - {""})
+            extra = pd.Index([*also, *self.values.index[sharing]], dtype="int64")
+            affected = self.values.index[self.values.index.isin(rows.union(extra))]
+        self._judge(affected)
 
     def recheck(self, edits: Mapping[int, Mapping[str, str]], deleted: Iterable[int] = ()) -> None:
         """Apply edited cells (row -> field key -> text) and deleted rows, then re-check
         what they can affect."""
-        gone = [row for row in deleted if row in self.local]
-        edited = [row for row in edits if row in self.local and row not in gone]
-        neighbours: set[int] = set()
-        for row in gone:
-            neighbours |= self._unindex(row)
-            del self.local[row], self.rows[row]
+        index = self.values.index
+        gone = [row for row in dict.fromkeys(deleted) if row in index]
+        edited = [row for row in edits if row in index and row not in gone]
+        touched = gone + edited
+        old_keys = set(self.keys[touched]) - {""}
+        old_emails = set(self.emails[touched]) - {""}
         if gone:
             self.sheet.cells = self.sheet.cells.drop(index=gone)
-            self.values = self.values.drop(index=gone)
+            for name in ("values", "keys", "emails", "status", "user_ids"):
+                setattr(self, name, getattr(self, name).drop(index=gone))
+            for row in gone:
+                for kept in (self.local, self.issues, self.changes):
+                    kept.pop(row, None)
             self.sheet.widths = {r: w for r, w in self.sheet.widths.items() if r not in gone}
         for row in edited:
             for key, text in edits[row].items():
                 self.sheet.cells.loc[row, key] = text.strip()
-            neighbours |= self._unindex(row)
-        self.check_rows(pd.Index(edited, dtype="int64"), also=neighbours - set(gone))
+        sharing = self.keys.isin(old_keys) | self.emails.isin(old_emails)
+        neighbours = self.values.index[sharing].tolist()
+        self.check_rows(pd.Index(edited, dtype="int64"), also=neighbours)
 
-    def _check_cells(self, rows: pd.Index) -> None:
-        cells = self.sheet.cells.loc[rows]
-        for row in rows:
-            self.local[row] = []
-            width = self.sheet.widths.get(row)
-            if width is not None:
-                self.local[row].append(
-                    Issue(
-                        row, "", "wrong_cell_count",
-                        f"This row has {width} cells but the header has "
-                        f"{len(self.sheet.labels)} columns (or more): check for a missing or "
-                        "extra comma.",
-                    )
-                )  # fmt: skip
+    def _check_cells(self, rows: pd.Index, whole: bool) -> None:
+        cells = self.sheet.cells if whole else self.sheet.cells.loc[rows]
+        if whole:
+            self.local.clear()
+        else:
+            for row in rows:
+                self.local.pop(row, None)
+        for row in rows[rows.isin(list(self.sheet.widths))]:
+            self.local[row] = [
+                Issue(
+                    row, "", "wrong_cell_count",
+                    f"This row has {self.sheet.widths[row]} cells but the header has "
+                    f"{len(self.sheet.labels)} columns (or more): check for a missing or extra "
+                    "comma.",
+                )
+            ]  # fmt: skip
         for column, label in zip(self.sheet.columns, self.sheet.labels, strict=True):
             outcome = check_column(cells[column.key], column, self.rule_context)
-            self.values.loc[rows, column.key] = outcome.cells
+            if whole:
+                self.values[column.key] = outcome.cells
+            else:
+                self.values.loc[rows, column.key] = outcome.cells
             for problem in outcome.problems:
-                self.local[problem.row].append(
+                self.local.setdefault(problem.row, []).append(
                     Issue(
                         problem.row, label, problem.code, problem.message,
                         level="warning" if problem.warning else "error", field=column.key,
                     )
                 )  # fmt: skip
 
-    def _index(self, rows: pd.Index) -> None:
-        blank = [""] * len(rows)
-        has_email = "email" in self.values.columns
-        emails = self.values.loc[rows, "email"].str.lower().tolist() if has_email else blank
-        if self.by_login and "login_id" in self.values.columns:
-            keys = self.values.loc[rows, "login_id"].tolist()
+    def _index(self, rows: pd.Index, whole: bool) -> None:
+        values = self.values if whole else self.values.loc[rows]
+        blank = pd.Series("", index=values.index, dtype=str)
+        emails = values["email"].str.lower() if "email" in values.columns else blank
+        keys = values["login_id"] if self.by_login and "login_id" in values.columns else emails
+        if whole:
+            self.keys, self.emails = keys.astype(str), emails.astype(str)
         else:
-            keys = emails
-        for row, key, email in zip(rows, keys, emails, strict=True):
-            if key:
-                self.keys[row] = key
-                self.key_rows.setdefault(key, set()).add(row)
-            if email:
-                self.emails[row] = email
-                self.email_rows.setdefault(email, set()).add(row)
+            self.keys.loc[rows] = keys
+            self.emails.loc[rows] = emails
 
-    def _unindex(self, row: int) -> set[int]:
-        """Forget the row's key and e-mail; returns the rows that shared them."""
-        neighbours: set[int] = set()
-        key = self.keys.pop(row, None)
-        if key is not None:
-            self.key_rows[key].discard(row)
-            neighbours |= self.key_rows[key]
-        email = self.emails.pop(row, None)
-        if email is not None:
-            self.email_rows[email].discard(row)
-            neighbours |= self.email_rows[email]
-        return neighbours
+    # -- judging rows ----------------------------------------------------------------------
 
-    # -- judging one row -------------------------------------------------------------------
+    def _judge(self, rows: pd.Index) -> None:
+        """Judge ``rows`` as a whole: issues of their own cells, duplicates in the file, the
+        existing user, groups and passwords; then their status."""
+        values = self.values.loc[rows]
+        keys, emails = self.keys[rows], self.emails[rows]
+        issues: dict[int, list[Issue]] = {
+            row: list(self.local[row]) for row in self._with_local(rows)
+        }
 
-    def _judge(self, row: int, values: dict[str, str]) -> RowResult:
-        issues = list(self.local[row])
-        key = self.keys.get(row, "")
-        email = self.emails.get(row, "")
-        if key and len(self.key_rows[key]) > 1 and (self.by_login or not email):
-            issues.append(self._duplicate(row, "login_id", key, self.key_rows[key]))
-        if email and len(self.email_rows[email]) > 1:
-            issues.append(self._duplicate(row, "email", values["email"], self.email_rows[email]))
-        existing = self._existing(key)
-        owner = self.lookup.by_email.get(email) if email else None
-        result = RowResult(row, "new", key or self._shown_key(values))
-        if existing is not None:
-            result.user_id = existing.id
-            if not existing.visible_to(self.options.scope_path):
-                issues.append(
-                    Issue(
-                        row, self._label("login_id", "email"), "out_of_scope",
-                        f"The user '{existing.login_id}' is outside your groups; ask an "
-                        "administrator to change this user.",
-                    )
-                )  # fmt: skip
-            if owner is not None and owner.id != existing.id:
-                issues.append(
-                    Issue(
-                        row, self._label("email"), "email_taken",
-                        f"Email '{values['email']}' already belongs to another user "
-                        f"(login ID '{owner.login_id}').",
-                        field="email",
-                    )
-                )  # fmt: skip
-            result.changes = self._changes(values, existing)
-            result.status = "update" if result.changes else "unchanged"
-        elif owner is not None:
-            issues.append(
-                Issue(
-                    row, self._label("email"), "email_exists",
-                    f"A user with the e-mail '{values['email']}' already exists, with login ID "
-                    f"'{owner.login_id}'. Login IDs cannot be changed by CSV: to update that "
-                    f"user, use login ID '{owner.login_id}'; to change their login ID, use Edit "
-                    "user.",
+        def add(row: int, issue: Issue) -> None:
+            issues.setdefault(row, []).append(issue)
+
+        if self.by_login:
+            for row, issue in self._duplicates(keys, self.keys, keys, "login_id"):
+                add(row, issue)
+        if "email" in values.columns:
+            for row, issue in self._duplicates(emails, self.emails, values["email"], "email"):
+                add(row, issue)
+        users = self.lookup.users
+        user_ids = self._existing_ids(keys)
+        owners = emails.map(self.lookup.by_email).dropna().astype("int64")
+        existing = user_ids[user_ids > 0]
+        for row, user_id in existing[~existing.map(users["_visible"]).astype(bool)].items():
+            add(row, Issue(
+                row, self._label("login_id", "email"), "out_of_scope",
+                f"The user '{users.at[user_id, '_login_id']}' is outside your groups; ask an "
+                "administrator to change this user.",
+            ))  # fmt: skip
+        mine = user_ids.reindex(owners.index)
+        other = mine != owners
+        for row, owner, user_id in zip(
+            owners.index[other].tolist(), owners[other].tolist(), mine[other].tolist(),
+            strict=True,
+        ):  # fmt: skip
+            email, login = values.at[row, "email"], users.at[owner, "_login_id"]
+            if user_id:
+                add(row, Issue(
+                    row, self._label("email"), "email_taken",
+                    f"Email '{email}' already belongs to another user (login ID '{login}').",
                     field="email",
-                )
-            )  # fmt: skip
-        issues += self._group_issues(row, values)
-        issues += self._password_issues(row, values, existing)
-        result.issues = issues
-        if any(issue.level == "error" for issue in issues):
-            result.status = "error"
-        return result
+                ))  # fmt: skip
+            else:
+                add(row, Issue(
+                    row, self._label("email"), "email_exists",
+                    f"A user with the e-mail '{email}' already exists, with login ID "
+                    f"'{login}'. Login IDs cannot be changed by CSV: to update that user, use "
+                    f"login ID '{login}'; to change their login ID, use Edit user.",
+                    field="email",
+                ))  # fmt: skip
+        changes = self._changes(values.loc[existing.index], existing)
+        for row, issue in self._group_issues(values):
+            add(row, issue)
+        for row, issue in self._password_issues(values, user_ids):
+            add(row, issue)
+        self._store(rows, user_ids, issues, changes)
 
-    def _existing(self, key: str) -> ExistingUser | None:
-        if not key:
-            return None
-        return (self.lookup.by_login if self.by_login else self.lookup.by_email).get(key)
+    def _store(
+        self,
+        rows: pd.Index,
+        user_ids: pd.Series,
+        issues: dict[int, list[Issue]],
+        changes: dict[int, dict[str, tuple[str, str]]],
+    ) -> None:
+        if len(rows) == len(self.values):
+            self.issues, self.changes = issues, changes
+        else:
+            for row in rows:
+                self.issues.pop(row, None)
+                self.changes.pop(row, None)
+            self.issues.update(issues)
+            self.changes.update(changes)
+        status = pd.Series(np.where(user_ids > 0, "unchanged", "new"), index=rows, dtype=object)
+        status[status.index.isin(list(changes))] = "update"
+        errors = [row for row, found in issues.items() if any(i.level == "error" for i in found)]
+        status[errors] = "error"
+        self.status.loc[rows] = status
+        self.user_ids.loc[rows] = user_ids
 
-    def _shown_key(self, values: dict[str, str]) -> str:
-        for key in ("login_id", "email"):
-            if values.get(key):
-                return str(values[key])
-        return ""
+    def _with_local(self, rows: pd.Index) -> list[int]:
+        if len(rows) > len(self.local):
+            return [row for row in pd.Index(list(self.local), dtype="int64").intersection(rows)]
+        return [row for row in rows if row in self.local]
+
+    def _existing_ids(self, keys: pd.Series) -> pd.Series:
+        """The id of the user each row's key finds, 0 for none."""
+        found = keys.map(self.lookup.by_login if self.by_login else self.lookup.by_email)
+        return found.fillna(0).astype("int64")
 
     def _label(self, *keys: str) -> str:
         for key in keys:
-            if any(column.key == key for column in self.sheet.columns):
-                return self.sheet.label(key)
+            if key in self.labels:
+                return self.labels[key]
         return ""
 
-    def _duplicate(self, row: int, key: str, value: str, rows: set[int]) -> Issue:
-        first = self._first_rows.get(id(rows))
-        if first is None:
-            first = self._first_rows[id(rows)] = heapq.nsmallest(MAX_ROWS_NAMED + 1, rows)
-        others = [other for other in first if other != row][:MAX_ROWS_NAMED]
-        more = len(rows) - 1 - len(others)
-        also = ", ".join(str(other) for other in others) + (f" and {more:,} more" if more else "")
+    def _duplicates(
+        self, keys: pd.Series, whole: pd.Series, shown: pd.Series, key: str
+    ) -> Iterable[tuple[int, Issue]]:
+        """An issue for each of ``keys``' rows whose key is on another row of the sheet too."""
+        filled = keys[keys != ""]
+        if filled.empty:
+            return
+        sharing = whole[whole.isin(filled.unique())] if len(keys) < len(whole) else whole
+        repeated = sharing[sharing.duplicated(keep=False) & (sharing != "")]
+        if repeated.empty:
+            return
+        # The first rows of each repeated key (a key repeated on n rows would otherwise cost
+        # n² to list) and how many rows have it.
+        first: dict[str, list[int]] = {}
+        counted: Counter[str] = Counter()
+        for row, value in zip(repeated.index.tolist(), repeated.tolist(), strict=True):
+            counted[value] += 1
+            if counted[value] <= MAX_ROWS_NAMED + 1:
+                first.setdefault(value, []).append(row)
         label = self._label(key)
-        return Issue(
-            row, label, f"duplicate_{'login_id' if key == 'login_id' else 'email'}",
-            f"{label} '{value}' appears more than once in the file (also row"
-            f"{'s' if len(rows) > 2 else ''} {also}).",
-            field=key,
-        )  # fmt: skip
+        code = f"duplicate_{'login_id' if key == 'login_id' else 'email'}"
+        for row, value in filled[filled.isin(list(first))].items():
+            others = [other for other in first[value] if other != row][:MAX_ROWS_NAMED]
+            more = counted[value] - 1 - len(others)
+            also = ", ".join(map(str, others)) + (f" and {more:,} more" if more else "")
+            yield row, Issue(
+                row, label, code,
+                f"{label} '{shown[row]}' appears more than once in the file (also row"
+                f"{'s' if counted[value] > 2 else ''} {also}).",
+                field=key,
+            )  # fmt: skip
 
-    def _group_issues(self, row: int, values: dict[str, str]) -> list[Issue]:
-        cell = values.get("belong_to")
-        if not cell:
-            return []
-        problems = self._group_problems.get(cell)
-        if problems is None:  # most cells repeat a few paths: judge each text once
-            problems = self._group_problems[cell] = self._judge_groups(cell)
-        if not problems:
-            return []
+    def _group_issues(self, values: pd.DataFrame) -> Iterable[tuple[int, Issue]]:
+        if "belong_to" not in values.columns:
+            return
+        cells = values["belong_to"]
+        filled = cells[cells != ""]
+        bad = []
+        for cell in filled.unique().tolist():
+            problems = self._group_problems.get(cell)
+            if problems is None:  # most cells repeat a few paths: judge each text once
+                problems = self._group_problems[cell] = self._judge_groups(cell)
+            if problems:
+                bad.append(cell)
         label = self._label("belong_to")
-        return [Issue(row, label, code, text, field="belong_to") for code, text in problems]
+        for row, cell in filled[filled.isin(bad)].items():
+            for code, text in self._group_problems[cell]:
+                yield row, Issue(row, label, code, text, field="belong_to")
 
     def _judge_groups(self, cell: str) -> list[tuple[str, str]]:
         """(code, message) for each group of a Belong to cell that is unknown or out of scope."""
@@ -351,42 +435,81 @@ class CheckResult:
         return problems
 
     def _password_issues(
-        self, row: int, values: dict[str, str], existing: ExistingUser | None
-    ) -> list[Issue]:
-        if not values.get("password"):
-            return []
-        password = values["password"]
-        login = existing.login_id if existing else values.get("login_id", "")
-        if is_argon2_hash(password) or not login or login.lower() not in password.lower():
-            return []
-        return [
-            Issue(
-                row, self._label("password"), "password_policy",
-                f"{self._label('password')} must not contain the login ID.", field="password",
-            )
-        ]  # fmt: skip
+        self, values: pd.DataFrame, user_ids: pd.Series
+    ) -> Iterable[tuple[int, Issue]]:
+        if "password" not in values.columns:
+            return
+        passwords = values["password"]
+        filled = passwords[passwords != ""]
+        if filled.empty:
+            return
+        found = user_ids[filled.index]
+        logins = found.map(self.lookup.users["_login_id"]).astype(object)
+        if "login_id" in values.columns:  # a new user's login ID is the one typed
+            logins = logins.where(found > 0, values.loc[filled.index, "login_id"])
+        label = self._label("password")
+        for row, password, login in zip(
+            filled.index.tolist(), filled.tolist(), logins.fillna("").tolist(), strict=True
+        ):
+            if is_argon2_hash(password) or not login or login.lower() not in password.lower():
+                continue
+            yield row, Issue(
+                row, label, "password_policy", f"{label} must not contain the login ID.",
+                field="password",
+            )  # fmt: skip
 
     def _changes(
-        self, values: dict[str, str], existing: ExistingUser
-    ) -> dict[str, tuple[str, str]]:
-        changes = {}
+        self, values: pd.DataFrame, user_ids: pd.Series
+    ) -> dict[int, dict[str, tuple[str, str]]]:
+        """Column label -> (old, new) for each row of an existing user that changes it."""
+        changes: dict[int, dict[str, tuple[str, str]]] = {}
+        if values.empty:
+            return changes
+        old = self.lookup.users.loc[user_ids.to_numpy()]
+        old.index = values.index
         for column in self.sheet.columns:
+            if column.key == "login_id":
+                continue
             new = values[column.key]
-            if column.key == "login_id" or (column.key in BLANK_KEEPS and not new):
-                continue
             if column.key == "password":
-                if new != existing.password_hash:
-                    old = "(set)" if existing.password_hash else "(none)"
-                    changes[column.label] = (old, "(new password)")
+                hashes = old["_hash"]
+                changed = (new != "") & (new.astype(object) != hashes)
+                rows, was_set = new.index[changed].tolist(), hashes[changed].tolist()
+                for row, was in zip(rows, was_set, strict=True):
+                    before = "(set)" if was else "(none)"
+                    changes.setdefault(row, {})[column.label] = (before, "(new password)")
                 continue
-            old = existing.values.get(column.key, "")
-            if old == new:
-                continue
+            before = old[column.key]
+            changed = new != before
+            if column.key in BLANK_KEEPS:
+                changed &= new != ""
             is_set = column.key == "belong_to" or column.type == "checkbox"
-            if is_set and set(split_multi(old)) == set(split_multi(new)):
-                continue
-            changes[column.label] = (old, new)
+            for row, was, now in zip(
+                new.index[changed].tolist(), before[changed].tolist(), new[changed].tolist(),
+                strict=True,
+            ):  # fmt: skip
+                if is_set and set(split_multi(was)) == set(split_multi(now)):
+                    continue
+                changes.setdefault(row, {})[column.label] = (was, now)
         return changes
+
+
+class _Rows(Mapping[int, RowResult]):
+    """A checked sheet's rows by number, each made when asked for."""
+
+    def __init__(self, result: CheckResult) -> None:
+        self._result = result
+
+    def __getitem__(self, number: int) -> RowResult:
+        if number not in self._result.status.index:
+            raise KeyError(number)
+        return self._result.row(number)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._result.status.index.tolist())
+
+    def __len__(self) -> int:
+        return len(self._result.status)
 
 
 def check_file(

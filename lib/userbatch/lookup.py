@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+import pandas as pd
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from userbatch.db import session
 from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
-from userbatch.groups import in_scope, in_subtree_clause
+from userbatch.groups import in_subtree_clause
 from userbatch.models import Group, Membership, User
 from userbatch.rules import STATUSES
 
@@ -26,24 +26,17 @@ _CHECKED_COLUMNS = (
 )  # fmt: skip
 
 
+# The text columns of ``Lookup.users`` (besides custom fields) and its other columns.
+_TEXTS = (
+    "name", "display_name", "email", "department", "position", "status", "expiration_date",
+    "belong_to",
+)  # fmt: skip
+_META = ("_login_id", "_email_key", "_hash", "_visible")
+
+
 def email_key(email: str) -> str:
     """How e-mail addresses are compared for uniqueness."""
     return email.lower()
-
-
-@dataclass(frozen=True)
-class ExistingUser:
-    """A user as the CSV shows it: every field as text."""
-
-    id: int
-    login_id: str
-    values: dict[str, str]
-    password_hash: str | None
-    paths: frozenset[str]
-
-    def visible_to(self, scope_path: str) -> bool:
-        """A user is in a manager's scope when one of their groups is (the root has all)."""
-        return scope_path == "" or any(in_scope(path, scope_path) for path in self.paths)
 
 
 def user_values(user: Any, paths: Iterable[str], columns: list[ColumnSpec]) -> dict[str, str]:
@@ -76,70 +69,128 @@ def custom_text(value: Any) -> str:
 
 
 class Lookup:
-    """Cached look-ups of users and groups for one check."""
+    """Cached look-ups of users and groups for one check.
+
+    ``users`` holds every user fetched so far, a row each, indexed by id: the text a
+    download writes for each field (a column per field key, Password aside) and the columns
+    ``_login_id``, ``_email_key``, ``_hash`` (the password hash or None) and ``_visible`` (in
+    the operator's scope). ``by_login`` and ``by_email`` map login IDs and e-mail keys to
+    those ids. Keys asked for are remembered, misses included, so a re-check asks only for
+    keys it has not seen.
+    """
 
     def __init__(self, engine: Engine, columns: list[ColumnSpec], scope_path: str) -> None:
         self.engine = engine
         self.columns = columns
         self.scope_path = scope_path
-        self.by_login: dict[str, ExistingUser | None] = {}
-        self.by_email: dict[str, ExistingUser | None] = {}
         with session(engine) as db:
             self.group_ids: dict[str, int] = dict(db.execute(select(Group.path, Group.id)).all())
             self.scope_paths = set(
                 db.scalars(select(Group.path).where(in_subtree_clause(scope_path)))
             )
         self.loaded_at = dt.datetime.now(dt.UTC)
+        self.customs = [column.key for column in columns if column.custom]
+        self.users = pd.DataFrame(columns=[*_TEXTS, *self.customs, *_META])
+        self.by_login = pd.Series(dtype="int64")
+        self.by_email = pd.Series(dtype="int64")
+        self._asked_logins = pd.Index([], dtype=str)
+        self._asked_emails = pd.Index([], dtype=str)
 
     def ensure(self, login_ids: Iterable[str], emails: Iterable[str]) -> None:
         """Fetch the users with these login IDs or e-mail keys that are not cached yet."""
-        logins = [key for key in set(login_ids) if key and key not in self.by_login]
+        logins = _unseen(login_ids, self._asked_logins)
+        keys = _unseen(emails, self._asked_emails)
+        if not len(logins) and not len(keys):
+            return
         with self.engine.connect() as connection:
-            self._fetch(connection, User.login_id, logins)
-            for key in logins:
-                self.by_login.setdefault(key, None)
+            self._add(self._fetch(connection, User.login_id, logins))
             # Most e-mails belong to the users just found by login ID: ask only for the rest.
-            keys = [key for key in set(emails) if key and key not in self.by_email]
-            self._fetch(connection, User.email_key, keys)
-            for key in keys:
-                self.by_email.setdefault(key, None)
+            rest = keys[self.by_email.index.get_indexer(keys) < 0]
+            self._add(self._fetch(connection, User.email_key, rest))
+        self._asked_logins = self._asked_logins.append(logins)
+        self._asked_emails = self._asked_emails.append(keys)
 
-    def _fetch(self, connection: Connection, column: Any, wanted: list[str]) -> None:
-        # Plain rows of just the columns a check reads: a check may read 100,000 users, and
-        # ORM objects or unused columns (times, JSON) would cost more than the query.
-        columns = [*_CHECKED_COLUMNS]
-        if any(spec.custom for spec in self.columns):
-            columns.append(User.custom)
-        for start in range(0, len(wanted), _CHUNK):
-            users: list[Any] = list(
-                connection.execute(
-                    select(*columns).where(column.in_(wanted[start : start + _CHUNK]))
-                )
-            )
-            paths = self._paths(connection, [user.id for user in users])
-            for user in users:
-                user_paths = paths.get(user.id, ())
-                existing = ExistingUser(
-                    id=user.id,
-                    login_id=user.login_id,
-                    values=user_values(user, user_paths, self.columns),
-                    password_hash=user.password_hash,
-                    paths=frozenset(user_paths),
-                )
-                self.by_login[user.login_id] = existing
-                if user.email_key:
-                    self.by_email[user.email_key] = existing
+    def _add(self, fetched: pd.DataFrame) -> None:
+        fetched = fetched[~fetched.index.isin(self.users.index)]
+        if fetched.empty:
+            return
+        self.users = pd.concat([self.users, fetched]) if len(self.users) else fetched
+        logins = self.users["_login_id"]
+        self.by_login = pd.Series(self.users.index, index=pd.Index(logins, dtype=str))
+        known = self.users["_email_key"] != ""
+        self.by_email = pd.Series(
+            self.users.index[known], index=pd.Index(self.users["_email_key"][known], dtype=str)
+        )
 
-    @staticmethod
-    def _paths(db: Any, user_ids: list[int]) -> dict[int, list[str]]:
-        ids = sorted(user_ids)
-        paths: dict[int, list[str]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            rows = db.execute(
-                select(Membership.user_id, Group.path)
-                .join(Group, Group.id == Membership.group_id)
-                .where(Membership.user_id.in_(ids[start : start + _CHUNK]))
-            )
-            for user_id, path in rows:
-                paths.setdefault(user_id, []).append(path)
-        return paths
+    def _fetch(self, connection: Connection, column: Any, wanted: pd.Index) -> pd.DataFrame:
+        # Plain rows of just the columns a check reads, turned into text a column at a time:
+        # a check may read a million users, and ORM objects or a dict per user would cost
+        # more than the query.
+        selected = [*_CHECKED_COLUMNS, *([User.custom] if self.customs else [])]
+        found = _select_in(connection, select(*selected), column, wanted.tolist())
+        if not found:
+            return self.users.iloc[:0]
+        raw = pd.DataFrame(
+            dict(zip([c.key for c in selected], map(list, zip(*found, strict=True)), strict=True))
+        )
+        raw.index = pd.Index(raw["id"], dtype="int64", name="id")
+        users = pd.DataFrame(index=raw.index)
+        # Text columns are Arrow-backed strings: compact, and compared a column at a time.
+        for key in ("name", "display_name", "email", "department", "position"):
+            users[key] = raw[key].fillna("").astype(str)
+        users["status"] = raw["status"].map(lambda status: STATUSES.get(status, status))
+        users["expiration_date"] = [
+            date.isoformat() if date else "" for date in raw["expiration_date"].tolist()
+        ]
+        paths, visible = self._paths(connection, raw.index.tolist())
+        users["belong_to"] = paths.reindex(raw.index, fill_value="")
+        for key in self.customs:
+            users[key] = [custom_text((values or {}).get(key)) for values in raw["custom"]]
+        users = users.astype(str)
+        users["_login_id"] = raw["login_id"].astype(str)
+        users["_email_key"] = raw["email_key"].fillna("").astype(str)
+        users["_hash"] = raw["password_hash"].astype(object)
+        users["_visible"] = (
+            visible.reindex(raw.index, fill_value=False) if self.scope_path else True
+        )
+        return users
+
+    def _paths(self, db: Any, user_ids: list[int]) -> tuple[pd.Series, pd.Series]:
+        """Each user's group paths as a download writes them (sorted, joined by ``||``) and
+        whether one of them is in the scope, by user id."""
+        query = select(Membership.user_id, Group.path).join(Group, Group.id == Membership.group_id)
+        found = _select_in(db, query, Membership.user_id, sorted(user_ids))
+        user_column, path_column = zip(*found, strict=True) if found else ((), ())
+        memberships = pd.DataFrame({
+            "user_id": pd.array(user_column, dtype="int64"),
+            "path": pd.array(path_column, dtype=object),
+        })  # fmt: skip
+        # Most users belong to one group; the paths of the others are sorted and joined.
+        several = memberships["user_id"].duplicated(keep=False)
+        joined: dict[int, list[str]] = {}
+        for user_id, path in sorted(memberships[several].itertuples(index=False)):
+            joined.setdefault(user_id, []).append(path)
+        paths = pd.concat([
+            memberships.loc[~several].set_index("user_id")["path"],
+            pd.Series({user_id: MULTI_SEPARATOR.join(p) for user_id, p in joined.items()}),
+        ])  # fmt: skip
+        if not self.scope_path:
+            return paths, pd.Series(True, index=paths.index)
+        in_scope = memberships["path"].isin(self.scope_paths)
+        return paths, in_scope.groupby(memberships["user_id"]).any()
+
+
+def _select_in(db: Any, query: Any, column: Any, keys: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` whose ``column`` is one of ``keys``, asked for in chunks."""
+    statement = query.where(column.in_(bindparam("keys", expanding=True)))
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), _CHUNK):
+        rows += db.execute(statement, {"keys": keys[start : start + _CHUNK]}).all()
+    return rows
+
+
+def _unseen(keys: Iterable[str], asked: pd.Index) -> pd.Index:
+    """The distinct non-blank ``keys`` not in ``asked``."""
+    wanted = pd.Index(pd.unique(pd.Series(keys, dtype=str)), dtype=str)
+    wanted = wanted[wanted != ""]
+    return wanted[asked.get_indexer(wanted) < 0] if len(asked) else wanted

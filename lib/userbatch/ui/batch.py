@@ -212,11 +212,11 @@ def _results(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
     for column, (status, label) in zip(st.columns(4), STATUS_LABELS.items(), strict=True):
         column.metric(label, f"{counts[status]:,}")
     only_errors = st.checkbox("Show only errors", key=ONLY_ERRORS, disabled=not counts["error"])
-    shown = [row for row in result.ordered() if not only_errors or row.status == "error"]
+    shown = result.numbers("error" if only_errors else None)
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
     page = st.pagination(pages, key=PAGE) if pages > 1 else 1
     page = min(page, pages)
-    rows = shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    rows = [result.rows[number] for number in shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
     _grid(upload, rows)
     _problem_list(rows)
     st.caption(
