@@ -202,7 +202,7 @@ def test_the_fast_reader_reads_as_the_csv_module_does(
 def test_the_fast_reader_reads_a_file_without_quotes() -> None:
     # The property above compares the two readers; this one proves the fast one ran.
     text = "Login ID,Name,Email,,\r\n'=abc12, 花子 ,a@b.jp,,\r\n,,,,\r\nxyz99,Bob,,,extra\r\n"
-    table = csvfile._arrow_table(text, ",", 5)
+    table = csvfile._arrow_table(text.encode(), ",", 5)
     assert table is not None and table.num_rows == 4
     sheet = _read(text.encode())
     assert sheet.cells.index.tolist() == [2, 4]

@@ -202,7 +202,7 @@ class CheckResult:
             sharing = self.keys.isin(set(keys) - {""}) | self.emails.isin(set(emails) - {""})
             extra = pd.Index([*also, *self.values.index[sharing]], dtype="int64")
             affected = self.values.index[self.values.index.isin(rows.union(extra))]
-        self._judge(affected)
+        self._judge(affected, whole)
 
     def recheck(self, edits: Mapping[int, Mapping[str, str]], deleted: Iterable[int] = ()) -> None:
         """Apply edited cells (row -> field key -> text) and deleted rows, then re-check
@@ -271,11 +271,11 @@ class CheckResult:
 
     # -- judging rows ----------------------------------------------------------------------
 
-    def _judge(self, rows: pd.Index) -> None:
-        """Judge ``rows`` as a whole: issues of their own cells, duplicates in the file, the
-        existing user, groups and passwords; then their status."""
-        values = self.values.loc[rows]
-        keys, emails = self.keys[rows], self.emails[rows]
+    def _judge(self, rows: pd.Index, whole: bool) -> None:
+        """Judge ``rows`` (``whole``: every row) together: issues of their own cells,
+        duplicates in the file, the existing user, groups and passwords; then their status."""
+        values = self.values if whole else self.values.loc[rows]
+        keys, emails = (self.keys, self.emails) if whole else (self.keys[rows], self.emails[rows])
         issues: dict[int, list[Issue]] = {
             row: list(self.local[row]) for row in self._with_local(rows)
         }
@@ -320,7 +320,7 @@ class CheckResult:
                     f"login ID '{login}'; to change their login ID, use Edit user.",
                     field="email",
                 ))  # fmt: skip
-        changes = self._changes(values.loc[existing.index], existing)
+        changes = self._changes(values, existing)
         for row, issue in self._group_issues(values):
             add(row, issue)
         for row, issue in self._password_issues(values, user_ids):
@@ -463,23 +463,29 @@ class CheckResult:
     ) -> dict[int, dict[str, tuple[str, str]]]:
         """Column label -> (old, new) for each row of an existing user that changes it."""
         changes: dict[int, dict[str, tuple[str, str]]] = {}
-        if values.empty:
+        if user_ids.empty:
             return changes
-        old = self.lookup.users.loc[user_ids.to_numpy()]
-        old.index = values.index
+        users, existing = self.lookup.users, user_ids.index
+        positions = users.index.get_indexer(user_ids.to_numpy())
+
+        def old(key: str) -> pd.Series:  # a column at a time: a check may update a million
+            column = users[key].iloc[positions]
+            column.index = existing
+            return column
+
         for column in self.sheet.columns:
             if column.key == "login_id":
                 continue
-            new = values[column.key]
+            new = values[column.key].loc[existing]
             if column.key == "password":
-                hashes = old["_hash"]
+                hashes = old("_hash")
                 changed = (new != "") & (new.astype(object) != hashes)
                 rows, was_set = new.index[changed].tolist(), hashes[changed].tolist()
                 for row, was in zip(rows, was_set, strict=True):
                     before = "(set)" if was else "(none)"
                     changes.setdefault(row, {})[column.label] = (before, "(new password)")
                 continue
-            before = old[column.key]
+            before = old(column.key)
             changed = new != before
             if column.key in BLANK_KEEPS:
                 changed &= new != ""

@@ -298,23 +298,27 @@ def read_sheet(
         )
     if encoding == "xlsx" or (encoding is None and data.startswith(_XLSX_MAGIC)):
         encoding, delimiter = "xlsx", ""
-        records: Iterator[list[str]] = _xlsx_records(data, max_bytes)
+        records = _xlsx_records(data, max_bytes)
+        header = _first_record(records)
+        mapped = _map_header(header, columns)
+        frame, widths, filled_unused = _data_rows(records, mapped, max_rows)
     else:
         text, encoding = decode(data, encoding)
         delimiter = delimiter or sniff_delimiter(text)
-        records = _csv_records(text, delimiter)
-    try:
-        header = next(records)
-    except StopIteration:
-        raise UnreadableFile.one("empty_file", "The file is empty.") from None
-    except csv.Error as exc:
-        raise UnreadableFile.one("unreadable", f"The header row cannot be read: {exc}") from None
-    mapped = _map_header(header, columns)
-    table = _arrow_table(text, delimiter, len(header)) if encoding != "xlsx" else None
-    if table is not None:
-        frame, widths, filled_unused = _table_rows(table, mapped, max_rows)
-    else:
-        frame, widths, filled_unused = _data_rows(records, mapped, max_rows)
+        header = _first_record(_csv_records(text, delimiter))
+        mapped = _map_header(header, columns)
+        # Arrow reads UTF-8 bytes: the upload's own when it is UTF-8. The decoded text goes
+        # first, so that a large file is not held three times over.
+        quoted = '"' in text
+        utf8 = _utf8(data, encoding, text)
+        del text
+        table = None if quoted else _arrow_table(utf8, delimiter, len(header))
+        if table is not None:
+            frame, widths, filled_unused = _table_rows(table, mapped, max_rows)
+        else:
+            records = _csv_records(data.decode(encoding), delimiter)
+            next(records)
+            frame, widths, filled_unused = _data_rows(records, mapped, max_rows)
     if filled_unused:
         raise BadHeader(
             [
@@ -343,12 +347,28 @@ def read_sheet(
     )
 
 
-def _arrow_table(text: str, delimiter: str, width: int) -> pa.Table | None:
-    """The file's rows, header first, as a table of text read by Arrow (~50× faster than
-    the csv module); None when the file has a quote character or a row with another number
-    of cells than the header (a blank line too), which the csv module then reads."""
-    if '"' in text:
-        return None
+def _first_record(records: Iterator[list[str]]) -> list[str]:
+    try:
+        return next(records)
+    except StopIteration:
+        raise UnreadableFile.one("empty_file", "The file is empty.") from None
+    except csv.Error as exc:
+        raise UnreadableFile.one("unreadable", f"The header row cannot be read: {exc}") from None
+
+
+def _utf8(data: bytes, encoding: str, text: str) -> bytes | memoryview:
+    """The file as UTF-8 bytes without a byte-order mark."""
+    if encoding == "utf-8":
+        return data
+    if encoding == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
+        return memoryview(data)[len(codecs.BOM_UTF8) :]
+    return text.lstrip("\ufeff").encode()
+
+
+def _arrow_table(utf8: bytes | memoryview, delimiter: str, width: int) -> pa.Table | None:
+    """The rows of a file without quote characters, header first, as a table of text read
+    by Arrow (~50× faster than the csv module); None when a row has another number of cells
+    than the header (a blank line too): the csv module then reads the file."""
     uneven = False
 
     def other_width(row: object) -> str:
@@ -359,7 +379,7 @@ def _arrow_table(text: str, delimiter: str, width: int) -> pa.Table | None:
     names = [f"c{position}" for position in range(width)]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.lstrip("\ufeff").encode()),
+            pa.BufferReader(utf8),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, quote_char=False, ignore_empty_lines=False,
@@ -379,8 +399,8 @@ def _table_rows(
 ) -> tuple[pd.DataFrame, dict[int, int], dict[str, int]]:
     """What ``_data_rows`` finds, from an Arrow table of rows that all have the header's
     number of cells, a column at a time."""
-    raw = table.slice(1).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    raw = raw.astype(str)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' own str
+    raw = table.slice(1).to_pandas(types_mapper={pa.string(): text}.get)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     filled = pd.DataFrame({name: raw[name].str.strip() != "" for name in raw.columns})
     raw = raw[filled.any(axis=1)]
@@ -399,8 +419,10 @@ def _table_rows(
     frame = pd.DataFrame(index=raw.index)
     for column, position in zip(header.columns, header.positions, strict=True):
         cells = raw.iloc[:, position]
-        guarded = cells.str.match(_GUARDED)
-        frame[column.key] = cells.where(~guarded, cells.str.slice(1)).str.strip()
+        guarded = cells.str.startswith("'") & cells.str.match(_GUARDED)
+        if guarded.any():
+            cells = cells.where(~guarded, cells.str.slice(1))
+        frame[column.key] = cells.str.strip()
     return frame.astype(str), widths, filled_unused
 
 

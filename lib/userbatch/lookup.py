@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, String, bindparam, cast, select
 
 from userbatch.db import session
 from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
@@ -19,10 +19,13 @@ from userbatch.groups import in_subtree_clause
 from userbatch.models import Group, Membership, User
 from userbatch.rules import STATUSES
 
-_CHUNK = 5000
+_CHUNK = 5000  # keys in one query
+_PART = 100_000  # keys whose users are turned into columns at once
 _CHECKED_COLUMNS = (
     User.id, User.login_id, User.name, User.display_name, User.email, User.email_key,
-    User.password_hash, User.department, User.position, User.status, User.expiration_date,
+    User.password_hash, User.department, User.position, User.status,
+    # As the database writes it (YYYY-MM-DD on SQLite and PostgreSQL): no date objects.
+    cast(User.expiration_date, String).label("expiration_date"),
 )  # fmt: skip
 
 
@@ -83,11 +86,7 @@ class Lookup:
         self.engine = engine
         self.columns = columns
         self.scope_path = scope_path
-        with session(engine) as db:
-            self.group_ids: dict[str, int] = dict(db.execute(select(Group.path, Group.id)).all())
-            self.scope_paths = set(
-                db.scalars(select(Group.path).where(in_subtree_clause(scope_path)))
-            )
+        self._load_groups()
         self.loaded_at = dt.datetime.now(dt.UTC)
         self.customs = [column.key for column in columns if column.custom]
         self.users = pd.DataFrame(columns=[*_TEXTS, *self.customs, *_META])
@@ -95,6 +94,14 @@ class Lookup:
         self.by_email = pd.Series(dtype="int64")
         self._asked_logins = pd.Index([], dtype=str)
         self._asked_emails = pd.Index([], dtype=str)
+
+    def _load_groups(self) -> None:
+        with session(self.engine) as db:
+            self.group_ids: dict[str, int] = dict(db.execute(select(Group.path, Group.id)).all())
+            self.scope_paths = set(
+                db.scalars(select(Group.path).where(in_subtree_clause(self.scope_path)))
+            )
+        self.group_paths = pd.Series(list(self.group_ids), index=list(self.group_ids.values()))
 
     def ensure(self, login_ids: Iterable[str], emails: Iterable[str]) -> None:
         """Fetch the users with these login IDs or e-mail keys that are not cached yet."""
@@ -123,25 +130,31 @@ class Lookup:
         )
 
     def _fetch(self, connection: Connection, column: Any, wanted: pd.Index) -> pd.DataFrame:
+        """The users whose ``column`` is one of ``wanted``, as rows of ``users``."""
+        # A part at a time, so that only one part's users are Python objects at once.
+        parts = [
+            self._fetch_part(connection, column, wanted[start : start + _PART].tolist())
+            for start in range(0, len(wanted), _PART)
+        ]
+        return pd.concat(parts) if len(parts) > 1 else parts[0] if parts else self.users.iloc[:0]
+
+    def _fetch_part(self, connection: Connection, column: Any, wanted: list[str]) -> pd.DataFrame:
         # Plain rows of just the columns a check reads, turned into text a column at a time:
         # a check may read a million users, and ORM objects or a dict per user would cost
         # more than the query.
-        selected = [*_CHECKED_COLUMNS, *([User.custom] if self.customs else [])]
-        found = _select_in(connection, select(*selected), column, wanted.tolist())
+        query = select(*_CHECKED_COLUMNS, *([User.custom] if self.customs else []))
+        found = _select_in(connection, query, column, wanted)
         if not found:
             return self.users.iloc[:0]
-        raw = pd.DataFrame(
-            dict(zip([c.key for c in selected], map(list, zip(*found, strict=True)), strict=True))
-        )
+        names = list(query.selected_columns.keys())
+        raw = pd.DataFrame(dict(zip(names, map(list, zip(*found, strict=True)), strict=True)))
         raw.index = pd.Index(raw["id"], dtype="int64", name="id")
         users = pd.DataFrame(index=raw.index)
         # Text columns are Arrow-backed strings: compact, and compared a column at a time.
         for key in ("name", "display_name", "email", "department", "position"):
             users[key] = raw[key].fillna("").astype(str)
         users["status"] = raw["status"].map(lambda status: STATUSES.get(status, status))
-        users["expiration_date"] = [
-            date.isoformat() if date else "" for date in raw["expiration_date"].tolist()
-        ]
+        users["expiration_date"] = raw["expiration_date"].fillna("")
         paths, visible = self._paths(connection, raw.index.tolist())
         users["belong_to"] = paths.reindex(raw.index, fill_value="")
         for key in self.customs:
@@ -155,16 +168,21 @@ class Lookup:
         )
         return users
 
-    def _paths(self, db: Any, user_ids: list[int]) -> tuple[pd.Series, pd.Series]:
+    def _paths(
+        self, db: Any, user_ids: list[int], *, reload: bool = True
+    ) -> tuple[pd.Series, pd.Series]:
         """Each user's group paths as a download writes them (sorted, joined by ``||``) and
         whether one of them is in the scope, by user id."""
-        query = select(Membership.user_id, Group.path).join(Group, Group.id == Membership.group_id)
+        query = select(Membership.user_id, Membership.group_id)
         found = _select_in(db, query, Membership.user_id, sorted(user_ids))
-        user_column, path_column = zip(*found, strict=True) if found else ((), ())
+        user_column, group_column = zip(*found, strict=True) if found else ((), ())
         memberships = pd.DataFrame({
             "user_id": pd.array(user_column, dtype="int64"),
-            "path": pd.array(path_column, dtype=object),
+            "path": pd.Series(group_column, dtype="int64").map(self.group_paths).astype(object),
         })  # fmt: skip
+        if reload and memberships["path"].isna().any():  # a group made since the check began
+            self._load_groups()
+            return self._paths(db, user_ids, reload=False)
         # Most users belong to one group; the paths of the others are sorted and joined.
         several = memberships["user_id"].duplicated(keep=False)
         joined: dict[int, list[str]] = {}

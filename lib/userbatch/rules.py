@@ -76,7 +76,9 @@ def normalize_group_path(path: str) -> str:
 
 
 def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProblem]]:
-    mask = cells.str.contains(_FULL_WIDTH)
+    mask = ~cells.str.isascii()
+    if mask.any():
+        mask &= cells.str.contains(_FULL_WIDTH)
     if not mask.any():
         return cells, []
     converted = cells[mask].map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
