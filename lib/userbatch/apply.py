@@ -14,7 +14,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
@@ -33,7 +33,7 @@ from userbatch.settings import Settings
 from userbatch.template_check import custom_keys
 from userbatch.vault import unseal
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 5000
 # Rows with passwords cost ~20 ms each to hash: smaller chunks keep transactions short and
 # progress moving.
 PASSWORD_CHUNK_ROWS = 100
@@ -42,6 +42,16 @@ _TAKEN = (
     "batch ran; upload the row again to update that user."
 )
 _GENERATED_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class PendingRow(NamedTuple):
+    """What applying a stored row reads of it (plain columns: no ORM objects)."""
+
+    row_no: int
+    action: str
+    key: str
+    values: dict[str, str]
+    secret: str | None
 
 
 @dataclass
@@ -134,9 +144,10 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     with session(engine) as db:
         batch = db.get_one(Batch, batch_id)
         group = db.get_one(Group, batch.group_id)
-        rows = list(
-            db.scalars(
-                select(BatchRow)
+        rows = [
+            PendingRow(*row)
+            for row in db.execute(
+                select(*(getattr(BatchRow, name) for name in PendingRow._fields))
                 .where(
                     BatchRow.batch_id == batch_id,
                     BatchRow.row_no.in_(row_numbers),
@@ -144,7 +155,7 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
                 )
                 .order_by(BatchRow.row_no)
             )
-        )
+        ]
     working = GroupInfo(group.id, group.name, group.path)
     columns = _columns(engine, batch)
     result = _recheck(engine, batch, rows, columns, working) if rows else None
@@ -166,9 +177,10 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
             return _done(engine, batch_id)
         writer = _Writer(settings, batch, columns, result, working)
         writer.hashes = hashes
-        values = result.values.to_dict("index")  # once a chunk: .loc per row is slow
+        values = result.records()
+        checked_rows = {checked.row: checked for checked in result.ordered()}
         for row in rows:
-            checked = result.rows[row.row_no]
+            checked = checked_rows[row.row_no]
             problem = _problem(row, checked)
             if problem:
                 outcome.failed += 1
@@ -206,7 +218,7 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     return _done(engine, batch_id)
 
 
-def password_hashes(settings: Settings, rows: list[BatchRow]) -> dict[int, str]:
+def password_hashes(settings: Settings, rows: list[PendingRow]) -> dict[int, str]:
     """Each sealed password unsealed and hashed (argon2id hashes kept), by row number.
 
     This is the slow part (~20 ms a row), done before the chunk's transaction so that
@@ -233,7 +245,7 @@ def _columns(engine: Engine, batch: Batch) -> list[ColumnSpec]:
 def _recheck(
     engine: Engine,
     batch: Batch,
-    rows: list[BatchRow],
+    rows: list[PendingRow],
     columns: list[ColumnSpec],
     group: GroupInfo,
 ) -> CheckResult:
@@ -256,7 +268,7 @@ def _recheck(
     return check_sheet(engine, sheet, options)
 
 
-def _problem(row: BatchRow, checked: RowResult) -> str | None:
+def _problem(row: PendingRow, checked: RowResult) -> str | None:
     if checked.status == "error":
         errors = [issue.message for issue in checked.issues if issue.level == "error"]
         return "Since the check: " + " ".join(errors)
@@ -271,7 +283,7 @@ def _problem(row: BatchRow, checked: RowResult) -> str | None:
 
 
 def _outcome(
-    row: BatchRow, outcome: str, message: str | None, user_id: int | None
+    row: PendingRow, outcome: str, message: str | None, user_id: int | None
 ) -> dict[str, Any]:
     return {"r_row": row.row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id}
 
@@ -324,11 +336,11 @@ class _Writer:
         self.columns = columns
         self.result = result
         self.group = group
-        self.new: list[tuple[BatchRow, dict[str, str]]] = []
-        self.updates: list[tuple[BatchRow, RowResult, dict[str, str]]] = []
+        self.new: list[tuple[PendingRow, dict[str, str]]] = []
+        self.updates: list[tuple[PendingRow, RowResult, dict[str, str]]] = []
         self.hashes: dict[int, str] = {}
 
-    def _password(self, row: BatchRow) -> str | None:
+    def _password(self, row: PendingRow) -> str | None:
         return self.hashes.get(row.row_no)
 
     def write(self, connection: Connection, outcome: ChunkOutcome) -> None:

@@ -80,7 +80,7 @@ def store_batch(
             "body": invitation.body,
             "send_at": invitation.send_at.astimezone(dt.UTC).isoformat(),
         }
-    records = result.values.to_dict("index")
+    records = result.records()
     rows = []
     for checked in result.ordered():
         values = records[checked.row]

@@ -115,6 +115,17 @@ class CheckResult:
         numbers: list[int] = index.tolist()
         return numbers
 
+    def records(self) -> dict[int, dict[str, str]]:
+        """Each row's normalised cells by field key, by row number (a column at a time:
+        ``DataFrame.to_dict`` walks Arrow-backed text cell by cell)."""
+        names = list(self.values.columns)
+        columns = [self.values[name].tolist() for name in names]
+        rows = zip(*columns, strict=True) if columns else (() for _ in self.values.index)
+        return {
+            number: dict(zip(names, cells, strict=True))
+            for number, cells in zip(self.values.index.tolist(), rows, strict=True)
+        }
+
     def row(self, number: int) -> RowResult:
         status, user_id = self.status.at[number], int(self.user_ids.at[number])
         return self._row_result(number, status, self._shown_key(number), user_id)
