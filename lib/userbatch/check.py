@@ -260,7 +260,7 @@ class CheckResult:
             if whole:
                 self.values[column.key] = outcome.cells
             else:
-                self.values.loc[rows, column.key] = outcome.cells
+                _put(self.values, column.key, outcome.cells)
             for problem in outcome.problems:
                 self.local.setdefault(problem.row, []).append(
                     Issue(
@@ -277,8 +277,8 @@ class CheckResult:
         if whole:
             self.keys, self.emails = keys.astype(str), emails.astype(str)
         else:
-            self.keys.loc[rows] = keys
-            self.emails.loc[rows] = emails
+            _put(self, "keys", keys)
+            _put(self, "emails", emails)
 
     # -- judging rows ----------------------------------------------------------------------
 
@@ -509,6 +509,20 @@ class CheckResult:
                     continue
                 changes.setdefault(row, {})[column.label] = (was, now)
         return changes
+
+
+def _put(owner: Any, name: str, cells: pd.Series) -> None:
+    """Write ``cells`` into the column (or attribute) ``name`` of ``owner``, only those that
+    differ: writing into Arrow-backed text copies the whole column."""
+    column = owner[name] if isinstance(owner, pd.DataFrame) else getattr(owner, name)
+    changed = cells[column.loc[cells.index] != cells]
+    if len(changed):
+        column = column.copy()
+        column.loc[changed.index] = changed
+        if isinstance(owner, pd.DataFrame):
+            owner[name] = column
+        else:
+            setattr(owner, name, column)
 
 
 class _Rows(Mapping[int, RowResult]):

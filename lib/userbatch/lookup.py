@@ -92,8 +92,8 @@ class Lookup:
         self.users = pd.DataFrame(columns=[*_TEXTS, *self.customs, *_META])
         self.by_login = pd.Series(dtype="int64")
         self.by_email = pd.Series(dtype="int64")
-        self._asked_logins = pd.Index([], dtype=str)
-        self._asked_emails = pd.Index([], dtype=str)
+        self._asked_logins = _Asked()
+        self._asked_emails = _Asked()
 
     def _load_groups(self) -> None:
         with session(self.engine) as db:
@@ -105,8 +105,8 @@ class Lookup:
 
     def ensure(self, login_ids: Iterable[str], emails: Iterable[str]) -> None:
         """Fetch the users with these login IDs or e-mail keys that are not cached yet."""
-        logins = _unseen(login_ids, self._asked_logins)
-        keys = _unseen(emails, self._asked_emails)
+        logins = self._asked_logins.unseen(login_ids)
+        keys = self._asked_emails.unseen(emails)
         if not len(logins) and not len(keys):
             return
         with self.engine.connect() as connection:
@@ -114,8 +114,8 @@ class Lookup:
             # Most e-mails belong to the users just found by login ID: ask only for the rest.
             rest = keys[self.by_email.index.get_indexer(keys) < 0]
             self._add(self._fetch(connection, User.email_key, rest))
-        self._asked_logins = self._asked_logins.append(logins)
-        self._asked_emails = self._asked_emails.append(keys)
+        self._asked_logins.add(logins)
+        self._asked_emails.add(keys)
 
     def _add(self, fetched: pd.DataFrame) -> None:
         fetched = fetched[~fetched.index.isin(self.users.index)]
@@ -207,8 +207,23 @@ def _select_in(db: Any, query: Any, column: Any, keys: list[Any]) -> list[tuple[
     return rows
 
 
-def _unseen(keys: Iterable[str], asked: pd.Index) -> pd.Index:
-    """The distinct non-blank ``keys`` not in ``asked``."""
-    wanted = pd.Index(pd.unique(pd.Series(keys, dtype=str)), dtype=str)
-    wanted = wanted[wanted != ""]
-    return wanted[asked.get_indexer(wanted) < 0] if len(asked) else wanted
+class _Asked:
+    """Keys asked for already: the check's many, indexed once, and a re-check's few."""
+
+    def __init__(self) -> None:
+        self.first = pd.Index([], dtype=str)
+        self.more: set[str] = set()
+
+    def unseen(self, keys: Iterable[str]) -> pd.Index:
+        """The distinct non-blank ``keys`` not asked for yet."""
+        wanted = pd.Index(pd.unique(pd.Series(keys, dtype=str)), dtype=str)
+        wanted = wanted[wanted != ""]
+        if len(self.first):  # the index's hash table is built once, then reused
+            wanted = wanted[self.first.get_indexer(wanted) < 0]
+        return wanted[~wanted.isin(self.more)] if self.more else wanted
+
+    def add(self, keys: pd.Index) -> None:
+        if not len(self.first) and not self.more:
+            self.first = keys
+        else:
+            self.more.update(keys.tolist())
