@@ -80,7 +80,8 @@ class CheckResult:
         self.by_login = login_ids_in_use(options.columns)
         self.rule_context = RuleContext(self.by_login, options.min_password_length)
         self.labels = dict(zip((c.key for c in sheet.columns), sheet.labels, strict=True))
-        self.values = sheet.cells.copy()  # normalised cells
+        # The normalised cells: a copy that shares the columns no rule changes (copy on write).
+        self.values = sheet.cells.copy(deep=False)
         index = sheet.cells.index
         # Per row: the key that finds the user (login ID, or e-mail key without login IDs)
         # and the e-mail key; "" when blank.

@@ -41,6 +41,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A 16 MB page cache (the default is 2 MB): a check looks up each of a file's users by
+    # index, and pages not in the cache are read again with a system call each.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

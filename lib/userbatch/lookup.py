@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, String, bindparam, cast, select
+from sqlalchemy import Connection, Engine, String, bindparam, cast, func, select
 
 from userbatch.db import session
 from userbatch.fields import MULTI_SEPARATOR, ColumnSpec
@@ -26,6 +26,11 @@ _CHECKED_COLUMNS = (
     User.password_hash, User.department, User.position, User.status,
     # As the database writes it (YYYY-MM-DD on SQLite and PostgreSQL): no date objects.
     cast(User.expiration_date, String).label("expiration_date"),
+    # Each user's group ids, comma-joined: one row a user, not one a membership.
+    select(func.aggregate_strings(cast(Membership.group_id, String), ","))
+    .where(Membership.user_id == User.id)
+    .scalar_subquery()
+    .label("groups"),
 )  # fmt: skip
 
 
@@ -155,47 +160,48 @@ class Lookup:
             users[key] = raw[key].fillna("").astype(str)
         users["status"] = raw["status"].map(lambda status: STATUSES.get(status, status))
         users["expiration_date"] = raw["expiration_date"].fillna("")
-        paths, visible = self._paths(connection, raw.index.tolist())
-        users["belong_to"] = paths.reindex(raw.index, fill_value="")
+        users["belong_to"], visible = self._paths(raw["groups"])
         for key in self.customs:
             users[key] = [custom_text((values or {}).get(key)) for values in raw["custom"]]
         users = users.astype(str)
         users["_login_id"] = raw["login_id"].astype(str)
         users["_email_key"] = raw["email_key"].fillna("").astype(str)
         users["_hash"] = raw["password_hash"].astype(object)
-        users["_visible"] = (
-            visible.reindex(raw.index, fill_value=False) if self.scope_path else True
-        )
+        users["_visible"] = visible
         return users
 
-    def _paths(
-        self, db: Any, user_ids: list[int], *, reload: bool = True
-    ) -> tuple[pd.Series, pd.Series]:
-        """Each user's group paths as a download writes them (sorted, joined by ``||``) and
-        whether one of them is in the scope, by user id."""
-        query = select(Membership.user_id, Membership.group_id)
-        found = _select_in(db, query, Membership.user_id, sorted(user_ids))
-        user_column, group_column = zip(*found, strict=True) if found else ((), ())
-        memberships = pd.DataFrame({
-            "user_id": pd.array(user_column, dtype="int64"),
-            "path": pd.Series(group_column, dtype="int64").map(self.group_paths).astype(object),
-        })  # fmt: skip
-        if reload and memberships["path"].isna().any():  # a group made since the check began
-            self._load_groups()
-            return self._paths(db, user_ids, reload=False)
-        # Most users belong to one group; the paths of the others are sorted and joined.
-        several = memberships["user_id"].duplicated(keep=False)
+    def _paths(self, groups: pd.Series, *, reload: bool = True) -> tuple[pd.Series, pd.Series]:
+        """From each user's group ids (comma-joined text, or None): their group paths as a
+        download writes them (sorted, joined by ``||``), and whether one is in the scope."""
+        groups = groups.fillna("").astype(str)
+        single = (groups != "") & ~groups.str.contains(",", regex=False)
+        several = groups[groups.str.contains(",", regex=False)]
+        found = groups[single].astype("int64").map(self.group_paths)
+        named: dict[int, str] = dict(
+            zip(self.group_paths.index.tolist(), self.group_paths.tolist(), strict=True)
+        )
         joined: dict[int, list[str]] = {}
-        for user_id, path in sorted(memberships[several].itertuples(index=False)):
-            joined.setdefault(user_id, []).append(path)
-        paths = pd.concat([
-            memberships.loc[~several].set_index("user_id")["path"],
-            pd.Series({user_id: MULTI_SEPARATOR.join(p) for user_id, p in joined.items()}),
-        ])  # fmt: skip
+        unknown = bool(found.isna().any())
+        for user_id, text in several.items():
+            ids = [int(group_id) for group_id in text.split(",")]
+            joined[user_id] = sorted(named[group_id] for group_id in ids if group_id in named)
+            unknown = unknown or len(joined[user_id]) < len(ids)
+        if reload and unknown:
+            self._load_groups()  # a group made since the check began
+            return self._paths(groups, reload=False)
+        paths = pd.Series("", index=groups.index, dtype=object)
+        paths[found.index] = found.fillna("")
+        if joined:
+            paths.loc[list(joined)] = [MULTI_SEPARATOR.join(names) for names in joined.values()]
         if not self.scope_path:
-            return paths, pd.Series(True, index=paths.index)
-        in_scope = memberships["path"].isin(self.scope_paths)
-        return paths, in_scope.groupby(memberships["user_id"]).any()
+            return paths.astype(str), pd.Series(True, index=groups.index)
+        visible = pd.Series(False, index=groups.index)
+        visible[found.index] = found.isin(self.scope_paths)
+        if joined:
+            visible.loc[list(joined)] = [
+                any(path in self.scope_paths for path in names) for names in joined.values()
+            ]
+        return paths.astype(str), visible
 
 
 def _select_in(db: Any, query: Any, column: Any, keys: list[Any]) -> list[tuple[Any, ...]]:
