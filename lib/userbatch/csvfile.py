@@ -97,12 +97,22 @@ def guard(cell: str) -> str:
 
 
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """The text and the encoding it was read with (detected unless given).
+    """The text and the encoding it was read with (detected unless given: the one a
+    byte-order mark names, else the first of UTF-8 and CP932 that decodes every byte).
 
     Raises ``UnreadableFile`` when the bytes are no text in a supported encoding.
     """
+    encoding = encoding or _bom_encoding(data)
     if encoding is None:
-        encoding = _detect_encoding(data)
+        for candidate in ("utf-8", "cp932"):
+            try:
+                return _text_table(data.decode(candidate), data), candidate
+            except UnicodeDecodeError:
+                continue
+        raise UnreadableFile.one(
+            "unreadable",
+            "The file is not text in UTF-8, Shift_JIS (CP932) or UTF-16, nor an Excel workbook.",
+        )
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -112,6 +122,19 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             f"The file cannot be read as {name}: byte 0x{data[exc.start]:02x} at position "
             f"{exc.start} does not fit. Choose another encoding, or save the file as UTF-8.",
         ) from None
+    return _text_table(text, data), encoding
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _text_table(text: str, data: bytes) -> str:
+    """``text``, unless it holds NUL bytes or binary data (raises ``UnreadableFile``)."""
     if "\x00" in text:
         hint = (
             "It looks like UTF-16 without a byte-order mark: save it as UTF-8 (CSV UTF-8 in Excel)."
@@ -123,24 +146,7 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         raise UnreadableFile.one(
             "unreadable", "The file is not a text table (it holds binary data)."
         )
-    return text, encoding
-
-
-def _detect_encoding(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    for candidate in ("utf-8", "cp932"):
-        try:
-            data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return candidate
-    raise UnreadableFile.one(
-        "unreadable",
-        "The file is not text in UTF-8, Shift_JIS (CP932) or UTF-16, nor an Excel workbook.",
-    )
+    return text
 
 
 def sniff_delimiter(text: str) -> str:
@@ -402,9 +408,11 @@ def _table_rows(
     text = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' own str
     raw = table.slice(1).to_pandas(types_mapper={pa.string(): text}.get)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
-    filled = pd.DataFrame({name: raw[name].str.strip() != "" for name in raw.columns})
-    raw = raw[filled.any(axis=1)]
-    filled = filled.loc[raw.index]
+    stripped = pd.DataFrame({name: raw[name].str.strip() for name in raw.columns})
+    filled = stripped != ""
+    kept = filled.any(axis=1)
+    if not kept.all():  # blank rows
+        raw, stripped, filled = raw[kept], stripped[kept], filled[kept]
     if len(raw) > max_rows:
         raise _too_many_rows(max_rows)
     widths: dict[int, int] = {}
@@ -421,8 +429,9 @@ def _table_rows(
         cells = raw.iloc[:, position]
         guarded = cells.str.startswith("'") & cells.str.match(_GUARDED)
         if guarded.any():
-            cells = cells.where(~guarded, cells.str.slice(1))
-        frame[column.key] = cells.str.strip()
+            frame[column.key] = cells.where(~guarded, cells.str.slice(1)).str.strip()
+        else:
+            frame[column.key] = stripped.iloc[:, position]
     return frame.astype(str), widths, filled_unused
 
 
