@@ -182,6 +182,11 @@ class World:
 @pytest.fixture
 def world(settings: Settings) -> World:
     """An installation on each backend: Acme with Sales, Sales>>Tokyo and Support."""
+    return make_world(settings)
+
+
+def make_world(settings: Settings) -> World:
+    """Acme with Sales, Sales>>Tokyo and Support, and its admin, in ``settings``' database."""
     engine = open_database(settings)
     admin = auth.initialize(
         engine, organisation="Acme", login="admin", password="correct-horse-7",
@@ -195,6 +200,11 @@ def world(settings: Settings) -> World:
 @pytest.fixture
 def people(world: World) -> World:
     """The installation with two users: sato0002 in Sales and kato0003 in Support."""
+    return add_people(world)
+
+
+def add_people(world: World) -> World:
+    """Add sato0002 in Sales and kato0003 in Support."""
     world.add_user(
         "sato0002", name="Sato", email="sato@example.com", department="Sales", groups=("Sales",)
     )

@@ -25,7 +25,7 @@ from userbatch.groups import GroupInfo, in_scope
 from userbatch.issues import Issue
 from userbatch.lookup import Lookup
 from userbatch.passwords import is_argon2_hash
-from userbatch.rules import RuleContext, check_column, split_multi
+from userbatch.rules import RuleContext, check_column, shown, split_multi
 from userbatch.settings import Settings
 
 STATUSES = ("new", "update", "unchanged", "error")
@@ -248,12 +248,15 @@ class CheckResult:
             for row in rows:
                 self.local.pop(row, None)
         for row in rows[rows.isin(list(self.sheet.widths))]:
+            # A quote opened and never closed swallows the line breaks after it.
+            broken = any("\n" in cell or "\r" in cell for cell in cells.loc[row].tolist())
             self.local[row] = [
                 Issue(
                     row, "", "wrong_cell_count",
                     f"This row has {self.sheet.widths[row]} cells but the header has "
                     f"{len(self.sheet.labels)} columns (or more): check for a missing or extra "
-                    "comma.",
+                    + ('comma, or a quote (") that is opened but never closed.' if broken
+                       else "comma."),
                 )
             ]  # fmt: skip
         for column, label in zip(self.sheet.columns, self.sheet.labels, strict=True):
@@ -378,7 +381,7 @@ class CheckResult:
         return ""
 
     def _duplicates(
-        self, keys: pd.Series, whole: pd.Series, shown: pd.Series, key: str
+        self, keys: pd.Series, whole: pd.Series, values: pd.Series, key: str
     ) -> Iterable[tuple[int, Issue]]:
         """An issue for each of ``keys``' rows whose key is on another row of the sheet too."""
         filled = keys[keys != ""]
@@ -404,7 +407,7 @@ class CheckResult:
             also = ", ".join(map(str, others)) + (f" and {more:,} more" if more else "")
             yield row, Issue(
                 row, label, code,
-                f"{label} '{shown[row]}' appears more than once in the file (also row"
+                f"{label} '{shown(values[row])}' appears more than once in the file (also row"
                 f"{'s' if counted[value] > 2 else ''} {also}).",
                 field=key,
             )  # fmt: skip
@@ -435,13 +438,13 @@ class CheckResult:
                 hint = f" Did you mean '{close[0]}'?" if close and close[0] else ""
                 problems.append((
                     "unknown_group",
-                    f"The group '{path}' does not exist.{hint} Create it under Groups, or fix "
-                    "the path (parent first, like Sales>>Tokyo).",
+                    f"The group '{shown(path)}' does not exist.{hint} Create it under Groups, or "
+                    "fix the path (parent first, like Sales>>Tokyo).",
                 ))  # fmt: skip
             elif not in_scope(path, self.options.scope_path):
                 problems.append((
                     "out_of_scope",
-                    f"The group '{path}' is outside your groups "
+                    f"The group '{shown(path)}' is outside your groups "
                     f"('{self.options.scope_path}' and below).",
                 ))  # fmt: skip
         return problems

@@ -46,6 +46,8 @@ ENCODINGS = {
 }
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A header's unknown columns are named up to this many; the rest are counted.
+MAX_COLUMNS_NAMED = 10
 # A cell a download guarded: an apostrophe before a formula's first character.
 _GUARDED = r"'[=+\-@\t\r]"
 _XLSX_MAGIC = b"PK\x03\x04"
@@ -233,15 +235,16 @@ def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
     suggestions = [label for column in columns for label in column.labels]
 
     problems: list[tuple[str, str]] = []
+    unknown = 0  # columns no field has; the first ones are named
     used: _Header = _Header([], [], [], width, [])
     seen: dict[str, str] = {}
     ignored_found = []
     for position, label in enumerate(labels[:width]):
         name = normalize_label(label)
-        if not label:
-            problems.append(
-                ("unknown_column", f"Column {position + 1} has no header. Name it or delete it.")
-            )
+        if not label or (name not in known and name not in ignored and name not in not_in_use):
+            unknown += 1
+            if unknown <= MAX_COLUMNS_NAMED:
+                problems.append(("unknown_column", _unknown_column(position, label, suggestions)))
         elif name in known:
             column = known[name]
             if column.key in seen:
@@ -259,12 +262,13 @@ def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
             used.positions.append(position)
         elif name in ignored:
             ignored_found.append(label)
-        elif name in not_in_use:
-            used.unused[position] = label
         else:
-            close = difflib.get_close_matches(label, suggestions, n=1, cutoff=0.6)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            problems.append(("unknown_column", f"The column '{label}' is unknown.{hint}"))
+            used.unused[position] = label
+    if unknown > MAX_COLUMNS_NAMED:
+        problems.append((
+            "unknown_column",
+            f"And {unknown - MAX_COLUMNS_NAMED:,} more columns are unknown or have no header.",
+        ))  # fmt: skip
     for column in columns:
         if column.required and column.key not in seen:
             problems.append(("missing_column", f"The required column '{column.label}' is missing."))
@@ -277,6 +281,14 @@ def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
             f"{'that column' if len(ignored_found) == 1 else 'those columns'} are ignored."
         )
     return used
+
+
+def _unknown_column(position: int, label: str, suggestions: list[str]) -> str:
+    if not label:
+        return f"Column {position + 1} has no header. Name it or delete it."
+    close = difflib.get_close_matches(label, suggestions, n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"The column '{label[:100]}' is unknown.{hint}"
 
 
 def read_sheet(
