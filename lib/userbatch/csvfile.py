@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -182,20 +183,33 @@ def _xlsx_cell(value: object) -> str:
     return str(value)
 
 
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse a workbook that unpacks to more than ``limit`` bytes (a zip bomb) or is
+    damaged. The members are unpacked here, a megabyte at a time, and counted: sizes written
+    in the archive can lie."""
+    too_large = FileLimitExceeded.one(
+        "too_large", f"The workbook unpacks to more than {limit / 2**20:.0f} MB, which is more "
+        "than can be read.",
+    )  # fmt: skip
+    unpacked = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > limit:
+                raise too_large
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(2**20):
+                        unpacked += len(chunk)
+                        if unpacked > limit:
+                            raise too_large
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error):
+        raise UnreadableFile.one("unreadable", "The Excel workbook is damaged.") from None
+
+
 def _xlsx_records(data: bytes, max_bytes: int) -> Iterator[list[str]]:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise UnreadableFile.one("unreadable", "The Excel workbook is damaged.") from None
-    if unpacked > max_bytes * _XLSX_EXPANSION:
-        raise FileLimitExceeded.one(
-            "too_large",
-            f"The workbook unpacks to {unpacked / 2**20:.0f} MB; at most "
-            f"{max_bytes * _XLSX_EXPANSION / 2**20:.0f} MB can be read.",
-        )
+    _check_unpacked_size(data, max_bytes * _XLSX_EXPANSION)
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
         rows = sheet.to_python(skip_empty_area=False)

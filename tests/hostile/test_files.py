@@ -57,12 +57,28 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def _lying_zip_bomb() -> bytes:
+    """A zip bomb whose headers say each member unpacks to 1,000 bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" * 128 * 2**20)
+    data = bytearray(buffer.getvalue())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = data.find(signature)
+        while start >= 0:
+            data[start + offset : start + offset + 4] = (1000).to_bytes(4, "little")
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
 FILE_ERRORS: dict[str, tuple[Callable[[], bytes], str, str, str]] = {
     # name: (bytes, file name, error code, a phrase of the message)
     "binary named .csv": (
         lambda: bytes(range(256)) * 400, "users.csv", "unreadable", "not text",
     ),
     "zip bomb named .xlsx": (_zip_bomb, "users.xlsx", "too_large", "unpacks to"),
+    "zip bomb whose sizes lie": (_lying_zip_bomb, "users.xlsx", "unreadable", "damaged"),
     "NUL bytes": (
         lambda: (HEADER + "abcde\x00,X,,\r\n").encode(), "users.csv", "unreadable", "NUL bytes",
     ),
