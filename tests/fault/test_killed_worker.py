@@ -34,6 +34,21 @@ def _file() -> str:
     )
 
 
+def _situation(world: World, queue: Queue, batch_id: str) -> str:
+    """Where the batch and its jobs stand, for a failure's message."""
+    batch = get_batch(world.engine, batch_id)
+    jobs = {
+        name: len(registry.get_job_ids())
+        for name, registry in (
+            ("queued", queue), ("started", queue.started_job_registry),
+            ("deferred", queue.deferred_job_registry), ("failed", queue.failed_job_registry),
+            ("finished", queue.finished_job_registry),
+        )
+    }  # fmt: skip
+    log = (world.settings.data_dir / "worker.log").read_text(errors="replace")[-1500:]
+    return f"batch {batch.state}, {batch.done} done; jobs {jobs}; worker log: {log}"
+
+
 def _worker(world: World) -> subprocess.Popen[bytes]:
     with open(world.settings.data_dir / "worker.log", "ab") as log:
         return subprocess.Popen(
@@ -91,9 +106,13 @@ def test_a_killed_worker_is_detected_and_retry_finishes_the_batch(
     StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 600)
     worker = _worker(world)  # a new worker runs the rest; the batch ends failed, rows pending
     try:
-        wait_until(
-            lambda: get_batch(world.engine, batch_id).state == "failed", timeout=120, what="the end"
-        )
+        try:
+            wait_until(
+                lambda: get_batch(world.engine, batch_id).state == "failed",
+                timeout=240, what="the end",
+            )  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {_situation(world, queue, batch_id)}") from None
     finally:
         worker.terminate()
         worker.wait(timeout=60)
