@@ -92,7 +92,9 @@ def postgres_url() -> Iterator[str]:
         _unavailable("USERBATCH_TEST_POSTGRES_URL")
     assert POSTGRES_URL
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(
+        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True
+    )
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in POSTGRES_URL else "?"

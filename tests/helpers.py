@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -112,3 +113,9 @@ class Mailbox:
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]
+
+
+def literal(markdown: str) -> str:
+    """What Streamlit shows for Markdown whose text ``userbatch.ui.text.inert`` escaped: the
+    text without the escaping backslashes."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -67,6 +67,25 @@ def test_a_job_makes_the_round_trip_through_the_worker_process(embedded: Setting
     assert report["pid"] not in (os.getpid(), worker_pid)
 
 
+def test_what_stops_is_started_again(embedded: Settings) -> None:
+    with Runtime(embedded) as runtime:
+        assert runtime.keep_alive() == []
+        old = runtime.pids()
+        os.kill(old["redis"], signal.SIGKILL)
+        os.killpg(old["worker"], signal.SIGKILL)
+        wait_until(lambda: not pid_alive(old["redis"]) and not pid_alive(old["worker"]),
+                   timeout=10, what="both to die")  # fmt: skip
+        assert sorted(runtime.keep_alive()) == ["redis", "worker"]
+        new = runtime.pids()
+        assert all(new[role] != old[role] and pid_alive(new[role]) for role in old)
+        assert (
+            json.loads((embedded.data_dir / "runtime.json").read_text())["worker"] == new["worker"]
+        )
+        job = get_queue(embedded).enqueue("userbatch.jobs.worker_report")
+        wait_until(lambda: _finished(job.get_status), timeout=30, what="the job")
+        assert job.return_value()["database_revision"] == head_revision()
+
+
 def test_a_second_start_joins_the_running_runtime(embedded: Settings) -> None:
     with Runtime(embedded) as first:
         second = Runtime(embedded)

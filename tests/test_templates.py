@@ -48,6 +48,8 @@ PROBLEMS = [
     ("another template", "{% include 'secret.txt' %}", ["Body, line 1: A template cannot include, import or extend other templates."]),
     ("a failing expression", "{{ name + 1 }}", ['Body: The e-mail template cannot be rendered: TypeError: can only concatenate str (not "int") to str']),
     ("a huge repetition", "{{ 'x' * 100000000 }}", ["Body: The e-mail template cannot be rendered: Repeating makes more than 10,000 characters or items."]),
+    ("a huge filter argument", "{{ name|center(100000000) }}", ["Body: The e-mail template cannot be rendered: Numbers above 10,000 are not available to filters and methods in an e-mail template."]),
+    ("a huge width to format", "{{ '%*s'|format(100000000, name) }}", ["Body: The e-mail template cannot be rendered: Numbers above 10,000 are not available to filters and methods in an e-mail template."]),
     ("an empty body", "  ", ["Body: The body must not be empty."]),
 ]  # fmt: skip
 

@@ -4,7 +4,8 @@ Each chunk re-checks its rows against the database as it is now (SPEC §5): a ro
 become invalid since the check, or whose user appeared or vanished meanwhile, fails alone
 with its message. A chunk writes users, memberships, invitations, the rows' outcomes and the
 batch's counters in one transaction, so a batch that is run again continues with the rows
-still pending and changes nothing twice.
+still pending and changes nothing twice; for the same reason a chunk that meets a database
+blip (a dropped connection, a locked file) is simply run again a moment later.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
+from userbatch.auth import OperatorInfo, get_operator
 from userbatch.check import CheckOptions, CheckResult, RowResult, check_sheet
 from userbatch.csvfile import Sheet
-from userbatch.db import insert_ignoring_conflicts, session
+from userbatch.db import insert_ignoring_conflicts, retry_blips, session
 from userbatch.fields import ColumnSpec, load_columns
-from userbatch.groups import GroupInfo, organisation_name
+from userbatch.groups import GroupInfo, in_scope, in_subtree_clause, organisation_name
 from userbatch.lookup import email_key
 from userbatch.mail import gets_invitation, invitation_variables, render
 from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.passwords import hash_password, is_argon2_hash
-from userbatch.rules import STATUS_ALIASES, parse_date, split_multi
+from userbatch.rules import STATUS_ALIASES, parse_date, shown, split_multi
 from userbatch.settings import Settings
 from userbatch.template_check import custom_keys
 from userbatch.vault import unseal
@@ -92,6 +94,7 @@ def apply_batch(
     return finish_batch(engine, batch_id)
 
 
+@retry_blips
 def start_batch(engine: Engine, batch_id: str) -> int:
     """Mark the batch started; returns its number of rows."""
     with session(engine) as db, db.begin():
@@ -102,6 +105,7 @@ def start_batch(engine: Engine, batch_id: str) -> int:
         return batch.total
 
 
+@retry_blips
 def pending_chunks(
     engine: Engine, batch_id: str, *, chunk_rows: int | None = None
 ) -> list[list[int]]:
@@ -118,6 +122,7 @@ def pending_chunks(
     return [numbers[i : i + chunk_rows] for i in range(0, len(numbers), chunk_rows)]
 
 
+@retry_blips
 def finish_batch(engine: Engine, batch_id: str) -> Batch:
     """Mark the batch finished, or failed when rows are still pending (a chunk failed)."""
     with session(engine) as db, db.begin():
@@ -137,6 +142,7 @@ def finish_batch(engine: Engine, batch_id: str) -> Batch:
         return batch
 
 
+@retry_blips
 def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: list[int]) -> int:
     """Re-check and apply the rows of the batch with these numbers that are still pending,
     in one transaction; returns the batch's rows done. A chunk applied already (or being
@@ -157,9 +163,14 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
             )
         ]
     working = GroupInfo(group.id, group.name, group.path)
+    operator = get_operator(engine, batch.operator_id)
+    refusal = _refusal(operator, working)
+    scope_path = operator.scope_path if operator else ""
     columns = _columns(engine, batch)
-    result = _recheck(engine, batch, rows, columns, working) if rows else None
-    hashes = password_hashes(settings, rows)
+    result = None
+    if rows and not refusal:
+        result = _recheck(engine, batch, rows, columns, working, scope_path)
+    hashes = password_hashes(settings, rows) if result is not None else {}
     outcome = ChunkOutcome()
     with engine.begin() as connection:
         # Claim the rows first: whoever claims them applies them, exactly once.
@@ -172,27 +183,17 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
             )
             .values(outcome="applying")
         ).rowcount
-        if result is None or claimed != len(rows):
+        if not rows or claimed != len(rows):
             connection.rollback()
             return _done(engine, batch_id)
-        writer = _Writer(settings, batch, columns, result, working)
-        writer.hashes = hashes
-        values = result.records()
-        checked_rows = {checked.row: checked for checked in result.ordered()}
-        for row in rows:
-            checked = checked_rows[row.row_no]
-            problem = _problem(row, checked)
-            if problem:
-                outcome.failed += 1
-                outcome.outcomes.append(_outcome(row, "failed", problem, checked.user_id))
-            elif checked.status == "new":
-                writer.new.append((row, values[row.row_no]))
-            elif checked.status == "update":
-                writer.updates.append((row, checked, values[row.row_no]))
-            else:
-                outcome.unchanged += 1
-                outcome.outcomes.append(_outcome(row, "unchanged", None, checked.user_id))
-        writer.write(connection, outcome)
+        if result is None:
+            outcome.failed = len(rows)
+            outcome.outcomes = [_outcome(row, "failed", refusal, None) for row in rows]
+        else:
+            writer = _Writer(settings, batch, columns, result, working, scope_path)
+            writer.hashes = hashes
+            writer.sort(rows, outcome)
+            writer.write(connection, outcome)
         connection.execute(
             update(BatchRow)
             .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
@@ -242,12 +243,30 @@ def _columns(engine: Engine, batch: Batch) -> list[ColumnSpec]:
     return [current[key] for key in batch.options.get("keys", []) if key in current]
 
 
+def _refusal(operator: OperatorInfo | None, working: GroupInfo) -> str | None:
+    """Why none of a chunk's rows may be applied, judged by the submitting operator's rights
+    as they are now (an administrator may have disabled the operator or narrowed their
+    groups since the check)."""
+    if operator is None:
+        return (
+            "The operator who submitted this batch was disabled after the check; upload the "
+            "file again as an enabled operator."
+        )
+    if not in_scope(working.path, operator.scope_path):
+        return (
+            f"The working group '{shown(working.path)}' is no longer among the groups of "
+            f"'{operator.login}', who submitted this batch."
+        )
+    return None
+
+
 def _recheck(
     engine: Engine,
     batch: Batch,
     rows: list[PendingRow],
     columns: list[ColumnSpec],
     group: GroupInfo,
+    scope_path: str,
 ) -> CheckResult:
     checked_columns = [column for column in columns if column.key != "password"]
     keys = [column.key for column in checked_columns]
@@ -262,9 +281,7 @@ def _recheck(
         delimiter="", columns=checked_columns, labels=[c.label for c in checked_columns],
         cells=cells,
     )  # fmt: skip
-    options = CheckOptions(
-        columns=columns, working_group=group, scope_path=batch.options.get("scope_path", "")
-    )
+    options = CheckOptions(columns=columns, working_group=group, scope_path=scope_path)
     return check_sheet(engine, sheet, options)
 
 
@@ -330,18 +347,38 @@ class _Writer:
         columns: list[ColumnSpec],
         result: CheckResult,
         group: GroupInfo,
+        scope_path: str,
     ) -> None:
         self.settings = settings
         self.batch = batch
         self.columns = columns
         self.result = result
         self.group = group
+        self.scope_path = scope_path
         self.new: list[tuple[PendingRow, dict[str, str]]] = []
         self.updates: list[tuple[PendingRow, RowResult, dict[str, str]]] = []
         self.hashes: dict[int, str] = {}
 
     def _password(self, row: PendingRow) -> str | None:
         return self.hashes.get(row.row_no)
+
+    def sort(self, rows: list[PendingRow], outcome: ChunkOutcome) -> None:
+        """Sort the re-checked rows into new users, updates, failures and unchanged rows."""
+        values = self.result.records()
+        checked_rows = {checked.row: checked for checked in self.result.ordered()}
+        for row in rows:
+            checked = checked_rows[row.row_no]
+            problem = _problem(row, checked)
+            if problem:
+                outcome.failed += 1
+                outcome.outcomes.append(_outcome(row, "failed", problem, checked.user_id))
+            elif checked.status == "new":
+                self.new.append((row, values[row.row_no]))
+            elif checked.status == "update":
+                self.updates.append((row, checked, values[row.row_no]))
+            else:
+                outcome.unchanged += 1
+                outcome.outcomes.append(_outcome(row, "unchanged", None, checked.user_id))
 
     def write(self, connection: Connection, outcome: ChunkOutcome) -> None:
         now = utcnow()
@@ -448,7 +485,16 @@ class _Writer:
                 params,
             )
         if regrouped:
-            connection.execute(delete(Membership).where(Membership.user_id.in_(regrouped)))
+            # "Belong to" replaces the groups the operator may see; a manager's batch keeps a
+            # user's groups outside the manager's scope.
+            replaced = delete(Membership).where(Membership.user_id.in_(regrouped))
+            if self.scope_path:
+                replaced = replaced.where(
+                    Membership.group_id.in_(
+                        select(Group.id).where(in_subtree_clause(self.scope_path))
+                    )
+                )
+            connection.execute(replaced)
             connection.execute(insert(Membership), new_memberships)
 
     def _invite(

@@ -19,7 +19,7 @@ from userbatch.check import CheckResult
 from userbatch.csvfile import download_encoding, write_table
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.groups import GroupInfo, organisation_name
+from userbatch.groups import GroupInfo, in_scope, organisation_name
 from userbatch.mail import Rendered, gets_invitation, invitation_variables, render
 from userbatch.models import Batch, BatchRow, EmailTemplate, Group, Operator, OutboxMessage
 from userbatch.rules import STATUS_ALIASES, split_multi
@@ -61,8 +61,14 @@ def store_batch(
 ) -> str:
     """Store a checked sheet as a batch ready to run; returns its id.
 
-    Raises ``PolicyError`` while any row has an error.
+    Raises ``PolicyError`` while any row has an error, or for a working group outside the
+    operator's groups (blank "Belong to" would put new users there).
     """
+    if not in_scope(working_group.path, operator.scope_path):
+        raise PolicyError(
+            f"The working group '{working_group.path}' is outside your groups "
+            f"('{operator.scope_path}' and below)."
+        )
     if result.has_errors:
         errors = result.counts["error"]
         raise PolicyError(f"{errors} row(s) still have errors; fix or delete them first.")

@@ -129,10 +129,10 @@ class CheckResult:
 
     def row(self, number: int) -> RowResult:
         status, user_id = self.status.at[number], int(self.user_ids.at[number])
-        return self._row_result(number, status, self._shown_key(number), user_id)
+        return self._row_result(number, status, self._shown_keys([number]).iat[0], user_id)
 
     def ordered(self) -> list[RowResult]:
-        keys = self.keys.where(self.keys != "", self._fallback_keys()).tolist()
+        keys = self._shown_keys().tolist()
         numbers, statuses = self.status.index.tolist(), self.status.tolist()
         return [
             self._row_result(number, status, key, user_id)
@@ -178,21 +178,16 @@ class CheckResult:
             "rows": [result.as_dict() for result in self.ordered()],
         }
 
-    def _shown_key(self, number: int) -> str:
-        key = self.keys.at[number]
-        if key:
-            return str(key)
-        for name in ("login_id", "email"):
-            if name in self.values.columns and self.values.at[number, name]:
-                return str(self.values.at[number, name])
-        return ""
-
-    def _fallback_keys(self) -> pd.Series:
-        shown = pd.Series("", index=self.values.index, dtype=str)
-        for name in ("email", "login_id"):
-            if name in self.values.columns:
-                shown = self.values[name].where(self.values[name] != "", shown)
-        return shown
+    def _shown_keys(self, numbers: list[int] | None = None) -> pd.Series:
+        """The key each row (of ``numbers``, or every row) is shown by: the key it was
+        checked by, else its login ID, else its e-mail."""
+        keys = self.keys if numbers is None else self.keys.loc[numbers]
+        values = self.values if numbers is None else self.values.loc[numbers]
+        fallback = pd.Series("", index=keys.index, dtype=str)
+        for name in ("email", "login_id"):  # the later wins
+            if name in values.columns:
+                fallback = values[name].where(values[name] != "", fallback)
+        return keys.where(keys != "", fallback).astype(str)
 
     # -- checking --------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE = 0, 1, 2
 # app.py sits at the top of the checkout, beside lib/ (the package is installed editable).
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 FINAL_STATES = ("finished", "failed", "canceled")
+# How often ``serve`` looks whether the embedded Redis server and the worker still run.
+KEEP_ALIVE_SECONDS = 1
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -358,7 +360,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime.record("app", app.pid)
         print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
         try:
-            return app.wait()
+            while app.poll() is None:
+                for role in runtime.keep_alive():
+                    print(f"userbatch: the {role} had stopped and was started again")
+                time.sleep(KEEP_ALIVE_SECONDS)
+            return app.returncode
         except KeyboardInterrupt:
             return EXIT_OK
         finally:

@@ -165,8 +165,18 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] > 1 else ","
 
 
+# A line with its end: CR LF, CR or LF (as open(newline="") splits, nothing else).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _csv_records(text: str, delimiter: str) -> Iterator[list[str]]:
-    yield from csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    # Lines are handed to the reader one at a time: a StringIO would hold the whole text
+    # again, at four bytes a character.
+    start = 0
+    while text.startswith("\ufeff", start):
+        start += 1
+    lines = (line.group() for line in _LINE.finditer(text, start))
+    yield from csv.reader(lines, delimiter=delimiter)
 
 
 def _xlsx_cell(value: object) -> str:

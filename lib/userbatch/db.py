@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -23,7 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from userbatch.errors import ConfigError
@@ -32,6 +35,13 @@ from userbatch.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock held while migrating.
 _MIGRATION_LOCK_KEY = 0x75736572
+# Waits between the attempts of work that met a database blip (about a minute in all).
+BLIP_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
+
+_log = logging.getLogger(__name__)
+_retry_deadline: ContextVar[float | None] = ContextVar("_retry_deadline", default=None)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -119,6 +129,52 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             connection.commit()
 
 
+def is_blip(exc: BaseException) -> bool:
+    """Whether a database error is passing: a dropped connection, a server restarting or
+    refusing connections for a moment, a deadlock, a SQLite file locked past its busy
+    timeout. (SQLite also reports mistakes such as a missing table as operational errors:
+    those are not blips.)"""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(word in str(exc.orig) for word in ("locked", "busy", "disk I/O"))
+    return True
+
+
+def retry_blips(work: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``work`` again when it meets a database blip, waiting longer each time, for about
+    a minute in all (work nested in such work shares that minute).
+
+    Only for work that is one transaction, or safe to run again from the start: what a
+    failed attempt wrote was rolled back with it.
+    """
+
+    @functools.wraps(work)
+    def retrying(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        deadline = _retry_deadline.get() or time.monotonic() + sum(BLIP_WAITS)
+        token = _retry_deadline.set(deadline)
+        try:
+            for wait in BLIP_WAITS:
+                try:
+                    return work(*args, **kwargs)
+                except DBAPIError as exc:
+                    if not is_blip(exc) or time.monotonic() + wait > deadline:
+                        raise
+                    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "?"
+                    _log.warning("%s: database unavailable (%s); again in %s s",
+                                 work.__name__, reason, wait)  # fmt: skip
+                    time.sleep(wait)
+            return work(*args, **kwargs)
+        finally:
+            _retry_deadline.reset(token)
+
+    return retrying
+
+
 def insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:
     """An INSERT that skips rows breaking a unique constraint, in this database's dialect."""
     if connection.dialect.name == "postgresql":
@@ -149,14 +205,15 @@ def migrate(engine: Engine) -> None:
             command.upgrade(_alembic_config(connection), "head")
 
 
-def open_database(settings: Settings) -> Engine:
+def open_database(settings: Settings, *, ride_out_blips: bool = False) -> Engine:
     """The migrated engine of the configured database.
 
-    Raises ``ConfigError`` when the database cannot be reached.
+    Raises ``ConfigError`` when the database cannot be reached (with ``ride_out_blips``, after
+    trying for about a minute while it is only away for a moment).
     """
     engine = get_engine(settings)
     try:
-        migrate(engine)
+        (retry_blips(migrate) if ride_out_blips else migrate)(engine)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         shown = engine.url.render_as_string(hide_password=True)

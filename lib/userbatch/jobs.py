@@ -1,11 +1,13 @@
 """RQ glue only: the connection, the queue, the worker loop and job entry points.
 
 Job functions are plain functions that take ids and read everything else from the database;
-they build their settings from the environment the worker was started with.
+they build their settings from the environment the worker was started with. A job that meets
+a database blip runs again from its start a moment later (each is safe to run twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -14,15 +16,23 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Queue, Worker, get_current_job
+from rq import Queue, Retry, Worker, get_current_job
 from rq.job import Dependency, Job
 from rq.registry import StartedJobRegistry
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from userbatch.apply import apply_chunk, finish_batch, pending_chunks, start_batch
 from userbatch.auth import OperatorInfo
 from userbatch.batches import ACTIVE_STATES, batch_for, get_batch, job_document
-from userbatch.db import current_revision, open_database, session
+from userbatch.db import (
+    current_revision,
+    get_engine,
+    is_blip,
+    open_database,
+    retry_blips,
+    session,
+)
 from userbatch.errors import ConfigError, PolicyError
 from userbatch.models import Batch, BatchRow, utcnow
 from userbatch.outbox import next_send_at, send_due
@@ -32,6 +42,11 @@ from userbatch.settings import Settings, get_settings
 QUEUE_NAME = "userbatch"
 # How often a worker runs RQ's maintenance (registry clean-up) and checks the mail schedule.
 MAINTENANCE_SECONDS = 120
+# Runs of a batch's job after the first, when it fails or its worker dies: RQ's clean-up
+# that finds a job abandoned queues it again instead of failing it. Every batch job is safe
+# to run twice (rows are claimed before they are applied).
+JOB_RETRIES = 2
+AGAIN = Retry(max=JOB_RETRIES)
 
 
 def redis_connection(settings: Settings) -> Redis:
@@ -66,12 +81,18 @@ class UserbatchWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
-        schedule_mail_sweep(open_database(self.settings), self.settings)
+        try:
+            schedule_mail_sweep(get_engine(self.settings), self.settings)
+        except DBAPIError as exc:
+            if not is_blip(exc):
+                raise
+            # The database is away for a moment: the next round schedules the sweep.
+            self.log.warning("mail sweep not scheduled, the database is unavailable: %s", exc)
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Work on the queue, with the scheduler, until stopped (or, with ``burst``, until empty)."""
-    engine = open_database(settings)
+    engine = open_database(settings, ride_out_blips=True)
     redis = redis_connection(settings)
     name = f"userbatch-{socket.gethostname()}-{os.getpid()}"
     worker = UserbatchWorker(
@@ -144,6 +165,7 @@ def enqueue_batch(
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
         description=f"apply batch {batch.file_name}",
+        retry=AGAIN,
     )
     with session(engine) as db, db.begin():
         stored = db.get_one(Batch, batch_id)
@@ -157,19 +179,24 @@ def apply_batch_job(batch_id: str) -> dict[str, Any]:
     """Job: apply a stored batch. One chunk runs here; more fan out to chunk jobs that any
     number of workers run in parallel, followed by a job that finishes the batch."""
     settings = get_settings()
-    engine = open_database(settings)
+    engine = get_engine(settings)  # migrated by the worker as it started
     try:
-        total = start_batch(engine, batch_id)
-        chunks = pending_chunks(engine, batch_id)
-        if len(chunks) > 1:
-            return _fan_out(engine, settings, batch_id, chunks)
-        for numbers in chunks:
-            _progress(apply_chunk(engine, settings, batch_id, numbers), total)
-        finish_batch(engine, batch_id)
-        schedule_mail_sweep(engine, settings)
+        return _apply_batch(engine, settings, batch_id)
     except Exception as exc:
         _mark_failed(engine, batch_id, exc)
         raise
+
+
+@retry_blips
+def _apply_batch(engine: Engine, settings: Settings, batch_id: str) -> dict[str, Any]:
+    total = start_batch(engine, batch_id)
+    chunks = pending_chunks(engine, batch_id)
+    if len(chunks) > 1:
+        return _fan_out(engine, settings, batch_id, chunks)
+    for numbers in chunks:
+        _progress(apply_chunk(engine, settings, batch_id, numbers), total)
+    finish_batch(engine, batch_id)
+    schedule_mail_sweep(engine, settings)
     return job_document(engine, batch_id)
 
 
@@ -190,6 +217,7 @@ def _fan_out(
             job_timeout=timeout,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
+            retry=AGAIN,
         )
         for index, numbers in enumerate(chunks)
     ]
@@ -200,27 +228,19 @@ def _fan_out(
         depends_on=Dependency(jobs=chunk_jobs, allow_failure=True),
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
+        retry=AGAIN,
     )
     with session(engine) as db, db.begin():
         db.get_one(Batch, batch_id).job_id = finish.id  # the job whose end is the batch's
     return {"chunks": len(chunks), "finish_job": finish.id}
 
 
+@retry_blips
 def apply_chunk_job(batch_id: str, first_row: int, last_row: int) -> int:
     """Job: apply the batch's pending rows from ``first_row`` to ``last_row``."""
     settings = get_settings()
-    engine = open_database(settings)
-    with session(engine) as db:
-        numbers = list(
-            db.scalars(
-                select(BatchRow.row_no).where(
-                    BatchRow.batch_id == batch_id,
-                    BatchRow.outcome == "pending",
-                    BatchRow.row_no.between(first_row, last_row),
-                )
-            )
-        )
-        batch = db.get_one(Batch, batch_id)
+    engine = get_engine(settings)
+    numbers, batch = _pending_between(engine, batch_id, first_row, last_row)
     done = apply_chunk(engine, settings, batch_id, numbers) if numbers else batch.done
     if batch.job_id:
         tracked = get_queue(settings).fetch_job(batch.job_id)
@@ -230,10 +250,25 @@ def apply_chunk_job(batch_id: str, first_row: int, last_row: int) -> int:
     return done
 
 
+def _pending_between(
+    engine: Engine, batch_id: str, first_row: int, last_row: int
+) -> tuple[list[int], Batch]:
+    with session(engine) as db:
+        numbers = db.scalars(
+            select(BatchRow.row_no).where(
+                BatchRow.batch_id == batch_id,
+                BatchRow.outcome == "pending",
+                BatchRow.row_no.between(first_row, last_row),
+            )
+        )
+        return list(numbers), db.get_one(Batch, batch_id)
+
+
+@retry_blips
 def finish_batch_job(batch_id: str) -> dict[str, Any]:
     """Job: after the chunk jobs, mark the batch finished (or failed if rows remain)."""
     settings = get_settings()
-    engine = open_database(settings)
+    engine = get_engine(settings)
     batch = finish_batch(engine, batch_id)
     job = get_current_job()
     if job is not None:
@@ -251,7 +286,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def _mark_failed(engine: Engine, batch_id: str, exc: Exception) -> None:
-    with session(engine) as db, db.begin():
+    # With the database away, RQ's record of the failed job is what later marks the batch.
+    with contextlib.suppress(DBAPIError), session(engine) as db, db.begin():
         batch = db.get_one(Batch, batch_id)
         batch.state = "failed"
         batch.error = f"{type(exc).__name__}: {exc}"

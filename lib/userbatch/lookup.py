@@ -172,7 +172,8 @@ class Lookup:
 
     def _paths(self, groups: pd.Series, *, reload: bool = True) -> tuple[pd.Series, pd.Series]:
         """From each user's group ids (comma-joined text, or None): their group paths as a
-        download writes them (sorted, joined by ``||``), and whether one is in the scope."""
+        download writes them (sorted, joined by ``||``; for a manager only those within the
+        scope), and whether one is in the scope."""
         groups = groups.fillna("").astype(str)
         single = (groups != "") & ~groups.str.contains(",", regex=False)
         several = groups[groups.str.contains(",", regex=False)]
@@ -189,18 +190,23 @@ class Lookup:
         if reload and unknown:
             self._load_groups()  # a group made since the check began
             return self._paths(groups, reload=False)
+        found = found.fillna("")
+        visible = pd.Series(True, index=groups.index)
+        if self.scope_path:
+            # A manager sees, compares and changes only the groups within their scope.
+            visible[:] = False
+            visible[found.index] = found.isin(self.scope_paths)
+            found = found.where(visible[found.index], "")
+            joined = {
+                user_id: [path for path in names if path in self.scope_paths]
+                for user_id, names in joined.items()
+            }
+            if joined:
+                visible.loc[list(joined)] = [bool(names) for names in joined.values()]
         paths = pd.Series("", index=groups.index, dtype=object)
-        paths[found.index] = found.fillna("")
+        paths[found.index] = found
         if joined:
             paths.loc[list(joined)] = [MULTI_SEPARATOR.join(names) for names in joined.values()]
-        if not self.scope_path:
-            return paths.astype(str), pd.Series(True, index=groups.index)
-        visible = pd.Series(False, index=groups.index)
-        visible[found.index] = found.isin(self.scope_paths)
-        if joined:
-            visible.loc[list(joined)] = [
-                any(path in self.scope_paths for path in names) for names in joined.values()
-            ]
         return paths.astype(str), visible
 
 

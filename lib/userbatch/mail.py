@@ -32,11 +32,38 @@ VARIABLES = (
 _MAX_REPEAT = 10_000
 
 
+def _refuse_huge_numbers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int | float) and abs(value) > _MAX_REPEAT:
+            raise TemplateRuntimeError(
+                f"Numbers above {_MAX_REPEAT:,} are not available to filters and methods in "
+                "an e-mail template."
+            )
+
+
+def _guarded(function: Any) -> Any:
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _refuse_huge_numbers(args, kwargs)
+        return function(*args, **kwargs)
+
+    return guarded
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, which also refuses arithmetic that builds huge values: ``**``,
-    and repeating a text or list into more than ``_MAX_REPEAT`` items."""
+    """The immutable sandbox, which also refuses what builds huge values: ``**``, repeating
+    a text or list into more than ``_MAX_REPEAT`` items, and numbers above that given to a
+    filter or a method (``|center(100000000)``, ``"%*s"|format(...)``)."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _guarded(f) for name, f in self.filters.items()}
+
+    def call(self, context: Context, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _refuse_huge_numbers(args, kwargs)
+        return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":

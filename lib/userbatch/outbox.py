@@ -15,10 +15,10 @@ import smtplib
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, true, update
+from sqlalchemy import Engine, or_, select, true, update
 
 from userbatch.auth import OperatorInfo
-from userbatch.db import session
+from userbatch.db import retry_blips, session
 from userbatch.errors import PolicyError
 from userbatch.mail import SET_PASSWORD_URL, deliver, new_token
 from userbatch.models import Batch, OutboxMessage, utcnow
@@ -36,6 +36,7 @@ def accept_url(settings: Settings, token: str) -> str:
     return f"{settings.base_url.rstrip('/')}/accept?token={token}"
 
 
+@retry_blips
 def due_messages(engine: Engine, now: dt.datetime, *, limit: int = 1000) -> list[int]:
     """The ids of scheduled messages whose send time has come, oldest first."""
     with session(engine) as db:
@@ -55,8 +56,28 @@ def send_message(
     """Send one due message if nobody else has; returns its state afterwards."""
     now = now or utcnow()
     token, token_hash = new_token()
-    with engine.begin() as connection:
-        claimed = connection.execute(
+    claimed, message = _claim(engine, settings, message_id, token_hash, now)
+    if not claimed:
+        return message.state
+    body = message.body.replace(SET_PASSWORD_URL, accept_url(settings, token))
+    try:
+        transport = deliver(
+            settings, recipient=message.recipient, subject=message.subject, body=body
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        return _refused(engine, settings, message, now, f"{type(exc).__name__}: {exc}")
+    _record_sent(engine, message_id, transport)
+    return "sent"
+
+
+@retry_blips
+def _claim(
+    engine: Engine, settings: Settings, message_id: int, token_hash: str, now: dt.datetime
+) -> tuple[bool, OutboxMessage]:
+    # The claim and the read are one transaction: run again after a blip between them, a
+    # claim already taken would otherwise look like someone else's.
+    with session(engine) as db, db.begin():
+        claimed = db.connection().execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == message_id,
@@ -69,26 +90,23 @@ def send_message(
                 token_expires_at=now + dt.timedelta(days=settings.invitation_days),
             )
         ).rowcount  # fmt: skip
-    with session(engine) as db:
         message = db.get_one(OutboxMessage, message_id)
-    if not claimed:
-        return message.state
-    body = message.body.replace(SET_PASSWORD_URL, accept_url(settings, token))
-    try:
-        transport = deliver(
-            settings, recipient=message.recipient, subject=message.subject, body=body
-        )
-    except (smtplib.SMTPException, OSError) as exc:
-        return _refused(engine, settings, message, now, f"{type(exc).__name__}: {exc}")
+    return bool(claimed), message
+
+
+@retry_blips
+def _record_sent(engine: Engine, message_id: int, transport: str) -> None:
+    # A message handed over is recorded even if the database blinks meanwhile: otherwise it
+    # would end as "interrupted" although it arrived.
     with engine.begin() as connection:
         connection.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
             .values(state="sent", sent_at=utcnow(), transport=transport, last_error=None)
         )
-    return "sent"
 
 
+@retry_blips
 def _refused(
     engine: Engine, settings: Settings, message: OutboxMessage, now: dt.datetime, error: str
 ) -> str:
@@ -107,6 +125,7 @@ def _refused(
     return state
 
 
+@retry_blips
 def fail_interrupted(engine: Engine, now: dt.datetime | None = None) -> int:
     """Mark claims left behind by a dead worker as failed; returns how many."""
     now = now or utcnow()
@@ -162,11 +181,11 @@ def list_messages(
     limit: int = 500,
 ) -> list[KeptMessage]:
     """Messages newest first; ``operator_id`` keeps to the invitations of that operator's
-    batches."""
+    batches and the tests that operator sent."""
     query = select(OutboxMessage).order_by(OutboxMessage.send_at.desc(), OutboxMessage.id.desc())
     if operator_id is not None:
-        query = query.join(Batch, Batch.id == OutboxMessage.batch_id).where(
-            Batch.operator_id == operator_id
+        query = query.outerjoin(Batch, Batch.id == OutboxMessage.batch_id).where(
+            or_(Batch.operator_id == operator_id, OutboxMessage.operator_id == operator_id)
         )
     if states:
         query = query.where(OutboxMessage.state.in_(states))

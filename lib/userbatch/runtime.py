@@ -4,9 +4,10 @@
 worker first (it finishes its current job), then the Redis server (which writes its
 append-only file). The children run in their own process group, so a Ctrl-C in the terminal
 reaches only the parent, which then stops them in that order; on Linux they also die with
-the parent if it is killed. ``<data dir>/runtime.json`` records who runs what, so a later
-start can tell a live runtime (joined as it is) from one whose parent died (its leftover
-server is shut down first).
+the parent if it is killed. While it runs, ``keep_alive`` starts again a server or worker
+that stopped. ``<data dir>/runtime.json`` records who runs what, so a later start can tell a
+live runtime (joined as it is) from one whose parent died (its leftover server is shut down
+first).
 """
 
 from __future__ import annotations
@@ -171,6 +172,21 @@ class Runtime:
         if self._wrote_state:
             self.state_file.unlink(missing_ok=True)
             self._wrote_state = False
+
+    def keep_alive(self, *, timeout: float = 30) -> list[str]:
+        """Start again what this runtime started and has since stopped: the Redis server (its
+        append-only file brings back the queue and the schedule) and the worker. Returns the
+        roles started again."""
+        restarted = []
+        if self.redis_process and self.redis_process.poll() is not None:
+            self._start_redis(timeout)
+            restarted.append("redis")
+        if self.worker_process and self.worker_process.poll() is not None:
+            self._start_worker(timeout)
+            restarted.append("worker")
+        if restarted:
+            self._write_state()
+        return restarted
 
     def __enter__(self) -> Runtime:
         self.start()

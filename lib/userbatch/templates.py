@@ -272,7 +272,7 @@ def send_test(
     with session(engine) as db, db.begin():
         message = OutboxMessage(
             recipient=address, subject=subject_line, body=rendered.body, send_at=now,
-            state="sending", claimed_at=now, attempts=1,
+            state="sending", claimed_at=now, attempts=1, operator_id=operator.id,
         )  # fmt: skip
         db.add(message)
         db.flush()

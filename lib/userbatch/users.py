@@ -50,14 +50,7 @@ def export_rows(
         )
     with session(engine) as db:
         for users in db.scalars(query.execution_options(yield_per=_EXPORT_CHUNK)).partitions():
-            ids = [user.id for user in users]
-            paths: dict[int, list[str]] = {}
-            for user_id, path in db.execute(
-                select(Membership.user_id, Group.path)
-                .join(Group, Group.id == Membership.group_id)
-                .where(Membership.user_id.in_(ids))
-            ):
-                paths.setdefault(user_id, []).append(path)
+            paths = group_paths(db, [user.id for user in users], scope_path=scope_path)
             for user in users:
                 values = user_values(user, paths.get(user.id, ()), columns)
                 yield [values[column.key] for column in columns] + _download_only(user)
@@ -203,13 +196,7 @@ def search_users(
             total = None
         if total is None:
             total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        paths: dict[int, list[str]] = {}
-        for user_id, path in db.execute(
-            select(Membership.user_id, Group.path)
-            .join(Group, Group.id == Membership.group_id)
-            .where(Membership.user_id.in_([user.id for user in users]))
-        ):
-            paths.setdefault(user_id, []).append(path)
+        paths = group_paths(db, [user.id for user in users], scope_path=scope_path)
     return [
         UserSummary(
             user.id,
@@ -217,7 +204,7 @@ def search_users(
             user.name,
             user.email or "",
             STATUSES.get(user.status, user.status),
-            MULTI_SEPARATOR.join(sorted(paths.get(user.id, []))),
+            MULTI_SEPARATOR.join(paths.get(user.id, [])),
         )
         for user in users
     ], total
@@ -245,16 +232,26 @@ def user_in_scope(
     user = db.get(User, user_id, with_for_update=lock)
     if user is None:
         raise PolicyError("That user no longer exists.")
-    paths = sorted(
-        db.scalars(
-            select(Group.path)
-            .join(Membership, Membership.group_id == Group.id)
-            .where(Membership.user_id == user.id)
-        )
-    )
-    if scope_path and not any(in_scope(path, scope_path) for path in paths):
+    paths = group_paths(db, [user.id], scope_path=scope_path).get(user.id, [])
+    if scope_path and not paths:
         raise PolicyError("That user is outside your groups.")
     return user, paths
+
+
+def group_paths(db: Session, user_ids: list[int], *, scope_path: str) -> dict[int, list[str]]:
+    """Each user's group paths, sorted: for a manager only those within their groups. A
+    user's other groups are neither shown to a manager nor changed by their batches."""
+    query = (
+        select(Membership.user_id, Group.path)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.user_id.in_(user_ids))
+    )
+    if scope_path:
+        query = query.where(in_subtree_clause(scope_path))
+    paths: dict[int, list[str]] = {}
+    for user_id, path in db.execute(query):
+        paths.setdefault(user_id, []).append(path)
+    return {user_id: sorted(found) for user_id, found in paths.items()}
 
 
 def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: str) -> None:

@@ -101,6 +101,26 @@ def cell_texts(page: Page) -> list[str]:
     return texts
 
 
+def upload_and_check(page: Page, path: Path) -> None:
+    """Put ``path`` into the batch screen's uploader and press "Upload and check".
+
+    The page must be idle first: a file put into the uploader while a rerun (after
+    "Re-upload", say) redraws it is dropped, and the button stays disabled.
+    """
+    idle(page)
+    page.locator("input[type=file]").set_input_files(path)
+    button = page.get_by_role("button", name="Upload and check")
+    expect(button).to_be_enabled()
+    button.click()
+
+
+def execute(page: Page, stored: str = "is stored and queued") -> None:
+    """Open the Execute dialog, execute with its defaults and wait for ``stored``."""
+    page.get_by_role("button", name="Execute registration").click()
+    page.get_by_role("dialog").get_by_role("button", name="Execute").click()
+    expect(page.get_by_text(stored)).to_be_visible()
+
+
 def metric(page: Page, label: str) -> Locator:
     return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 

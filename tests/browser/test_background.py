@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, Served, idle, sign_in
+from tests.browser.conftest import PASSWORD, Served, execute, idle, sign_in, upload_and_check
 from tests.helpers import settings_env
 
 pytestmark = pytest.mark.browser
@@ -34,11 +34,8 @@ def test_the_panel_follows_the_job_and_the_history_has_the_results(
         "Login ID,Name,Password\r\n"
         + "".join(f"user{n:05d},User {n},pass-word-{n}\r\n" for n in range(ROWS))
     )
-    page.locator("input[type=file]").set_input_files(path)
-    page.get_by_role("button", name="Upload and check").click()
-    page.get_by_role("button", name="Execute registration").click()
-    page.get_by_role("dialog").get_by_role("button", name="Execute").click()
-    expect(page.get_by_text("is stored and queued")).to_be_visible()
+    upload_and_check(page, path)
+    execute(page)
 
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("many.csv:")).to_be_visible(timeout=20_000)  # queued or started

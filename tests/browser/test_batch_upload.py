@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Served, cell_texts, idle, metric, sign_in
+from tests.browser.conftest import (
+    PASSWORD,
+    Served,
+    cell_texts,
+    idle,
+    metric,
+    sign_in,
+    upload_and_check,
+)
 from tests.helpers import settings_env, wait_until
 from userbatch.batches import get_batch
 from userbatch.db import open_database, session
@@ -94,8 +102,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
 
     mistakes = tmp_path / "users.csv"
     mistakes.write_text(THREE_MISTAKES)
-    page.locator("input[type=file]").set_input_files(mistakes)
-    page.get_by_role("button", name="Upload and check").click()
+    upload_and_check(page, mistakes)
     expect(metric(page, "Error")).to_have_text("3")
     expect(metric(page, "New")).to_have_text("1")
     expect(page.get_by_test_id("stExpander").get_by_text("'ab1' has 3")).to_be_visible()
@@ -116,8 +123,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     page.get_by_role("button", name="Re-upload").click()
     corrected = tmp_path / "users-corrected.csv"
     corrected.write_text(CORRECTED)
-    page.locator("input[type=file]").set_input_files(corrected)
-    page.get_by_role("button", name="Upload and check").click()
+    upload_and_check(page, corrected)
     expect(metric(page, "New")).to_have_text("3")
     expect(metric(page, "Error")).to_have_text("0")
 

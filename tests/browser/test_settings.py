@@ -10,7 +10,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Served, cell_texts, idle, metric, set_up
+from tests.browser.conftest import (
+    PASSWORD,
+    Served,
+    cell_texts,
+    execute,
+    idle,
+    metric,
+    set_up,
+    upload_and_check,
+)
 from tests.helpers import wait_until
 from userbatch.batches import get_batch
 from userbatch.db import open_database, session
@@ -65,8 +74,7 @@ def test_a_custom_field_from_settings_to_stored_users(
         "kato0003,Kato,kato@example.com,Support,Art\r\n",
         encoding="utf-8-sig",
     )
-    page.locator("input[type=file]").set_input_files(upload)
-    page.get_by_role("button", name="Upload and check").click()
+    upload_and_check(page, upload)
     expect(metric(page, "New")).to_have_text("2")
     expect(metric(page, "Error")).to_have_text("1")
     expect(
@@ -75,12 +83,9 @@ def test_a_custom_field_from_settings_to_stored_users(
 
     page.get_by_role("button", name="Re-upload").click()
     upload.write_text(upload.read_text(encoding="utf-8-sig").replace("Music", "Art"))
-    page.locator("input[type=file]").set_input_files(upload)
-    page.get_by_role("button", name="Upload and check").click()
+    upload_and_check(page, upload)
     expect(metric(page, "New")).to_have_text("3")
-    page.get_by_role("button", name="Execute registration").click()
-    page.get_by_role("dialog").get_by_role("button", name="Execute").click()
-    expect(page.get_by_text("is stored and queued: 3 rows")).to_be_visible()
+    execute(page, "is stored and queued: 3 rows")
 
     engine = open_database(served_app.settings)
     with session(engine) as db:

@@ -8,10 +8,11 @@ import threading
 from email.message import Message
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from tests.conftest import World
-from tests.helpers import Mailbox
+from tests.helpers import Mailbox, free_port
 from tests.test_apply import NEW_ROWS, _store
 from userbatch.apply import apply_batch
 from userbatch.db import session
@@ -82,6 +83,28 @@ def test_a_refusing_server_gets_every_message_exactly_once(
         ).all()
     assert {state for state, _, _ in rows} == {"sent"}
     assert sum(attempts for _, attempts, _ in rows) == 5
+
+
+def test_a_server_that_is_down_gets_every_message_once_it_is_back(world: World) -> None:
+    port = free_port()  # nothing listens there yet: the connection is refused
+    settings, now = _invite(world, f"smtp://127.0.0.1:{port}", mail_retry_seconds=10)
+    assert send_due(world.engine, settings, now=now) == {"scheduled": 2}
+    with session(world.engine) as db:
+        errors = set(db.scalars(select(OutboxMessage.last_error)))
+    assert len(errors) == 1 and "Connection refused" in str(errors.pop())
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()  # the server is back
+    try:
+        # Not before the wait: the next try comes 10 s after the refusal, then every message.
+        assert send_due(world.engine, settings, now=now + dt.timedelta(seconds=5)) == {}
+        assert send_due(world.engine, settings, now=now + dt.timedelta(seconds=10)) == {"sent": 2}
+        assert send_due(world.engine, settings, now=now + dt.timedelta(hours=1)) == {}
+    finally:
+        controller.stop()
+    assert sorted(m["To"] for m in mailbox.messages) == ["suzuki@example.com", "tanaka@example.com"]
+    with session(world.engine) as db:
+        assert set(db.execute(select(OutboxMessage.state, OutboxMessage.attempts))) == {("sent", 2)}
 
 
 def test_a_message_that_keeps_failing_is_marked_failed(

@@ -16,14 +16,16 @@ from userbatch.ui import session as ui_session
 
 @pytest.fixture
 def open_screen(world: World, use_env: Callable[[Settings], None]) -> Callable[..., AppTest]:
-    """``open_screen("views/x.py", operator=None)``: the app on that screen, signed in as
-    ``operator`` (the admin by default)."""
+    """``open_screen("views/x.py", operator=None, **state)``: the app on that screen, signed in
+    as ``operator`` (the admin by default), with ``state`` in its session state from the start."""
     use_env(world.settings)
 
-    def start(screen: str, operator: OperatorInfo | None = None) -> AppTest:
+    def start(screen: str, operator: OperatorInfo | None = None, **state: object) -> AppTest:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         app.session_state[ui_session.OPERATOR_ID] = (operator or world.admin).id
         app.session_state[ui_session.LAST_SEEN] = utcnow()
+        for key, value in state.items():
+            app.session_state[key] = value
         app.run()
         return app.switch_page(screen).run()
 

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.helpers import literal
 from userbatch import auth
 from userbatch.db import open_database
 from userbatch.settings import Settings
@@ -58,7 +59,7 @@ def test_first_run_refuses_differing_passwords(app: AppTest) -> None:
     app.text_input(key="setup_password").input(PASSWORD)
     app.text_input(key="setup_confirm").input(PASSWORD + "x")
     app.button[0].click().run()
-    assert [error.value for error in app.error] == ["The two passwords differ."]
+    assert [literal(error.value) for error in app.error] == ["The two passwords differ."]
     assert app.title[0].value == "Welcome to userbatch"
 
 
@@ -69,7 +70,7 @@ def test_first_run_shows_the_rule_a_password_breaks(app: AppTest) -> None:
     app.text_input(key="setup_password").input("abc")
     app.text_input(key="setup_confirm").input("abc")
     app.button[0].click().run()
-    assert "at least 8 characters; it has 3" in app.error[0].value
+    assert "at least 8 characters; it has 3" in literal(app.error[0].value)
 
 
 def _sign_in(app: AppTest, password: str) -> AppTest:
@@ -85,7 +86,7 @@ def test_sign_in_and_sign_out(app: AppTest) -> None:
     fresh.run()
     assert fresh.title[0].value == "Sign in to userbatch"
     _sign_in(fresh, "wrong-pass-1")
-    assert [error.value for error in fresh.error] == ["Wrong login or password."]
+    assert [literal(error.value) for error in fresh.error] == ["Wrong login or password."]
     _sign_in(fresh, PASSWORD)
     assert "Signed in as **admin**" in _sidebar_text(fresh)
     fresh.sidebar.button(key="sign_out").click().run()
@@ -99,7 +100,9 @@ def test_an_idle_session_expires(app: AppTest, settings: Settings) -> None:
     app.session_state[ui_session.LAST_SEEN] -= idle
     app.run()
     assert app.title[0].value == "Sign in to userbatch"
-    assert [info.value for info in app.info] == ["Your session expired; please sign in again."]
+    assert [literal(info.value) for info in app.info] == [
+        "Your session expired; please sign in again."
+    ]
 
 
 def test_a_configuration_error_is_shown(
@@ -109,6 +112,6 @@ def test_a_configuration_error_is_shown(
     monkeypatch.setenv("DATABASE_URL", "nonsense")
     app = _app()
     app.run()
-    assert app.error[0].value.startswith(
+    assert literal(app.error[0].value).startswith(
         "userbatch cannot start: configuration error: DATABASE_URL"
     )

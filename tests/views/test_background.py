@@ -10,6 +10,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
+from tests.helpers import literal
 from tests.test_apply import NEW_ROWS, _store
 from tests.test_check import H
 from userbatch.apply import apply_batch
@@ -56,7 +57,7 @@ def test_a_manager_sees_only_their_batches(
 ) -> None:
     _store(world, NEW_ROWS)
     app = open_screen("views/background.py", world.manager("sales-lead", "Sales"))
-    assert "No batches yet" in app.info[0].value
+    assert "No batches yet" in literal(app.info[0].value)
 
 
 def test_the_outbox_keeps_mail_and_reissues_a_link(
@@ -68,7 +69,7 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
     assert send_at is not None
     send_due(world.engine, world.settings, now=send_at)
     app = open_screen("views/outbox.py", world.admin)
-    assert "SMTP_URL is not set" in app.info[0].value
+    assert "SMTP_URL is not set" in literal(app.info[0].value)
     assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
 
 
@@ -92,7 +93,7 @@ def test_accepting_an_invitation_sets_the_password(
     app.text_input(key="accept_password").input("brand-new-pass-1")
     app.text_input(key="accept_confirm").input("brand-new-pass-1")
     app.button[0].click().run()
-    assert "Your password is set" in app.success[0].value
+    assert "Your password is set" in literal(app.success[0].value)
     with session(world.engine) as db:
         user = db.scalars(select(User).where(User.login_id == "suzuki01")).one()
     assert verify_password(user.password_hash or "", "brand-new-pass-1")
@@ -102,7 +103,7 @@ def test_a_bad_link_says_so(world: World, open_screen: Callable[..., AppTest]) -
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["token"] = "nope"
     app.switch_page("views/accept.py").run()
-    assert "This link is not valid" in app.error[0].value
+    assert "This link is not valid" in literal(app.error[0].value)
 
 
 def test_a_manager_reissues_links_of_their_own_batches_only(world: World) -> None:

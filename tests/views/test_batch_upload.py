@@ -11,6 +11,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
+from tests.helpers import literal
 from userbatch.db import session
 from userbatch.jobs import QUEUE_NAME
 from userbatch.models import Batch, utcnow
@@ -80,9 +81,11 @@ def test_upload_and_check_counts_and_marks_bad_cells(app: AppTest) -> None:
     assert grid["mark:name"].tolist() == ["", "", "✖", ""]
     assert "mark:department" not in grid.columns
     problems = app.expander[-1].markdown[0].value
-    assert "**Row 3**, Login ID: Login ID must be 5–30 characters; 'ab1' has 3\\." in problems
+    assert "**Row 3**, Login ID: Login ID must be 5–30 characters; 'ab1' has 3." in literal(
+        problems
+    )
     assert app.button(key="execute").disabled
-    assert "2 row(s) still have errors" in app.warning[0].value
+    assert "2 row(s) still have errors" in literal(app.warning[0].value)
 
 
 def test_show_only_errors(app: AppTest) -> None:
@@ -125,8 +128,8 @@ def test_edits_survive_another_screen(app: AppTest) -> None:
 
 def test_a_file_error_is_one_message_with_re_upload(app: AppTest) -> None:
     _upload(app, b"Login ID,Nmae\r\nabcde,x\r\n")
-    assert "cannot be checked" in app.error[0].value
-    assert "The column 'Nmae' is unknown. Did you mean 'Name'?" in app.error[1].value
+    assert "cannot be checked" in literal(app.error[0].value)
+    assert "The column 'Nmae' is unknown. Did you mean 'Name'?" in literal(app.error[1].value)
     app.button(key="reupload_after_error").click().run()
     assert app.button(key="upload_and_check").disabled
 
@@ -136,7 +139,7 @@ def test_the_encoding_can_be_chosen_again(app: AppTest) -> None:
     upload: batch.Upload = app.session_state[batch.KEY]
     assert upload.result is not None and upload.result.sheet.encoding == "cp932"
     app.selectbox(key=f"encoding-{upload.grid_version}").select("utf-8").run()
-    assert "cannot be read as UTF-8" in app.error[1].value
+    assert "cannot be read as UTF-8" in literal(app.error[1].value)
 
 
 def test_execute_stores_and_queues_the_batch(
@@ -149,7 +152,7 @@ def test_execute_stores_and_queues_the_batch(
     assert app.text[0].value.startswith("Dear Tanaka,")  # the preview
     app.button(key="execute_confirm").click().run()
     assert not app.exception
-    assert "is stored and queued: 2 rows" in app.success[0].value
+    assert "is stored and queued: 2 rows" in literal(app.success[0].value)
     with session(world.engine) as db:
         stored = db.scalars(select(Batch)).one()
     assert stored.state == "queued" and stored.options["invite"] is True
@@ -164,7 +167,7 @@ def test_a_send_time_in_the_past_is_refused(app: AppTest) -> None:
     app.checkbox(key="invite").check().run()
     app.radio(key="send_when").set_value("Later").run()
     app.date_input(key="send_date").set_value(dt.date.today() - dt.timedelta(days=1)).run()
-    assert "That time has passed" in app.error[0].value
+    assert "That time has passed" in literal(app.error[0].value)
     assert not [b for b in app.button if b.key == "execute_confirm"]
 
 

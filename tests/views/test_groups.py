@@ -7,6 +7,7 @@ from collections.abc import Callable
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
+from tests.helpers import literal
 from userbatch.groups import groups_in_scope
 
 
@@ -17,7 +18,7 @@ def test_the_tree_and_creating_a_group(world: World, open_screen: Callable[..., 
     app.selectbox(key="create_parent").select(world.groups["Sales"].id)
     app.text_input(key="create_name").input("Osaka")
     app.button[0].click().run()
-    assert app.success[0].value == "Created Sales>>Osaka."
+    assert literal(app.success[0].value) == "Created Sales>>Osaka."
     assert "Sales>>Osaka" in [g.path for g in groups_in_scope(world.engine, "")]
 
 
@@ -26,4 +27,4 @@ def test_a_refusal_is_shown(world: World, open_screen: Callable[..., AppTest]) -
     app = open_screen("views/groups.py")
     app.selectbox(key="delete_group").select(world.groups["Support"].id)
     app.button[3].click().run()
-    assert "'Support' cannot be deleted: 1 user(s) belong to it." in app.error[0].value
+    assert "'Support' cannot be deleted: 1 user(s) belong to it." in literal(app.error[0].value)

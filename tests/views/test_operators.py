@@ -7,6 +7,7 @@ from collections.abc import Callable
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
+from tests.helpers import literal
 from userbatch import auth
 from userbatch.models import utcnow
 from userbatch.operators import add_operator, change_role, list_operators
@@ -39,7 +40,7 @@ def test_the_list_and_adding_a_manager(world: World, open_screen: Callable[..., 
     app.text_input(key="add_confirm").input(PASSWORD)
     app.button(key="add_submit").click().run()
     assert not app.error
-    assert [s.value for s in app.success] == ["Added manager 'support-lead'."]
+    assert [literal(s.value) for s in app.success] == ["Added manager 'support-lead'."]
     assert ("support-lead", "manager", "Support", "Enabled") in _table(app)
     assert app.text_input(key="add_login").value == ""  # the form is ready for the next one
     assert auth.sign_in(world.engine, "support-lead", PASSWORD).scope_path == "Support"
@@ -54,18 +55,18 @@ def test_change_role_reset_password_and_disable(
     app.selectbox(key="role_role").select("manager")
     app.selectbox(key="role_scope").select("Sales>>Tokyo")
     app.button(key="role_submit").click().run()
-    assert [s.value for s in app.success] == ["'lead' is now a manager of Sales>>Tokyo."]
+    assert [literal(s.value) for s in app.success] == ["'lead' is now a manager of Sales>>Tokyo."]
 
     app.selectbox(key="reset_operator").select(lead.id)
     app.text_input(key="reset_password").input("battery-staple-9")
     app.text_input(key="reset_confirm").input("battery-staple-9")
     app.button(key="reset_submit").click().run()
-    assert "The password of 'lead' is reset" in app.success[0].value
+    assert "The password of 'lead' is reset" in literal(app.success[0].value)
     assert auth.sign_in(world.engine, "lead", "battery-staple-9").scope_path == "Sales>>Tokyo"
 
     app.selectbox(key="disable_operator").select(lead.id)
     app.button(key="disable").click().run()
-    assert [s.value for s in app.success] == ["'lead' is disabled."]
+    assert [literal(s.value) for s in app.success] == ["'lead' is disabled."]
     assert ("lead", "manager", "Sales>>Tokyo", "Disabled") in _table(app)
     assert auth.get_operator(world.engine, lead.id) is None
 
@@ -74,7 +75,7 @@ def test_refusals_are_shown(world: World, open_screen: Callable[..., AppTest]) -
     app = open_screen(SCREEN)
     app.selectbox(key="disable_operator").select(world.admin.id)
     app.button(key="disable").click().run()
-    assert [e.value for e in app.error] == [
+    assert [literal(e.value) for e in app.error] == [
         "'admin' is the last enabled administrator and cannot be disabled; make another "
         "operator an administrator first."
     ]
@@ -82,13 +83,13 @@ def test_refusals_are_shown(world: World, open_screen: Callable[..., AppTest]) -
     app.text_input(key="add_password").input(PASSWORD)
     app.text_input(key="add_confirm").input(PASSWORD)
     app.button(key="add_submit").click().run()
-    assert [e.value for e in app.error] == [
+    assert [literal(e.value) for e in app.error] == [
         "The login 'admin' belongs to another operator already."
     ]
     assert app.text_input(key="add_login").value == "admin"  # kept, to be corrected
     app.text_input(key="add_confirm").input(PASSWORD + "x")
     app.button(key="add_submit").click().run()
-    assert [e.value for e in app.error] == ["The two passwords differ."]
+    assert [literal(e.value) for e in app.error] == ["The two passwords differ."]
     assert [row.login for row in list_operators(world.engine, world.admin)] == ["admin"]
 
 
@@ -103,7 +104,7 @@ def test_a_manager_who_reaches_the_screen_sees_no_operator_data(
     app.session_state[ui_session.LAST_SEEN] = utcnow()
     app.run()
     assert not app.exception
-    assert [e.value for e in app.error] == ["Only an administrator can manage operators."]
+    assert [literal(e.value) for e in app.error] == ["Only an administrator can manage operators."]
     assert not app.dataframe and not app.text_input and not app.button and not app.selectbox
 
 

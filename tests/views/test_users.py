@@ -7,6 +7,7 @@ from collections.abc import Callable
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
+from tests.helpers import literal
 from userbatch.users import search_users
 
 
@@ -38,11 +39,11 @@ def test_a_user_is_opened_and_its_login_id_changed(
     key = f"edit_login_id_{kato.id}"
     app.text_input(key=key).input("kato2024")
     app = app.button(key="FormSubmitter:edit_user-Change login ID").click().run()
-    assert app.success[0].value == "The login ID is now 'kato2024'."
+    assert literal(app.success[0].value) == "The login ID is now 'kato2024'."
     assert dict(app.dataframe[1].value.itertuples(index=False))["Login ID"] == "kato2024"
     app.text_input(key=key).input("sato0002")
     app = app.button(key="FormSubmitter:edit_user-Change login ID").click().run()
-    assert "belongs to another user" in app.error[0].value
+    assert "belongs to another user" in literal(app.error[0].value)
 
 
 def test_an_empty_installation_offers_demo_data_to_admins(
@@ -53,6 +54,6 @@ def test_an_empty_installation_offers_demo_data_to_admins(
     app = open_screen("views/users.py")
     assert "There are no users yet." in app.markdown[0].value
     app = app.button(key="load_demo").click().run()
-    assert app.success[0].value.startswith("Loaded 50 demo users.")
+    assert literal(app.success[0].value).startswith("Loaded 50 demo users.")
     assert not [b for b in app.button if b.key == "load_demo"]
     assert len(app.dataframe[0].value) == 50

@@ -7,6 +7,7 @@ import streamlit as st
 from userbatch.errors import UserbatchError
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
+from userbatch.ui.text import inert
 from userbatch.users import accept_invitation, invitation_for
 
 DONE = "accepted_login"
@@ -16,7 +17,9 @@ def render(app: AppContext) -> None:
     st.title("Set your password")
     done = st.session_state.get(DONE)
     if done:
-        st.success(f"Your password is set. Sign in with login ID **{done}** and your new password.")
+        st.success(
+            f"Your password is set. Sign in with login ID **{inert(done)}** and your new password."
+        )
         return
     token = st.query_params.get("token")
     if not token:
@@ -25,9 +28,9 @@ def render(app: AppContext) -> None:
     try:
         login_id = invitation_for(app.engine, token)
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
-    st.write(f"Choose the password for login ID **{login_id}**.")
+    st.write(f"Choose the password for login ID **{inert(login_id)}**.")
     with st.form("accept"):
         password = new_password(
             "New password", key="accept", min_length=app.settings.password_min_length
@@ -41,6 +44,6 @@ def render(app: AppContext) -> None:
     try:
         st.session_state[DONE] = accept_invitation(app.engine, app.settings, token, password)
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     st.rerun()

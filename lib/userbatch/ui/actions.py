@@ -1,4 +1,6 @@
-"""One domain call per click: a refusal is shown, a success survives the rerun as a notice."""
+"""One domain call per click: a refusal is shown, a success survives the rerun as a notice.
+
+Both quote names and cells, so both are shown literally (``inert``)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ from collections.abc import Callable, Iterable
 import streamlit as st
 
 from userbatch.errors import UserbatchError
+from userbatch.ui.text import inert
 
 
 def show_notice(key: str) -> None:
     """The success notice that the last action left under ``key``, once."""
     notice = st.session_state.pop(key, None)
     if notice:
-        st.success(notice)
+        st.success(inert(notice))
 
 
 def act(
@@ -24,7 +27,7 @@ def act(
     try:
         action()
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     for key in forget:
         st.session_state.pop(key, None)

@@ -111,9 +111,8 @@ def _start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
     )  # fmt: skip
     with st.expander("What goes in each column"):
         _column_help(columns, app.settings.password_min_length)
-    st.caption(
-        f"New users with a blank 'Belong to' join the working group: **{_group_name(working)}**."
-    )
+    group = inert(_group_name(working))
+    st.caption(f"New users with a blank 'Belong to' join the working group: **{group}**.")
     file = st.file_uploader(
         "Drag and drop the edited file here, or choose it", type=["csv", "txt", "tsv", "xlsx"],
         key="batch_file",
@@ -176,7 +175,7 @@ def _file_error(
     assert upload.error is not None
     st.error(f"**{inert(upload.file_name)}** cannot be checked:")
     for code, message in upload.error.problems:
-        st.error(f"{message} `{code}`")
+        st.error(f"{inert(message)} `{code}`")
     if upload.error.code == "unreadable":
         choice = _encoding_picker(upload, "Read the file as")
         if choice is not None:
@@ -207,7 +206,7 @@ def _results(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
     sheet = result.sheet
     _how_it_was_read(app, operator, upload)
     for notice in sheet.notices:
-        st.info(notice)
+        st.info(inert(notice))
     counts = result.counts
     for column, (status, label) in zip(st.columns(4), STATUS_LABELS.items(), strict=True):
         column.metric(label, f"{counts[status]:,}")
@@ -232,7 +231,7 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, upload: Upload) ->
     sheet = result.sheet
     st.markdown(
         f"**{inert(sheet.file_name)}** · {sheet.rows:,} rows · working group "
-        f"**{_group_name(result.options.working_group)}**"
+        f"**{inert(_group_name(result.options.working_group))}**"
     )
     if sheet.encoding == "xlsx":
         st.caption("Read as an Excel workbook (first sheet).")
@@ -285,7 +284,7 @@ def _grid(upload: Upload, rows: list[RowResult]) -> None:
         if column.key in marks:
             frame[f"mark:{column.key}"] = [marks[column.key].get(n, "") for n in numbers]
             config[f"mark:{column.key}"] = st.column_config.TextColumn(
-                "⚠", width=36, help=f"✖ this {label} cell has an error; ! a warning"
+                "⚠", width=36, help=f"✖ this {inert(label)} cell has an error; ! a warning"
             )
     # The whole messages are listed under the grid too; here they follow the cells.
     frame["Problems"] = [_problems(row) for row in rows]
@@ -315,7 +314,7 @@ def _grid(upload: Upload, rows: list[RowResult]) -> None:
 def _problem_list(rows: list[RowResult]) -> None:
     """The whole messages of the rows on the page (the grid's column cuts long ones)."""
     lines = [
-        f"- **Row {row.row}**" + (f", {issue.column}" if issue.column else "")
+        f"- **Row {row.row}**" + (f", {inert(issue.column)}" if issue.column else "")
         + (" (warning)" if issue.level == "warning" else "") + f": {inert(issue.message)}"
         for row in rows
         for issue in row.issues
@@ -439,7 +438,7 @@ def _execute_dialog(app: AppContext, operator: OperatorInfo, upload: Upload) -> 
             )  # fmt: skip
             enqueue_batch(app.engine, app.settings, upload.batch_id)
         except UserbatchError as exc:
-            st.error(str(exc))
+            st.error(inert(str(exc)))
             return
         upload.stored = upload.batch_id
         _close_dialog()
@@ -469,24 +468,24 @@ def _invitation_settings(
         )
         # Templates are the organisation's: only an administrator changes them.
         if operator.is_admin and st.checkbox(
-            f"Also save as the template '{template.name}'", key="save_template"
+            f"Also save as the template '{inert(template.name)}'", key="save_template"
         ):
             try:
                 save_template(
                     app.engine, operator, template_id=template.id, subject=subject, body=body
                 )
             except PolicyError as exc:
-                st.error(str(exc))
+                st.error(inert(str(exc)))
                 return None
     try:
         preview = preview_invitation(app.engine, app.settings, result, subject=subject, body=body)
     except PolicyError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return None
     if preview is not None:
         with st.container(border=True):
             st.caption("Preview for the first invited row")
-            st.markdown(f"**{preview.subject}**")
+            st.markdown(f"**{inert(preview.subject)}**")
             st.text(preview.body)
     send_at = _send_at()
     if send_at is None:

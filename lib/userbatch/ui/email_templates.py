@@ -31,8 +31,11 @@ from userbatch.users import search_users
 
 NOTICE = "templates_notice"
 CHOICE = "templates_choice"
-# Set before a rerun: the template to show next (None: the first), and edits to forget.
+# Set before a rerun: the template to show next (None: the first), its editor filled afresh.
 NEXT = "templates_next"
+# Edits not saved yet, by editor (its widgets' key prefix): {"name", "subject", "body"}.
+DRAFTS = "templates_drafts"
+FIELDS = ("name", "subject", "body")
 NEW = 0  # the choice that starts a new template
 SAMPLE = 0  # the choice that previews with sample values instead of a user
 USERS_SHOWN = 20
@@ -44,16 +47,15 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         _switch(st.session_state.pop(NEXT))
     notice = st.session_state.pop(NOTICE, None)
     if notice:
-        st.success(notice)
+        st.success(inert(notice))
     templates = list_templates(app.engine)
     frame = pd.DataFrame(
         {"Name": [t.name for t in templates], "Subject": [t.subject for t in templates]}
     )
     st.dataframe(frame, hide_index=True, width="stretch")
     if templates:
-        st.caption(
-            f"'{default_template(app.engine).name}' is the default wherever a template is chosen."
-        )
+        name = inert(default_template(app.engine).name)
+        st.caption(f"'{name}' is the default wherever a template is chosen.")
     by_id = {template.id: template for template in templates}
     choice = st.selectbox(
         "Template", list(by_id) + ([NEW] if operator.is_admin else []), key=CHOICE,
@@ -71,7 +73,8 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 
 def _switch(template_id: int | None) -> None:
-    """Show ``template_id`` next (the first when None) and forget edits not saved."""
+    """Show ``template_id`` next (the first when None), its editor filled afresh from what
+    is saved or from its draft."""
     for key in [k for k in st.session_state if str(k).startswith("template_")]:
         del st.session_state[key]
     if template_id is None:
@@ -87,12 +90,28 @@ def _editor(
     typed and whether they have no problems."""
     prefix = f"template_{template.id}" if template else "template_new"
     starting = template or TemplateInfo(0, "", "", "")
-    for field in ("name", "subject", "body"):
-        # Set once, so what is typed survives reruns and the Insert button can append.
-        st.session_state.setdefault(f"{prefix}_{field}", getattr(starting, field))
+    saved = {field: getattr(starting, field) for field in FIELDS}
+    drafts = st.session_state.setdefault(DRAFTS, {})
+    for field in FIELDS:
+        # Set once, so what is typed survives reruns and the Insert button can append; a
+        # draft left for another template comes back when this one is picked again.
+        st.session_state.setdefault(f"{prefix}_{field}", drafts.get(prefix, saved)[field])
     name = st.text_input("Name", key=f"{prefix}_name", max_chars=100)
     subject = st.text_input("Subject", key=f"{prefix}_subject", max_chars=255)
     body = st.text_area("Body", key=f"{prefix}_body", height=300)
+    typed = {"name": name, "subject": subject, "body": body}
+    if typed == saved:
+        drafts.pop(prefix, None)
+    else:
+        drafts[prefix] = typed
+        unsaved, discard = st.columns([4, 1], vertical_alignment="center")
+        unsaved.caption(
+            ":material/edit: Unsaved changes: they stay while you look at other templates."
+        )
+        discard.button(
+            "Discard changes", key=f"{prefix}_discard", on_click=_discard, args=(prefix,),
+            width="stretch",
+        )  # fmt: skip
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
         "Variable", variable_names(keys), key=f"{prefix}_variable",
@@ -117,6 +136,7 @@ def _editor(
                     app.engine, operator, name=name, subject=subject, body=body
                 ),
                 f"Created '{name.strip()}'.",
+                draft=prefix,
             )
         return subject, body, not problems
     if st.button("Save", type="primary", key=f"{prefix}_save"):
@@ -132,14 +152,21 @@ def _editor(
             "Refused while a batch that has still to run, or whose invitations are still "
             "scheduled, was executed with it."
         )
-        confirmed = st.checkbox(f"Yes, delete '{template.name}'", key=f"{prefix}_confirm")
+        confirmed = st.checkbox(f"Yes, delete '{inert(template.name)}'", key=f"{prefix}_confirm")
         if st.button("Delete", disabled=not confirmed, key=f"{prefix}_delete"):
             _act(
                 lambda: delete_template(app.engine, operator, template_id=template.id),
                 f"Deleted '{template.name}'.",
                 show_first=True,
+                draft=prefix,
             )
     return subject, body, not problems
+
+
+def _discard(prefix: str) -> None:
+    st.session_state[DRAFTS].pop(prefix, None)
+    for field in FIELDS:
+        st.session_state.pop(f"{prefix}_{field}", None)
 
 
 def _append(prefix: str) -> None:
@@ -148,14 +175,18 @@ def _append(prefix: str) -> None:
     st.session_state[f"{prefix}_body"] = body + space + "{{ " + variable + " }}"
 
 
-def _act(action: Callable[[], object], done: str, *, show_first: bool = False) -> None:
-    """Run ``action``; on success note ``done`` and rerun showing the template it returns
-    (a new one's id), the first one after a deletion, or else the same one."""
+def _act(
+    action: Callable[[], object], done: str, *, show_first: bool = False, draft: str = ""
+) -> None:
+    """Run ``action``; on success forget the ``draft`` it used up, note ``done`` and rerun
+    showing the template it returns (a new one's id), the first one after a deletion, or
+    else the same one."""
     try:
         result = action()
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
+    st.session_state[DRAFTS].pop(draft, None)
     st.session_state[NOTICE] = done
     if show_first or isinstance(result, int):
         st.session_state[NEXT] = None if show_first else result
@@ -199,7 +230,7 @@ def _preview(
                 user_id=chosen,
             )  # fmt: skip
         except UserbatchError as exc:
-            st.error(str(exc))
+            st.error(inert(str(exc)))
         else:
             with st.container(border=True):
                 st.markdown(f"**Subject:** {inert(preview.subject)}")
@@ -226,16 +257,10 @@ def _send_test(
             body=body, user_id=user_id,
         )  # fmt: skip
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     if transport == "smtp":
         st.success(f"The test went to {inert(address.strip())} through the SMTP server.")
-    elif operator.is_admin:
+    else:
         st.success("SMTP_URL is not set, so the test is kept in the Outbox.")
         st.page_link("views/outbox.py", label="Outbox", icon=":material/outbox:")
-    else:
-        # A manager's Outbox lists the invitations of their own batches; a test has no batch.
-        st.success(
-            "SMTP_URL is not set, so the test is kept in the Outbox, where administrators see "
-            "it; it reads as the preview above."
-        )

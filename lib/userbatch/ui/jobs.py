@@ -21,6 +21,7 @@ from userbatch.batches import (
 from userbatch.errors import UserbatchError
 from userbatch.jobs import cancel_batch, retry_batch, sync_batch_states
 from userbatch.ui.context import AppContext
+from userbatch.ui.text import inert
 
 STATES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "canceled", "stored"]
 WATCHED = "jobs_panel_watched"
@@ -32,7 +33,9 @@ def _sync(app: AppContext) -> None:
     try:
         sync_batch_states(app.engine, app.settings)
     except UserbatchError as exc:
-        st.warning(f"The background service does not answer, so states may be stale: {exc}")
+        st.warning(
+            f"The background service does not answer, so states may be stale: {inert(str(exc))}"
+        )
 
 
 def history(app: AppContext, operator: OperatorInfo) -> None:
@@ -87,13 +90,13 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
     try:
         batch = batch_for(app.engine, operator, batch_id)
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
-    st.subheader(batch.file_name)
+    st.subheader(inert(batch.file_name))
     share = batch.done / batch.total if batch.total else 0.0
     st.progress(share, text=f"{batch.state} · {batch.done:,} of {batch.total:,} rows")
     if batch.error:
-        st.error(batch.error)
+        st.error(inert(batch.error))
     columns = st.columns(4)
     for column, (label, value) in zip(
         columns,
@@ -131,7 +134,7 @@ def _act(action: Callable[[], object]) -> None:
     try:
         action()
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     st.rerun()
 
@@ -145,9 +148,9 @@ def panel(app: AppContext, operator: OperatorInfo) -> None:
     ended = set(watched) - {batch.id for batch in running}
     for batch_id, (state, name) in batch_states(app.engine, sorted(ended)).items():
         if state == "finished":
-            st.toast(f"{name}: finished", icon=":material/check_circle:")
+            st.toast(f"{inert(name)}: finished", icon=":material/check_circle:")
         elif state not in ACTIVE_STATES:
-            st.toast(f"{name}: {state}", icon=":material/error:")
+            st.toast(f"{inert(name)}: {state}", icon=":material/error:")
         watched.pop(batch_id, None)
     if not running:
         st.caption("No running or queued jobs.")
@@ -155,5 +158,5 @@ def panel(app: AppContext, operator: OperatorInfo) -> None:
         watched[batch.id] = batch.state
         share = batch.done / batch.total if batch.total else 0.0
         st.progress(
-            share, text=f"{batch.file_name}: {batch.state} ({batch.done:,}/{batch.total:,})"
+            share, text=f"{inert(batch.file_name)}: {batch.state} ({batch.done:,}/{batch.total:,})"
         )

@@ -20,6 +20,7 @@ from userbatch.operators import (
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
+from userbatch.ui.text import inert
 
 NOTICE = "operators_notice"
 WHOLE = "Whole organisation"
@@ -32,7 +33,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         # The domain refuses a non-admin, so a manager who reaches this page sees only why.
         rows = list_operators(app.engine, operator)
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     show_notice(NOTICE)
     st.dataframe(

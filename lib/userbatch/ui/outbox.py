@@ -59,4 +59,4 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             st.code(reissue_link(app.engine, app.settings, operator, message.id), language=None)
             st.caption("The link works once; any earlier link of this message stops working.")
         except UserbatchError as exc:
-            st.error(str(exc))
+            st.error(inert(str(exc)))

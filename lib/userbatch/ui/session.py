@@ -12,6 +12,7 @@ from userbatch.errors import UserbatchError
 from userbatch.models import utcnow
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
+from userbatch.ui.text import inert
 
 OPERATOR_ID = "operator_id"
 LAST_SEEN = "last_seen"
@@ -78,7 +79,7 @@ def first_run_form(app: AppContext) -> None:
             min_password_length=app.settings.password_min_length,
         )
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     start_session(operator)
     st.rerun()
@@ -99,7 +100,7 @@ def sign_in_form(app: AppContext) -> None:
     try:
         operator = auth.sign_in(app.engine, login, password)
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     start_session(operator)
     st.rerun()

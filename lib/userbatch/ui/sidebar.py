@@ -9,6 +9,7 @@ from userbatch.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.ui import jobs
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import WORKING_GROUP, sign_out
+from userbatch.ui.text import inert
 
 CURRENT_GROUP = "working_group"
 
@@ -37,7 +38,7 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
 
 def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     """Draw the sidebar; returns the working group."""
-    st.sidebar.write(f"Signed in as **{operator.login}** ({operator.role})")
+    st.sidebar.write(f"Signed in as **{inert(operator.login)}** ({operator.role})")
     if st.sidebar.button("Sign out", key="sign_out"):
         sign_out(notice="You are signed out.")
         st.rerun()

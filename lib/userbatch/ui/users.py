@@ -14,6 +14,7 @@ from userbatch.groups import groups_in_scope
 from userbatch.ui import demo
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
+from userbatch.ui.text import inert
 from userbatch.users import change_login_id, export_users, search_users, user_detail
 
 PAGE_SIZE = 50
@@ -48,7 +49,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             status=status or None, page=page, page_size=PAGE_SIZE,
         )  # fmt: skip
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     st.caption(f"{total:,} user(s)")
     st.dataframe(
@@ -92,7 +93,7 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
             app.engine, user_id, load_columns(app.engine), scope_path=operator.scope_path
         )
     except UserbatchError as exc:
-        st.error(str(exc))
+        st.error(inert(str(exc)))
         return
     with st.container(border=True):
         st.dataframe(
