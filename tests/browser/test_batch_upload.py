@@ -50,24 +50,31 @@ def _canvas(page: Page) -> Locator:
 def _edit(page: Page, *, row: int, column: int, text: str, commit: bool = True) -> None:
     """Type into the grid's cell at (row position, column index) as a person would; without
     ``commit`` the editor stays open for the caller's Enter."""
-    idle(page)
-    _canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
-    box = _canvas(page).bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # first row's "Row"
-    for _ in range(3):  # a grid scrolled sideways puts another cell there: back to "Row"
-        page.keyboard.press("ArrowLeft")
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    for _ in range(row):
-        page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")  # opens the cell's editor
     editor = (
         page.locator("textarea, input")
         .filter(has=page.locator(":focus"))
         .or_(page.locator("textarea:focus, input:focus"))
     )
-    expect(editor.first).to_be_visible()
+    for attempt in range(3):  # a grid redrawn under the click loses it: click again
+        idle(page)
+        _canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
+        box = _canvas(page).bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
+        for _ in range(3):  # a grid scrolled sideways puts another cell there: back to "Row"
+            page.keyboard.press("ArrowLeft")
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        for _ in range(row):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")  # opens the cell's editor
+        try:
+            expect(editor.first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     page.keyboard.press("Control+a")
     page.keyboard.type(text)
     page.wait_for_timeout(300)  # the editor takes the keys in before Enter commits them
