@@ -17,6 +17,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Retry, Worker, get_current_job
+from rq.executions import Execution
 from rq.job import Dependency, Job
 from rq.registry import StartedJobRegistry
 from sqlalchemy import Engine, select
@@ -36,7 +37,7 @@ from userbatch.db import (
 from userbatch.errors import ConfigError, PolicyError
 from userbatch.models import Batch, BatchRow, utcnow
 from userbatch.outbox import next_send_at, send_due
-from userbatch.runtime import die_with_parent
+from userbatch.runtime import die_with_parent, pid_alive
 from userbatch.settings import Settings, get_settings
 
 QUEUE_NAME = "userbatch"
@@ -70,7 +71,8 @@ def get_queue(settings: Settings) -> Queue:
 
 
 class UserbatchWorker(Worker):
-    """An RQ worker that also makes sure the outbox is swept when mail falls due.
+    """An RQ worker that also hands back the jobs of this machine's dead workers and makes
+    sure the outbox is swept when mail falls due.
 
     The database is the record of what is due; on start and with every maintenance round
     (and so after a Redis restart that lost the schedule) the worker schedules a sweep for
@@ -80,6 +82,7 @@ class UserbatchWorker(Worker):
     settings: Settings
 
     def run_maintenance_tasks(self) -> None:
+        release_jobs_of_dead_workers(self.connection)
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         try:
             schedule_mail_sweep(get_engine(self.settings), self.settings)
@@ -94,11 +97,10 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Work on the queue, with the scheduler, until stopped (or, with ``burst``, until empty)."""
     engine = open_database(settings, ride_out_blips=True)
     redis = redis_connection(settings)
-    name = f"userbatch-{socket.gethostname()}-{os.getpid()}"
     worker = UserbatchWorker(
         [Queue(QUEUE_NAME, connection=redis)],
         connection=redis,
-        name=name,
+        name=worker_name(os.getpid()),
         maintenance_interval=MAINTENANCE_SECONDS,
     )
     worker.settings = settings
@@ -106,6 +108,44 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
     schedule_mail_sweep(engine, settings)
     worker.work(burst=burst, with_scheduler=True)
+
+
+def worker_name(pid: int) -> str:
+    """The RQ name of the worker process ``pid`` of this machine."""
+    return f"{_this_machines_workers()}{pid}"
+
+
+def _this_machines_workers() -> str:
+    """The start of the names of this machine's workers."""
+    return f"userbatch-{socket.gethostname()}-"
+
+
+def release_jobs_of_dead_workers(redis: Redis) -> int:
+    """Queue again (or, with no runs left, fail) the jobs that workers of this machine were
+    running when their process died; returns how many.
+
+    RQ finds such a job abandoned only once its heartbeat has run out (~90 s) and a worker's
+    maintenance has looked (every 2 minutes): a batch would stand still for minutes after
+    ``serve`` restarted its killed worker. Every worker runs this in its maintenance, so at
+    its start and every 2 minutes. A worker of this machine is known dead when no
+    process has its id (a reused id only delays the release to RQ's own clean-up). Running a
+    job whose work horse still ends is harmless: every batch job is safe to run twice.
+    """
+    registry = StartedJobRegistry(QUEUE_NAME, connection=redis)
+    ours = _this_machines_workers()
+    released = 0
+    for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+        try:
+            execution = Execution.fetch(execution_id, job_id, redis)
+        except ValueError:  # its record expired: RQ's own clean-up takes it
+            continue
+        pid = execution.worker_name.removeprefix(ours)
+        if execution.worker_name.startswith(ours) and pid.isdigit() and not pid_alive(int(pid)):
+            redis.zadd(registry.key, {execution.composite_key: 0}, xx=True)
+            released += 1
+    if released:
+        registry.cleanup()
+    return released
 
 
 def schedule_mail_sweep(engine: Engine, settings: Settings) -> None:

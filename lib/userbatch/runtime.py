@@ -79,7 +79,8 @@ def spawn(
 
 
 def pid_alive(pid: int) -> bool:
-    """True while a process with this pid exists (and is not a zombie of ours)."""
+    """True while a process with this pid exists and is not a zombie (dead, not yet reaped:
+    ours are reaped here)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -90,6 +91,8 @@ def pid_alive(pid: int) -> bool:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         if waited == pid:
             return False
+    with contextlib.suppress(OSError):  # Linux: the state follows the command's name
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     return True
 
 
