@@ -42,11 +42,12 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def _serve(settings: Settings, port: int, unset: tuple[str, ...]) -> subprocess.Popen[bytes]:
+    env = {name: value for name, value in settings_env(settings).items() if name not in unset}
     with open(settings.data_dir / "serve.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "userbatch", "serve", "--port", str(port)],
-            env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT,
+            env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
 
@@ -59,11 +60,12 @@ def _healthy(port: int) -> bool:
 
 
 def serve_until_healthy(
-    settings: Settings, port: int | None = None
+    settings: Settings, port: int | None = None, *, unset: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    """Run ``userbatch serve`` until the app answers; returns it and runtime.json's pids."""
+    """Run ``userbatch serve`` (without the variables ``unset``) until the app answers;
+    returns it and runtime.json's pids."""
     port = port or free_port()
-    serve = _serve(settings, port)
+    serve = _serve(settings, port, unset)
     state_file = settings.data_dir / "runtime.json"
     try:
         wait_until(lambda: _healthy(port), timeout=90, what="the app to answer")

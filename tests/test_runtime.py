@@ -16,7 +16,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
 
-from tests.helpers import child_pids, serve_until_healthy, settings_env, wait_until
+from tests.helpers import child_pids, free_port, serve_until_healthy, settings_env, wait_until
 from userbatch.db import head_revision, open_database
 from userbatch.jobs import QUEUE_NAME, get_queue
 from userbatch.runtime import Runtime, pid_alive
@@ -132,6 +132,30 @@ def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: i
     serve.send_signal(stop)
     assert serve.wait(timeout=60) == 0
     wait_until(lambda: _gone(pids), timeout=10, what="every child to end")
+
+
+def _environment(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().partition("=")[::2] for pair in pairs if pair)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_invitation_links_point_at_the_port_served(embedded: Settings) -> None:
+    port = free_port()
+    serve, pids = serve_until_healthy(embedded, port, unset=("USERBATCH_BASE_URL",))
+    try:
+        for role in ("app", "worker"):  # the worker writes invitations, the app fresh links
+            assert _environment(pids[role])["USERBATCH_BASE_URL"] == f"http://localhost:{port}"
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
+    # A base URL that is set is kept.
+    serve, pids = serve_until_healthy(embedded.model_copy(update={"base_url": "https://u.example"}))
+    try:
+        assert _environment(pids["worker"])["USERBATCH_BASE_URL"] == "https://u.example"
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
 
 
 def test_children_die_with_a_killed_serve(embedded: Settings) -> None:

@@ -348,7 +348,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the app, with the embedded Redis server and a worker when REDIS_URL is unset."""
     if not APP_FILE.exists():
         raise UserbatchError(f"cannot find the app at {APP_FILE}; run from a userbatch checkout")
-    settings, _ = _open()
+    settings = _served(_open()[0], args.address, args.port)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with Runtime(settings) as runtime:
         command = [
@@ -369,6 +369,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return EXIT_OK
         finally:
             stop_process(app, timeout=15)
+
+
+def _served(settings: Settings, address: str, port: int) -> Settings:
+    """The settings of the app and worker ``serve`` starts: unless USERBATCH_BASE_URL says
+    otherwise, the links in invitations point at the port served, so that they work."""
+    if "base_url" in settings.model_fields_set:
+        return settings
+    everywhere = address in ("0.0.0.0", "::", "")
+    host = "localhost" if everywhere or address == "127.0.0.1" else address
+    if everywhere:
+        print(
+            f"userbatch: invitation links start with http://{host}:{port}; set "
+            "USERBATCH_BASE_URL to the address users reach the app at"
+        )
+    return settings.model_copy(update={"base_url": f"http://{host}:{port}"})
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
