@@ -12,6 +12,8 @@ from tests.conftest import World
 from tests.test_apply import _store
 from tests.test_check import run_check
 from userbatch.apply import apply_batch
+from userbatch.batches import results_file
+from userbatch.csvfile import write_table
 from userbatch.db import session
 from userbatch.models import FieldSetting, User
 from userbatch.users import export_users
@@ -103,3 +105,29 @@ def test_a_manager_downloads_only_their_subtree(people: World) -> None:
     assert [row[0] for row in _rows(data.decode("utf-8-sig"))[1:]] == ["kato0003", "sato0002"]
     one = export_users(people.engine, people.columns(), scope_path="", group_path="Sales>>Tokyo")
     assert [row[0] for row in _rows(one.decode("utf-8-sig"))[1:]] == ["kato0003"]
+
+
+def _write(header: list[str], rows: list[list[str]]) -> str:
+    return write_table(header, rows, encoding="utf-8-sig").decode("utf-8-sig")
+
+
+def test_the_error_download_corrected_uploads_again(people: World) -> None:
+    checked = run_check(people, "Login ID,Name,Email\r\nnew00001,New,bad@\r\nsato0002,Sato,\r\n")
+    header, rows = checked.error_report()
+    assert header[-1] == "Message" and len(rows) == 1
+    rows[0][2] = "new@example.com"  # the fix, made in Excel
+    again = run_check(people, _write(header, rows))
+    assert again.counts == {"new": 1, "update": 0, "unchanged": 0, "error": 0}
+    assert again.sheet.notices == [
+        "Message is not imported; the values in that column are ignored."
+    ]
+
+
+def test_the_results_download_uploads_again(people: World) -> None:
+    batch_id = _store(people, "Login ID,Name\r\nnew00001,New\r\nsato0002,Sato Ichiro\r\n")
+    apply_batch(people.engine, people.settings, batch_id)
+    again = run_check(people, results_file(people.engine, batch_id).decode("utf-8-sig"))
+    assert again.counts == {"new": 0, "update": 0, "unchanged": 2, "error": 0}
+    assert again.sheet.notices == [
+        "Result and Message are not imported; the values in those columns are ignored."
+    ]

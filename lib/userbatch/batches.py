@@ -19,6 +19,7 @@ from userbatch.check import CheckResult
 from userbatch.csvfile import download_encoding, write_table
 from userbatch.db import session
 from userbatch.errors import PolicyError
+from userbatch.fields import MESSAGE_LABEL, RESULT_LABEL
 from userbatch.groups import GroupInfo, in_scope, organisation_name
 from userbatch.mail import Rendered, gets_invitation, invitation_variables, render
 from userbatch.models import Batch, BatchRow, EmailTemplate, Group, Operator, OutboxMessage
@@ -359,7 +360,9 @@ def results_file(engine: Engine, batch_id: str) -> bytes:
         for values, outcome, message in rows
     )
     return write_table(
-        [*batch.columns, "Result", "Message"], body, encoding=download_encoding(batch.encoding)
+        [*batch.columns, RESULT_LABEL, MESSAGE_LABEL],
+        body,
+        encoding=download_encoding(batch.encoding),
     )
 
 

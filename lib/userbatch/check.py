@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from userbatch.csvfile import Sheet, read_sheet
-from userbatch.fields import ColumnSpec, load_columns, login_ids_in_use
+from userbatch.fields import MESSAGE_LABEL, ColumnSpec, load_columns, login_ids_in_use
 from userbatch.groups import GroupInfo, in_scope
 from userbatch.issues import Issue
 from userbatch.lookup import Lookup
@@ -148,7 +148,7 @@ class CheckResult:
 
     def error_report(self) -> tuple[list[str], list[list[str]]]:
         """The rows with errors as the file had them (with edits), plus a Message column."""
-        header = [*self.sheet.labels, "Message"]
+        header = [*self.sheet.labels, MESSAGE_LABEL]
         keys = [column.key for column in self.sheet.columns]
         numbers = self.numbers("error")
         cells = self.sheet.cells.loc[numbers, keys].values.tolist()

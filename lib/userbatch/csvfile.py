@@ -34,7 +34,7 @@ from userbatch.errors import (
 from userbatch.fields import (
     STANDARD_LABELS,
     ColumnSpec,
-    download_only_columns,
+    ignored_on_upload,
     normalize_label,
 )
 
@@ -248,7 +248,7 @@ def _map_header(header: list[str], columns: list[ColumnSpec]) -> _Header:
     labels = [cell.strip() for cell in header]
     width = max((i + 1 for i, label in enumerate(labels) if label), default=0)
     known = {normalize_label(label): column for column in columns for label in column.labels}
-    ignored = {normalize_label(label) for c in download_only_columns() for label in c.labels}
+    ignored = {normalize_label(label) for label in ignored_on_upload()}
     in_use = {column.key for column in columns}
     not_in_use = {
         normalize_label(label): english

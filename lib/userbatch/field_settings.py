@@ -22,6 +22,7 @@ from userbatch.fields import (
     DOWNLOAD_ONLY_LABELS,
     MULTI_SEPARATOR,
     STANDARD_LABELS,
+    ignored_on_upload,
     normalize_label,
 )
 from userbatch.models import EmailTemplate, FieldSetting, User
@@ -273,9 +274,9 @@ def _field_problems(db: Session, field: CustomField, *, editing: str | None = No
 def _label_taken(db: Session, label: str, editing: str | None) -> str | None:
     """The column that a header ``label`` would be mistaken for, if any."""
     wanted = normalize_label(label)
-    taken = {
+    taken = {normalize_label(name): name for name in ignored_on_upload()} | {
         normalize_label(name): english
-        for english, japanese in (*STANDARD_LABELS.values(), *DOWNLOAD_ONLY_LABELS.values())
+        for english, japanese in STANDARD_LABELS.values()
         for name in (english, japanese)
     }
     for key, other in db.execute(

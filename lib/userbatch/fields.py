@@ -35,6 +35,13 @@ DOWNLOAD_ONLY_LABELS: dict[str, tuple[str, str]] = {
     "first_login": ("First login", "初回ログイン"),
     "created_at": ("Creation date", "作成日時"),
 }
+# The columns the app's error download (Message) and results download (Result, Message) add;
+# ignored on upload too, so that such a file, corrected, can be uploaded again.
+RESULT_LABEL, MESSAGE_LABEL = "Result", "Message"
+REPORT_LABELS: dict[str, tuple[str, str]] = {
+    "result": (RESULT_LABEL, "結果"),
+    "message": (MESSAGE_LABEL, "メッセージ"),
+}
 
 # What each standard field accepts, for the explanation next to the template download.
 RULES: dict[str, str] = {
@@ -93,6 +100,12 @@ def normalize_label(label: str) -> str:
 
 def download_only_columns() -> list[ColumnSpec]:
     return [ColumnSpec(key, en, japanese=ja) for key, (en, ja) in DOWNLOAD_ONLY_LABELS.items()]
+
+
+def ignored_on_upload() -> list[str]:
+    """Every label of the columns an upload ignores (with a notice)."""
+    labels = (*DOWNLOAD_ONLY_LABELS.values(), *REPORT_LABELS.values())
+    return [label for pair in labels for label in pair]
 
 
 def columns_from_settings(settings: list[FieldSetting]) -> list[ColumnSpec]:

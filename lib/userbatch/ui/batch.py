@@ -139,7 +139,9 @@ def _column_help(columns: list[ColumnSpec], min_length: int) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     ignored = " and ".join(english for english, _ in DOWNLOAD_ONLY_LABELS.values())
     st.caption(
-        f"{ignored} appear in downloads and are ignored on upload. Headers match whatever their "
+        f"{ignored} appear in downloads and are ignored on upload, as are the Result and Message "
+        "columns of the error and results downloads (fix those files and upload them again). "
+        "Headers match whatever their "
         "case; cells are trimmed. Encodings: UTF-8, Shift_JIS and UTF-16 are detected, and "
         "Excel workbooks (.xlsx) are read from their first sheet."
     )
