@@ -117,6 +117,14 @@ def test_an_edit_is_checked_at_once_and_deleting_clears_the_rest(app: AppTest) -
     assert not app.button(key="execute").disabled
 
 
+def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: World) -> None:
+    world.add_user("tanaka01", name="Tanaka")
+    _upload(app, b"Login ID,Name\r\ntanaka01,Tanaka\r\n")
+    assert _counts(app) == {"New": "0", "Update": "0", "Unchanged": "1", "Error": "0"}
+    assert app.button(key="execute").disabled
+    assert "Nothing to register or update" in app.info[0].value
+
+
 def test_edits_survive_another_screen(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     _edit_grid(app, {"deleted_rows": [1, 2]})

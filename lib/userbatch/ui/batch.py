@@ -373,11 +373,16 @@ def _actions(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
     )  # fmt: skip
     middle.button("Re-upload", on_click=_reset, key="reupload")
     right.button("Back to batch user registration/update", on_click=_reset, key="back")
-    runnable = sum(counts.values()) - counts["error"]
+    runnable = counts["new"] + counts["update"]
     if counts["error"]:
         st.warning(
             f"{counts['error']:,} row(s) still have errors. Fix them in the grid, delete them, "
             "or download them and upload a corrected file."
+        )
+    elif not runnable:
+        st.info(
+            "Nothing to register or update: every row is Unchanged (it matches the user as "
+            "stored)."
         )
     if st.button(
         "Execute registration", type="primary", disabled=bool(counts["error"]) or not runnable,
