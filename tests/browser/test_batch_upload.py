@@ -127,7 +127,9 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     _delete_row(page, row=2)  # row 4, the one without a name
     expect(metric(page, "Error")).to_have_text("1")
 
-    page.get_by_role("button", name="Re-upload").click()
+    page.get_by_role("button", name="Re-upload").click()  # asks first: the grid has changes
+    expect(page.get_by_text("Your 2 change(s) in the grid will be lost")).to_be_visible()
+    page.get_by_role("button", name="Discard my changes").click()
     corrected = tmp_path / "users-corrected.csv"
     corrected.write_text(CORRECTED)
     upload_and_check(page, corrected)

@@ -125,6 +125,16 @@ def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: Wo
     assert "Nothing to register or update" in app.info[0].value
 
 
+def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    assert not app.get("popover")  # nothing to lose yet: the buttons act at once
+    _edit_grid(app, {"edited_rows": {1: {"cell:login_id": "sato0002"}}, "deleted_rows": [2]})
+    asking = [block for block in app.get("popover") if block.proto.popover.label == "Re-upload"]
+    assert "Your 2 change(s) in the grid will be lost" in asking[0].markdown[0].value
+    asking[0].button(key="reupload").click().run()
+    assert app.get("file_uploader")  # back at the start
+
+
 def test_edits_survive_another_screen(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     _edit_grid(app, {"deleted_rows": [1, 2]})

@@ -55,6 +55,7 @@ class Upload:
     result: CheckResult | None = None
     error: CsvFileError | None = None
     grid_version: int = 0
+    changes: int = 0  # cells edited and rows deleted in the grid, which leaving discards
     # The grid drawn last: its widget key and the spreadsheet rows it showed, in order.
     grid_key: str = ""
     grid_rows: list[int] = field(default_factory=list)
@@ -355,6 +356,7 @@ def _take_edits(upload: Upload) -> None:
                 )
     deleted = [numbers[int(position)] for position in state.get("deleted_rows", [])]
     if edits or deleted:
+        upload.changes += sum(map(len, edits.values())) + len(deleted)
         upload.result.recheck(edits, deleted)
         del st.session_state[upload.grid_key]
         upload.grid_version += 1
@@ -371,8 +373,8 @@ def _actions(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
         disabled=not counts["error"], key="download_errors",
         help="The rows with errors as you uploaded them (with your edits), plus a Message column.",
     )  # fmt: skip
-    middle.button("Re-upload", on_click=_reset, key="reupload")
-    right.button("Back to batch user registration/update", on_click=_reset, key="back")
+    _leave(middle, "Re-upload", "reupload", upload)
+    _leave(right, "Back to batch user registration/update", "back", upload)
     runnable = counts["new"] + counts["update"]
     if counts["error"]:
         st.warning(
@@ -392,6 +394,19 @@ def _actions(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
     # The dialog stays open over reruns until it is dismissed or the batch is executed.
     if st.session_state.get(EXECUTING) and not counts["error"]:
         _execute_dialog(app, operator, upload)
+
+
+def _leave(place: Any, label: str, key: str, upload: Upload) -> None:
+    """A button that drops the checked file; after changes in the grid it asks first."""
+    if not upload.changes:
+        place.button(label, on_click=_reset, key=key)
+        return
+    with place.popover(label):
+        st.write(
+            f"Your {upload.changes:,} change(s) in the grid will be lost. \"Download rows with "
+            "errors\" keeps the rows that still have errors, with your edits."
+        )
+        st.button("Discard my changes", on_click=_reset, key=key, type="primary")
 
 
 def _error_file(result: CheckResult) -> bytes:
