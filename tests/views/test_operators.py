@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
@@ -12,6 +14,7 @@ from userbatch import auth
 from userbatch.models import utcnow
 from userbatch.operators import add_operator, change_role, list_operators
 from userbatch.settings import Settings
+from userbatch.ui import clock
 from userbatch.ui import session as ui_session
 
 PASSWORD = "correct-horse-7"
@@ -123,3 +126,14 @@ def test_an_admin_demoted_meanwhile_loses_the_screen(
     assert app.title[0].value != "Operators"
     assert "Signed in as **other** (manager)" in app.sidebar.markdown[0].value
     assert not any("Login" in frame.value.columns for frame in app.dataframe)
+
+
+def test_times_are_shown_in_the_browsers_time_zone(
+    open_screen: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a browser in Tokyo reports itself.
+    monkeypatch.setattr(type(clock.st.context), "timezone", property(lambda _: "Asia/Tokyo"))
+    app = open_screen(SCREEN)
+    config = json.loads(app.dataframe[0].proto.columns)
+    assert config["Created"]["type_config"]["timezone"] == "Asia/Tokyo"
+    assert "Times are in Asia/Tokyo (your browser's time zone)." in [c.value for c in app.caption]

@@ -30,6 +30,7 @@ from userbatch.groups import GroupInfo
 from userbatch.jobs import enqueue_batch
 from userbatch.templates import list_templates, save_template
 from userbatch.ui import demo
+from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 from userbatch.users import export_users
@@ -383,8 +384,7 @@ def _actions(app: AppContext, operator: OperatorInfo, upload: Upload) -> None:
         )
     elif not runnable:
         st.info(
-            "Nothing to register or update: every row is Unchanged (it matches the user as "
-            "stored)."
+            "Nothing to register or update: every row is Unchanged (it matches the user as stored)."
         )
     if st.button(
         "Execute registration", type="primary", disabled=bool(counts["error"]) or not runnable,
@@ -403,8 +403,8 @@ def _leave(place: Any, label: str, key: str, upload: Upload) -> None:
         return
     with place.popover(label):
         st.write(
-            f"Your {upload.changes:,} change(s) in the grid will be lost. \"Download rows with "
-            "errors\" keeps the rows that still have errors, with your edits."
+            f'Your {upload.changes:,} change(s) in the grid will be lost. "Download rows with '
+            'errors" keeps the rows that still have errors, with your edits.'
         )
         st.button("Discard my changes", on_click=_reset, key=key, type="primary")
 
@@ -516,7 +516,7 @@ def _invitation_settings(
 
 
 def _send_at() -> dt.datetime | None:
-    zone_name = st.context.timezone or "UTC"
+    zone_name = browser_zone_name()
     zone = zoneinfo.ZoneInfo(zone_name)
     when = st.radio("Send at", ["Now", "Later"], horizontal=True, key="send_when")
     if when == "Now":

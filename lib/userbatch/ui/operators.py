@@ -18,6 +18,7 @@ from userbatch.operators import (
     set_disabled,
 )
 from userbatch.ui.actions import act, show_notice
+from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
@@ -49,7 +50,9 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             }
         ),
         hide_index=True, width="stretch",
+        column_config={"Last sign-in": time_column(), "Created": time_column()},
     )  # fmt: skip
+    st.caption(zone_caption())
     by_id = {row.id: row for row in rows}
     groups = [group.path for group in groups_in_scope(app.engine, "") if group.path]
     add, role, reset, disable = st.tabs(

@@ -8,6 +8,7 @@ import streamlit as st
 from userbatch.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.outbox import list_messages, reissue_link
+from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -43,8 +44,9 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     )
     event = st.dataframe(
         frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key="outbox_table",
+        key="outbox_table", column_config={"Send at": time_column(), "Sent at": time_column()},
     )  # fmt: skip
+    st.caption(zone_caption())
     if not event.selection.rows:
         st.caption("Select a message to read it.")
         return
