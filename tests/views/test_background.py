@@ -10,7 +10,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
-from tests.helpers import literal
+from tests.helpers import free_port, literal
 from tests.test_apply import NEW_ROWS, _store
 from tests.test_check import H
 from userbatch.apply import apply_batch
@@ -18,7 +18,7 @@ from userbatch.db import session
 from userbatch.errors import PolicyError
 from userbatch.jobs import enqueue_batch
 from userbatch.models import OutboxMessage, User
-from userbatch.outbox import reissue_link, send_due
+from userbatch.outbox import reissue_link, send_due, send_message
 from userbatch.passwords import verify_password
 
 
@@ -35,7 +35,7 @@ def test_the_history_lists_batches_and_opens_one(
     assert table["State"].tolist() == ["queued", "finished"]
     assert table["Created"].tolist() == [0, 4]
     assert table["Progress"].tolist() == [0.0, 1.0]
-    assert table["Invitations"].tolist()[1] == "2 scheduled · 0 sent · 0 failed"
+    assert table["Invitations"].tolist() == ["—", "2 scheduled"]
     app.session_state["jobs_selected"] = finished
     app.run()
     assert [m.value for m in app.metric] == ["4", "0", "0", "0"]
@@ -50,6 +50,39 @@ def test_the_history_lists_batches_and_opens_one(
     app.run()
     app.button(key="cancel_batch").click().run()
     assert app.dataframe[0].value["State"].tolist() == ["canceled", "finished"]
+
+
+def test_the_history_counts_each_batch_rows_and_invitations(
+    world: World, open_screen: Callable[..., AppTest]
+) -> None:
+    invited = _store(world, NEW_ROWS, invite=True)
+    apply_batch(world.engine, world.settings, invited)
+    with session(world.engine) as db:
+        suzuki, tanaka = db.scalars(select(OutboxMessage).order_by(OutboxMessage.recipient))
+    send_message(world.engine, world.settings, tanaka.id, now=tanaka.send_at)  # kept: sent
+    refused = world.settings.model_copy(
+        update={"smtp_url": f"smtp://127.0.0.1:{free_port()}", "mail_max_attempts": 1}
+    )
+    send_message(world.engine, refused, suzuki.id, now=suzuki.send_at)
+    mixed = _store(
+        world,
+        H
+        + "yamada01,Yamada,,,,,,,\n"  # as created: unchanged
+        + "inoue001,Inoue,,inoue@example.com,,Support,Suspended,,\n"  # a department: updated
+        + "kimura01,Kimura,,,,,,,\n",
+    )
+    world.add_user("kimura01", name="Kimura")  # registered after the check: the row fails
+    apply_batch(world.engine, world.settings, mixed)
+    app = open_screen("views/background.py", world.admin)
+    assert not app.exception
+    table = app.dataframe[0].value
+    columns = ["Created", "Updated", "Unchanged", "Failed", "Invitations"]
+    assert table[columns].to_dict("records") == [
+        {"Created": 0, "Updated": 1, "Unchanged": 1, "Failed": 1, "Invitations": "—"},
+        {"Created": 4, "Updated": 0, "Unchanged": 0, "Failed": 0,
+         "Invitations": "1 sent · 1 failed"},
+    ]  # fmt: skip
+    assert list(table.columns[:5]) == ["File", "Operator", "Working group", "State", "Progress"]
 
 
 def test_a_manager_sees_only_their_batches(

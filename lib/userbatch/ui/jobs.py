@@ -10,6 +10,7 @@ import streamlit as st
 from userbatch.auth import OperatorInfo
 from userbatch.batches import (
     ACTIVE_STATES,
+    BatchSummary,
     active_batches,
     batch_for,
     batch_invitations,
@@ -27,6 +28,26 @@ STATES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "c
 WATCHED = "jobs_panel_watched"
 SELECTED = "jobs_selected"
 PANEL_SECONDS = 3
+# Widths that keep file, state, progress, counts and invitations within a 1400 px window
+# beside the sidebar; the times follow, and the pinned file name stays when they scroll in.
+_TIME = st.column_config.DatetimeColumn(width=130, format="YYYY-MM-DD HH:mm")
+HISTORY_COLUMNS = {
+    "File": st.column_config.TextColumn(width=140, pinned=True),
+    "Operator": st.column_config.TextColumn(width=80),
+    "Working group": st.column_config.TextColumn(width=110),
+    "State": st.column_config.TextColumn(width=75),
+    "Progress": st.column_config.ProgressColumn(width=85, format="percent"),
+    "Created": st.column_config.NumberColumn(width=70, format="localized"),
+    "Updated": st.column_config.NumberColumn(width=70, format="localized"),
+    "Unchanged": st.column_config.NumberColumn(width=85, format="localized"),
+    "Failed": st.column_config.NumberColumn(width=60, format="localized"),
+    "Invitations": st.column_config.TextColumn(
+        width=140, help="The batch's invitation e-mails that are scheduled, sent or failed"
+    ),
+    "Submitted": _TIME,
+    "Started": _TIME,
+    "Finished": _TIME,
+}
 
 
 def _sync(app: AppContext) -> None:
@@ -50,31 +71,9 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
     if not batches:
         st.info("No batches yet. Executed batches appear here, newest first.")
         return
-    frame = pd.DataFrame(
-        {
-            "File": [b.file_name for b in batches],
-            "Operator": [b.operator for b in batches],
-            "Working group": [b.group or "(whole organisation)" for b in batches],
-            "Submitted": [b.submitted_at for b in batches],
-            "Started": [b.started_at for b in batches],
-            "Finished": [b.finished_at for b in batches],
-            "State": [b.state for b in batches],
-            "Progress": [b.done / b.total if b.total else 0.0 for b in batches],
-            "Created": [b.created for b in batches],
-            "Updated": [b.updated for b in batches],
-            "Unchanged": [b.unchanged for b in batches],
-            "Failed": [b.failed for b in batches],
-            "Invitations": [
-                f"{b.invitations['scheduled']} scheduled · {b.invitations['sent']} sent · "
-                f"{b.invitations['failed']} failed"
-                for b in batches
-            ],
-        }
-    )
     event = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key="jobs_table",
-        column_config={"Progress": st.column_config.ProgressColumn("Progress", format="percent")},
+        _history_frame(batches), hide_index=True, width="stretch", on_select="rerun",
+        selection_mode="single-row", key="jobs_table", column_config=HISTORY_COLUMNS,
     )  # fmt: skip
     chosen = event.selection.rows if event is not None else []
     if chosen:
@@ -84,6 +83,32 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
         detail(app, operator, selected)
     else:
         st.caption("Select a batch to see each row's outcome.")
+
+
+def _history_frame(batches: list[BatchSummary]) -> pd.DataFrame:
+    """One line per batch; what it is and where it stands come before when it ran."""
+    return pd.DataFrame(
+        {
+            "File": [b.file_name for b in batches],
+            "Operator": [b.operator for b in batches],
+            "Working group": [b.group or "(whole organisation)" for b in batches],
+            "State": [b.state for b in batches],
+            "Progress": [b.done / b.total if b.total else 0.0 for b in batches],
+            "Created": [b.created for b in batches],
+            "Updated": [b.updated for b in batches],
+            "Unchanged": [b.unchanged for b in batches],
+            "Failed": [b.failed for b in batches],
+            "Invitations": [_invitations_text(b.invitations) for b in batches],
+            "Submitted": [b.submitted_at for b in batches],
+            "Started": [b.started_at for b in batches],
+            "Finished": [b.finished_at for b in batches],
+        }
+    )
+
+
+def _invitations_text(counts: dict[str, int]) -> str:
+    """``"12 sent · 3 failed"``: the counts that are not zero, "—" when there are none."""
+    return " · ".join(f"{count:,} {state}" for state, count in counts.items() if count) or "—"
 
 
 def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
