@@ -83,6 +83,7 @@ def test_the_history_counts_each_batch_rows_and_invitations(
          "Invitations": "1 sent · 1 failed"},
     ]  # fmt: skip
     assert list(table.columns[:5]) == ["File", "Operator", "Working group", "State", "Progress"]
+    assert any(c.value.startswith("Times are in ") for c in app.main.caption)
 
 
 def test_a_manager_sees_only_their_batches(

@@ -21,6 +21,7 @@ from userbatch.batches import (
 )
 from userbatch.errors import UserbatchError
 from userbatch.jobs import cancel_batch, retry_batch, sync_batch_states
+from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -30,7 +31,6 @@ SELECTED = "jobs_selected"
 PANEL_SECONDS = 3
 # Widths that keep file, state, progress, counts and invitations within a 1400 px window
 # beside the sidebar; the times follow, and the pinned file name stays when they scroll in.
-_TIME = st.column_config.DatetimeColumn(width=130, format="YYYY-MM-DD HH:mm")
 HISTORY_COLUMNS = {
     "File": st.column_config.TextColumn(width=140, pinned=True),
     "Operator": st.column_config.TextColumn(width=80),
@@ -44,10 +44,8 @@ HISTORY_COLUMNS = {
     "Invitations": st.column_config.TextColumn(
         width=140, help="The batch's invitation e-mails that are scheduled, sent or failed"
     ),
-    "Submitted": _TIME,
-    "Started": _TIME,
-    "Finished": _TIME,
 }
+HISTORY_TIMES = ("Submitted", "Started", "Finished")
 
 
 def _sync(app: AppContext) -> None:
@@ -73,8 +71,10 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
         return
     event = st.dataframe(
         _history_frame(batches), hide_index=True, width="stretch", on_select="rerun",
-        selection_mode="single-row", key="jobs_table", column_config=HISTORY_COLUMNS,
+        selection_mode="single-row", key="jobs_table",
+        column_config=HISTORY_COLUMNS | {name: time_column(width=130) for name in HISTORY_TIMES},
     )  # fmt: skip
+    st.caption(zone_caption())
     chosen = event.selection.rows if event is not None else []
     if chosen:
         st.session_state[SELECTED] = batches[chosen[0]].id
