@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import World
 from userbatch.errors import PolicyError
 from userbatch.groups import (
     add_group,
+    add_subgroup,
     delete_group,
     find_group,
     group_tree,
@@ -81,6 +84,51 @@ def test_refusals_say_why(world: World, action: object, message: str) -> None:
         action(world)
 
 
+def test_create_one_name_under_a_parent(world: World) -> None:
+    created = add_subgroup(world.engine, world.groups["Sales"].id, " Osaka ", scope_path="")
+    assert (created.name, created.path) == ("Osaka", "Sales>>Osaka")
+    add_subgroup(world.engine, world.groups[""].id, "Research", scope_path="")
+    assert _paths(world) == ["", "Research", "Sales", "Sales>>Osaka", "Sales>>Tokyo", "Support"]
+
+
+_TREE = ["", "Sales", "Sales>>Tokyo", "Support"]
+_WITH_BARS = "must not contain '|'; 'A||B' does ('||' separates groups in a CSV cell)"
+
+
+@pytest.mark.parametrize("path", ["Support", " Sales >> Tokyo "])
+def test_adding_a_path_that_exists_is_refused(world: World, path: str) -> None:
+    taken = path.replace(" ", "")
+    with pytest.raises(PolicyError, match=re.escape(f"The group '{taken}' exists already")):
+        add_group(world.engine, path)
+    assert _paths(world) == _TREE
+
+
+@pytest.mark.parametrize(
+    ("parent", "name", "message"),
+    [
+        ("", "Support", "The group 'Support' exists already"),
+        ("Sales", "Tokyo ", "The group 'Sales>>Tokyo' exists already"),
+        ("", "A>>B", "must not contain '>>'; 'A>>B' does"),
+        ("Sales", "A||B", _WITH_BARS),
+    ],
+)
+def test_a_taken_or_path_like_name_is_not_created(
+    world: World, parent: str, name: str, message: str
+) -> None:
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        add_subgroup(world.engine, world.groups[parent].id, name, scope_path="")
+    assert _paths(world) == _TREE
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("A>>B", "must not contain '>>'; 'A>>B' does"), ("A||B", _WITH_BARS)]
+)
+def test_a_group_is_not_renamed_to_a_path(world: World, name: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        rename_group(world.engine, world.groups["Support"].id, name, scope_path="")
+    assert _paths(world) == _TREE
+
+
 def test_delete_an_empty_group_but_not_one_with_users(world: World) -> None:
     world.add_user("tanaka01", groups=("Support",))
     with pytest.raises(PolicyError, match=r"1 user\(s\) belong to it"):
@@ -103,6 +151,8 @@ def test_a_manager_is_kept_to_the_subtree(world: World) -> None:
         )
     with pytest.raises(PolicyError, match="outside your groups"):
         add_group(world.engine, "Support>>Desk", scope_path=scope)
+    with pytest.raises(PolicyError, match="outside your groups"):
+        add_subgroup(world.engine, world.groups["Support"].id, "Desk", scope_path=scope)
     with pytest.raises(PolicyError, match="renamed by an administrator"):
         rename_group(world.engine, world.groups["Sales"].id, "Shop", scope_path=scope)
     add_group(world.engine, "Sales>>Osaka", scope_path=scope)

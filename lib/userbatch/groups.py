@@ -17,7 +17,13 @@ from userbatch.models import Batch, Group, Membership, Operator
 
 SEPARATOR = ">>"
 MAX_NAME_LENGTH = 30
-_FORBIDDEN = ("|", "\\", SEPARATOR)
+# What a name must not contain, and why (said in the refusal); "|" covers the "||" that joins
+# the groups of a CSV cell.
+_FORBIDDEN = {
+    "|": " ('||' separates groups in a CSV cell)",
+    "\\": "",
+    SEPARATOR: f" ('{SEPARATOR}' separates a group from its subgroup in a path)",
+}
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,9 @@ def validate_group_name(name: str) -> str:
         raise PolicyError(
             f"A group name has at most {MAX_NAME_LENGTH} characters; '{name}' has {len(name)}."
         )
-    for forbidden in _FORBIDDEN:
+    for forbidden, why in _FORBIDDEN.items():
         if forbidden in name:
-            raise PolicyError(f"A group name must not contain '{forbidden}'; '{name}' does.")
+            raise PolicyError(f"A group name must not contain '{forbidden}'; '{name}' does{why}.")
     return name
 
 
@@ -96,18 +102,46 @@ def normalize_path(path: str) -> str:
     return SEPARATOR.join(part.strip() for part in path.split(SEPARATOR)) if path.strip() else ""
 
 
-def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
-    """Create the group at ``path`` and any missing parents; returns it (existing or new).
+def child_path(parent_path: str, name: str) -> str:
+    """The path of the group ``name`` under the group at ``parent_path`` ('' is the root)."""
+    return f"{parent_path}{SEPARATOR}{name}" if parent_path else name
 
-    Raises ``PolicyError`` for a bad name, before set-up, or outside ``scope_path``.
+
+def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
+    """Create the group at ``path`` (a whole path) and any missing parents; returns it.
+
+    Raises ``PolicyError`` for a bad name, before set-up, outside ``scope_path``, or when the
+    group exists already (nothing is written then).
     """
     names = [validate_group_name(name) for name in path.split(SEPARATOR)]
     full = SEPARATOR.join(names)
     if not in_scope(full, scope_path):
         raise PolicyError(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
     with session(engine) as db, db.begin():
+        if db.scalar(select(Group.id).where(Group.path == full)) is not None:
+            raise PolicyError(_exists_already(full))
         group = ensure_group(db, names)
         return GroupInfo(id=group.id, name=group.name, path=group.path)
+
+
+def add_subgroup(engine: Engine, parent_id: int, name: str, *, scope_path: str) -> GroupInfo:
+    """Create the group ``name`` (one name, never a path) under the group ``parent_id``;
+    returns it. Raises ``PolicyError`` for a bad name, a parent outside ``scope_path``, or a
+    sibling of that name (nothing is written then)."""
+    name = validate_group_name(name)
+    with session(engine) as db, db.begin():
+        parent = _editable(db, parent_id, scope_path)  # locked: one creation at a time under it
+        path = child_path(parent.path, name)
+        if _sibling_taken(db, parent.id, name):
+            raise PolicyError(_exists_already(path))
+        group = Group(parent_id=parent.id, name=name, path=path)
+        db.add(group)
+        db.flush()
+        return GroupInfo(id=group.id, name=group.name, path=group.path)
+
+
+def _exists_already(path: str) -> str:
+    return f"The group '{path}' exists already; nothing was created."
 
 
 def ensure_group(db: Session, names: list[str]) -> Group:
@@ -194,7 +228,8 @@ def _like_prefix(path: str) -> str:
     return escaped + SEPARATOR + "%"
 
 
-def _sibling_taken(db: Session, parent_id: int | None, name: str, group_id: int) -> bool:
+def _sibling_taken(db: Session, parent_id: int | None, name: str, group_id: int = 0) -> bool:
+    """True when the parent has a group named ``name`` other than ``group_id`` (0: any)."""
     return (
         db.scalar(
             select(Group.id).where(
@@ -216,7 +251,7 @@ def rename_group(engine: Engine, group_id: int, name: str, *, scope_path: str) -
             raise PolicyError(f"The parent group has a subgroup named '{name}' already.")
         if group.path:
             parent_path = group.path.rsplit(SEPARATOR, 1)[0] if SEPARATOR in group.path else ""
-            new_path = f"{parent_path}{SEPARATOR}{name}" if parent_path else name
+            new_path = child_path(parent_path, name)
             _repath(db, group.path, new_path)
             group.path = new_path
         group.name = name
@@ -238,7 +273,7 @@ def move_group(engine: Engine, group_id: int, parent_id: int, *, scope_path: str
             raise PolicyError(
                 f"'{parent.path or 'The organisation'}' has a '{group.name}' already."
             )
-        new_path = f"{parent.path}{SEPARATOR}{group.name}" if parent.path else group.name
+        new_path = child_path(parent.path, group.name)
         _repath(db, group.path, new_path)
         group.path, group.parent_id = new_path, parent.id
         return GroupInfo(group.id, group.name, group.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
@@ -28,3 +29,28 @@ def test_a_refusal_is_shown(world: World, open_screen: Callable[..., AppTest]) -
     app.selectbox(key="delete_group").select(world.groups["Support"].id)
     app.button[3].click().run()
     assert "'Support' cannot be deleted: 1 user(s) belong to it." in literal(app.error[0].value)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Support", "The group 'Support' exists already; nothing was created."),
+        ("A>>B", "A group name must not contain '>>'; 'A>>B' does"),
+        ("A||B", "A group name must not contain '|'; 'A||B' does ('||' separates groups"),
+    ],
+)
+def test_creating_a_taken_or_path_like_name_is_refused(
+    world: World, open_screen: Callable[..., AppTest], name: str, message: str
+) -> None:
+    app = open_screen("views/groups.py")
+    app.selectbox(key="create_parent").select(world.groups[""].id)
+    app.text_input(key="create_name").input(name)
+    app.button[0].click().run()
+    assert not app.success
+    assert message in literal(app.error[0].value)
+    assert [g.path for g in groups_in_scope(world.engine, "")] == [
+        "",
+        "Sales",
+        "Sales>>Tokyo",
+        "Support",
+    ]

@@ -7,8 +7,8 @@ import streamlit as st
 
 from userbatch.auth import OperatorInfo
 from userbatch.groups import (
-    SEPARATOR,
-    add_group,
+    add_subgroup,
+    child_path,
     delete_group,
     group_tree,
     move_group,
@@ -52,10 +52,10 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         name = st.text_input("Name", max_chars=30, key="create_name",
                              help="At most 30 characters, without |, \\ or >>.")  # fmt: skip
         if st.form_submit_button("Create group", type="primary"):
-            path = f"{by_id[parent].path}{SEPARATOR}{name}" if by_id[parent].path else name
+            # One name under the chosen parent: a '>>' in it is refused, never read as a path.
             act(
-                lambda: add_group(app.engine, path, scope_path=operator.scope_path),
-                f"Created {path}.",
+                lambda: add_subgroup(app.engine, parent, name, scope_path=operator.scope_path),
+                f"Created {child_path(by_id[parent].path, name.strip())}.",
                 notice=NOTICE,
             )
     with rename, st.form("rename_group"):
