@@ -122,6 +122,10 @@ def test_groups_add_and_list(cli: Callable[..., tuple[int, str, str]]) -> None:
     ]
     code, _, err = cli("groups", "add", "Bad|Name")
     assert code == 2 and "must not contain '|'" in err
+    # Run again by a script: the groups there already are named, the new one created.
+    assert cli("groups", "add", "Sales>>Osaka", "Lab") == (
+        0, "Sales>>Osaka (exists already)\nLab\n", ""
+    )  # fmt: skip
 
 
 def test_export_then_check_is_all_unchanged(

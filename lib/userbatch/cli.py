@@ -272,9 +272,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_groups_add(args: argparse.Namespace) -> int:
     _, engine = _open()
     operator = _operator(engine, args.as_login)
-    for path in args.paths:
-        group = groups.add_group(engine, path, scope_path=operator.scope_path)
-        print(group.path)
+    for path in args.paths:  # a script may run it again: a group already there is no error
+        try:
+            print(groups.add_group(engine, path, scope_path=operator.scope_path).path)
+        except groups.GroupExists as exc:
+            print(f"{exc.path} (exists already)")
     return EXIT_OK
 
 

@@ -119,7 +119,7 @@ def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
         raise PolicyError(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
     with session(engine) as db, db.begin():
         if db.scalar(select(Group.id).where(Group.path == full)) is not None:
-            raise PolicyError(_exists_already(full))
+            raise GroupExists(full)
         group = ensure_group(db, names)
         return GroupInfo(id=group.id, name=group.name, path=group.path)
 
@@ -133,15 +133,19 @@ def add_subgroup(engine: Engine, parent_id: int, name: str, *, scope_path: str) 
         parent = _editable(db, parent_id, scope_path)  # locked: one creation at a time under it
         path = child_path(parent.path, name)
         if _sibling_taken(db, parent.id, name):
-            raise PolicyError(_exists_already(path))
+            raise GroupExists(path)
         group = Group(parent_id=parent.id, name=name, path=path)
         db.add(group)
         db.flush()
         return GroupInfo(id=group.id, name=group.name, path=group.path)
 
 
-def _exists_already(path: str) -> str:
-    return f"The group '{path}' exists already; nothing was created."
+class GroupExists(PolicyError):
+    """The group to create is there already (nothing was written)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"The group '{path}' exists already; nothing was created.")
+        self.path = path
 
 
 def ensure_group(db: Session, names: list[str]) -> Group:

@@ -15,7 +15,7 @@ import smtplib
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, or_, select, true, update
 
 from userbatch.auth import OperatorInfo
 from userbatch.db import retry_blips, session
@@ -171,6 +171,7 @@ class KeptMessage:
     attempts: int
     last_error: str | None
     has_link: bool
+    batch_id: str | None
 
 
 def list_messages(
@@ -204,9 +205,36 @@ def list_messages(
             m.attempts,
             m.last_error,
             SET_PASSWORD_URL in m.body,
+            m.batch_id,
         )
         for m in messages
     ]
+
+
+def cancel_scheduled(
+    engine: Engine,
+    operator: OperatorInfo,
+    *,
+    message_id: int | None = None,
+    batch_id: str | None = None,
+) -> int:
+    """Cancel the message, or every message of the batch, that still waits for its send
+    time; returns how many were canceled. A message being sent or sent is left alone (the
+    sender's claim and this are one guarded UPDATE each, so exactly one of them wins). A
+    manager cancels only the invitations of their own batches and their own tests."""
+    if (message_id is None) == (batch_id is None):
+        raise ValueError("give a message id or a batch id")
+    which = (
+        OutboxMessage.id == message_id
+        if message_id is not None
+        else OutboxMessage.batch_id == batch_id
+    )
+    with engine.begin() as connection:
+        return connection.execute(
+            update(OutboxMessage)
+            .where(_theirs(operator), which, OutboxMessage.state == "scheduled")
+            .values(state="canceled", last_error=f"Canceled by {operator.login}.")
+        ).rowcount
 
 
 def reissue_link(
@@ -222,12 +250,11 @@ def reissue_link(
     manager asks for a message of another operator's batch."""
     now = now or utcnow()
     token, token_hash = new_token()
-    mine = OutboxMessage.batch_id.in_(select(Batch.id).where(Batch.operator_id == operator.id))
     with engine.begin() as connection:
         changed = connection.execute(
             update(OutboxMessage)
             .where(
-                true() if operator.is_admin else mine,
+                _theirs(operator),
                 OutboxMessage.id == message_id,
                 OutboxMessage.state == "sent",
                 OutboxMessage.token_used_at.is_(None),
@@ -241,3 +268,14 @@ def reissue_link(
     if not changed:
         raise PolicyError("This message has no unused set-password link.")
     return accept_url(settings, token)
+
+
+def _theirs(operator: OperatorInfo) -> ColumnElement[bool]:
+    """The messages ``operator`` may act on: all for an administrator; for a manager, the
+    invitations of their own batches and the tests they sent."""
+    if operator.is_admin:
+        return true()
+    return or_(
+        OutboxMessage.batch_id.in_(select(Batch.id).where(Batch.operator_id == operator.id)),
+        OutboxMessage.operator_id == operator.id,
+    )

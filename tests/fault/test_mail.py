@@ -19,7 +19,13 @@ from userbatch.db import session
 from userbatch.errors import PolicyError
 from userbatch.mail import token_hash
 from userbatch.models import OutboxMessage, User
-from userbatch.outbox import INTERRUPTED, STALE_CLAIM, fail_interrupted, send_due
+from userbatch.outbox import (
+    INTERRUPTED,
+    STALE_CLAIM,
+    cancel_scheduled,
+    fail_interrupted,
+    send_due,
+)
 from userbatch.passwords import verify_password
 from userbatch.settings import Settings
 from userbatch.users import accept_invitation
@@ -64,6 +70,41 @@ def test_nothing_goes_out_before_send_at(world: World, smtp: tuple[str, Mailbox]
     settings, send_at = _invite(world, url)
     assert send_due(world.engine, settings, now=send_at - dt.timedelta(seconds=1)) == {}
     assert mailbox.messages == []
+
+
+def _states(world: World) -> dict[str, str]:
+    with session(world.engine) as db:
+        rows = db.execute(select(OutboxMessage.recipient, OutboxMessage.state)).all()
+    return {recipient: state for recipient, state in rows}
+
+
+def test_canceled_invitations_never_go_out(world: World, smtp: tuple[str, Mailbox]) -> None:
+    url, mailbox = smtp
+    settings, send_at = _invite(world, url)
+    with session(world.engine) as db:
+        tanaka, batch_id = db.execute(
+            select(OutboxMessage.id, OutboxMessage.batch_id).where(
+                OutboxMessage.recipient == "tanaka@example.com"
+            )
+        ).one()
+    sales = world.manager("sales-lead", "Sales")  # not their batch: nothing happens
+    assert cancel_scheduled(world.engine, sales, batch_id=batch_id) == 0
+    assert cancel_scheduled(world.engine, world.admin, message_id=tanaka) == 1
+    assert _states(world) == {"tanaka@example.com": "canceled", "suzuki@example.com": "scheduled"}
+    assert cancel_scheduled(world.engine, world.admin, batch_id=batch_id) == 1  # the rest
+    assert send_due(world.engine, settings, now=send_at + dt.timedelta(days=1)) == {}
+    assert mailbox.messages == []
+    assert set(_states(world).values()) == {"canceled"}
+
+
+def test_a_sent_invitation_is_not_canceled(world: World, smtp: tuple[str, Mailbox]) -> None:
+    url, _ = smtp
+    settings, send_at = _invite(world, url)
+    assert send_due(world.engine, settings, now=send_at)["sent"] == 2
+    with session(world.engine) as db:
+        batch_id = db.scalars(select(OutboxMessage.batch_id)).first()
+    assert cancel_scheduled(world.engine, world.admin, batch_id=batch_id) == 0
+    assert set(_states(world).values()) == {"sent"}
 
 
 def test_a_refusing_server_gets_every_message_exactly_once(

@@ -107,6 +107,22 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
     assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
 
 
+def test_the_outbox_cancels_scheduled_invitations(
+    world: World, open_screen: Callable[..., AppTest]
+) -> None:
+    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    selected = {"selection": {"rows": [0], "columns": []}}
+    app = open_screen("views/outbox.py", world.admin, outbox_table=selected)
+    app.button(key="cancel_message").click().run()
+    assert [literal(s.value) for s in app.success] == ["Canceled 1 scheduled message(s)."]
+    assert app.dataframe[0].value["State"].tolist() == ["canceled", "scheduled"]
+    assert not [b for b in app.button if b.key == "cancel_message"]  # no longer waiting
+    app.session_state["outbox_table"] = {"selection": {"rows": [1], "columns": []}}
+    app.run().button(key="cancel_batch_mail").click().run()  # the rest of its batch
+    assert [literal(s.value) for s in app.success] == ["Canceled 1 scheduled message(s)."]
+    assert app.dataframe[0].value["State"].tolist() == ["canceled", "canceled"]
+
+
 def test_accepting_an_invitation_sets_the_password(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:

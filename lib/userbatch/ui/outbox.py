@@ -7,12 +7,14 @@ import streamlit as st
 
 from userbatch.auth import OperatorInfo
 from userbatch.errors import UserbatchError
-from userbatch.outbox import list_messages, reissue_link
+from userbatch.outbox import KeptMessage, cancel_scheduled, list_messages, reissue_link
+from userbatch.ui.actions import show_notice
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
 STATES = ["scheduled", "sending", "sent", "failed", "canceled"]
+NOTICE = "outbox_notice"
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -24,6 +26,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             "SMTP_URL is not set, so no e-mail leaves this machine: messages are kept here. "
             "Pass an invitation on by showing a fresh set-password link."
         )
+    show_notice(NOTICE)
     states = st.multiselect("State", STATES, key="outbox_states", placeholder="Any state")
     messages = list_messages(
         app.engine, operator_id=None if operator.is_admin else operator.id, states=states or None
@@ -55,6 +58,8 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         st.markdown(f"**To:** {inert(message.recipient)}")
         st.markdown(f"**Subject:** {inert(message.subject)}")
         st.text(message.body)
+    if message.state == "scheduled":
+        _cancel_buttons(app, operator, message)
     kept = message.has_link and message.state == "sent" and message.transport == "outbox"
     if kept and st.button("Show a fresh set-password link", key="reissue"):
         try:
@@ -62,3 +67,24 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             st.caption("The link works once; any earlier link of this message stops working.")
         except UserbatchError as exc:
             st.error(inert(str(exc)))
+
+
+def _cancel_buttons(app: AppContext, operator: OperatorInfo, message: KeptMessage) -> None:
+    """Cancel a message that waits for its send time, or every such message of its batch."""
+    left, right = st.columns(2)
+    if left.button("Cancel this message", key="cancel_message"):
+        _canceled(cancel_scheduled(app.engine, operator, message_id=message.id))
+    if message.batch_id is not None:
+        with right.popover("Cancel every scheduled invitation of its batch"):
+            st.write("The batch's invitations that have not gone out yet will not be sent.")
+            if st.button("Cancel them", key="cancel_batch_mail", type="primary"):
+                _canceled(cancel_scheduled(app.engine, operator, batch_id=message.batch_id))
+
+
+def _canceled(count: int) -> None:
+    st.session_state[NOTICE] = (
+        f"Canceled {count:,} scheduled message(s)."
+        if count
+        else "Nothing was canceled: the message is no longer waiting (it is being sent or sent)."
+    )
+    st.rerun()
