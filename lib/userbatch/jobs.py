@@ -41,8 +41,10 @@ from userbatch.runtime import die_with_parent, pid_alive
 from userbatch.settings import Settings, get_settings
 
 QUEUE_NAME = "userbatch"
-# How often a worker runs RQ's maintenance (registry clean-up) and checks the mail schedule.
-MAINTENANCE_SECONDS = 120
+# How often a worker runs RQ's maintenance (registry clean-up, jobs of dead workers handed
+# back, a job stuck between a killed worker's dequeue and its start recovered after two
+# rounds a minute apart) and checks the mail schedule.
+MAINTENANCE_SECONDS = 60
 # Runs of a batch's job after the first, when it fails or its worker dies: RQ's clean-up
 # that finds a job abandoned queues it again instead of failing it. Every batch job is safe
 # to run twice (rows are claimed before they are applied).
@@ -80,6 +82,12 @@ class UserbatchWorker(Worker):
     """
 
     settings: Settings
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits for a job up to its worker TTL (~7 minutes) and runs maintenance only in
+        # between: an idle worker wakes as often as its maintenance is due instead.
+        return MAINTENANCE_SECONDS
 
     def run_maintenance_tasks(self) -> None:
         release_jobs_of_dead_workers(self.connection)
@@ -127,7 +135,7 @@ def release_jobs_of_dead_workers(redis: Redis) -> int:
     RQ finds such a job abandoned only once its heartbeat has run out (~90 s) and a worker's
     maintenance has looked (every 2 minutes): a batch would stand still for minutes after
     ``serve`` restarted its killed worker. Every worker runs this in its maintenance, so at
-    its start and every 2 minutes. A worker of this machine is known dead when no
+    its start and every minute. A worker of this machine is known dead when no
     process has its id (a reused id only delays the release to RQ's own clean-up). Running a
     job whose work horse still ends is harmless: every batch job is safe to run twice.
     """

@@ -4,11 +4,14 @@ clicking Retry."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from tests.conftest import World
+from tests.conftest import World, make_world
 from tests.fault.runs import (
     assert_like_an_uninterrupted_run,
     assert_passwords,
@@ -22,7 +25,8 @@ from tests.fault.runs import (
 from tests.helpers import wait_until
 from tests.test_apply import _store
 from userbatch.batches import get_batch
-from userbatch.jobs import QUEUE_NAME, enqueue_batch, sync_batch_states
+from userbatch.jobs import MAINTENANCE_SECONDS, QUEUE_NAME, enqueue_batch, sync_batch_states
+from userbatch.settings import Settings
 
 # RQ's: a job whose worker sent no heartbeat for this long counts as abandoned.
 HEARTBEAT_SECONDS = 90
@@ -68,3 +72,28 @@ def test_a_killed_workers_chunk_runs_again_and_the_batch_finishes(
     assert (finished.created, finished.failed, finished.done) == (ROWS, 0, ROWS)
     assert_like_an_uninterrupted_run(final_state(world, batch_id), ROWS, invited=False)
     assert_passwords(world, ROWS)
+
+
+def test_a_job_taken_but_not_started_by_a_killed_worker_runs_in_minutes(
+    make_settings: Callable[..., Settings], clean_redis: Redis
+) -> None:
+    # A worker killed between taking a job from the queue and starting it leaves the job in
+    # RQ's intermediate queue, in no registry. RQ's clean-up recovers such a job on its second
+    # sight a minute later; an idle worker runs it every MAINTENANCE_SECONDS (RQ's own wait
+    # would be ~7 minutes).
+    world = make_world(make_settings())
+    batch_id = _store(world, batch_file(20, passwords=False))
+    job_id = enqueue_batch(world.engine, world.settings, batch_id)
+    queue = Queue(QUEUE_NAME, connection=clean_redis)
+    assert clean_redis.lmove(queue.key, queue.intermediate_queue_key) == job_id.encode()
+    taken = time.monotonic()
+    worker = start_worker(world)
+    try:
+        wait_until(
+            lambda: get_batch(world.engine, batch_id).state == "finished",
+            timeout=3 * MAINTENANCE_SECONDS + 30, what="the batch to end",
+        )  # fmt: skip
+    finally:
+        stop_worker(worker)
+    assert time.monotonic() - taken >= MAINTENANCE_SECONDS  # recovered, not simply dequeued
+    assert get_batch(world.engine, batch_id).created == 20
