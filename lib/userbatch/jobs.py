@@ -133,8 +133,8 @@ def release_jobs_of_dead_workers(redis: Redis) -> int:
     running when their process died; returns how many.
 
     RQ finds such a job abandoned only once its heartbeat has run out (~90 s) and a worker's
-    maintenance has looked (every 2 minutes): a batch would stand still for minutes after
-    ``serve`` restarted its killed worker. Every worker runs this in its maintenance, so at
+    maintenance has looked afterwards: a batch would stand still for minutes after ``serve``
+    restarted its killed worker. Every worker runs this in its maintenance, so at
     its start and every minute. A worker of this machine is known dead when no
     process has its id (a reused id only delays the release to RQ's own clean-up). Running a
     job whose work horse still ends is harmless: every batch job is safe to run twice.

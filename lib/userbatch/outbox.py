@@ -177,17 +177,14 @@ class KeptMessage:
 def list_messages(
     engine: Engine,
     *,
-    operator_id: int | None = None,
+    operator: OperatorInfo | None = None,
     states: list[str] | None = None,
     limit: int = 500,
 ) -> list[KeptMessage]:
-    """Messages newest first; ``operator_id`` keeps to the invitations of that operator's
-    batches and the tests that operator sent."""
+    """Messages newest first: those ``operator`` may act on, or all without one."""
     query = select(OutboxMessage).order_by(OutboxMessage.send_at.desc(), OutboxMessage.id.desc())
-    if operator_id is not None:
-        query = query.outerjoin(Batch, Batch.id == OutboxMessage.batch_id).where(
-            or_(Batch.operator_id == operator_id, OutboxMessage.operator_id == operator_id)
-        )
+    if operator is not None:
+        query = query.where(_theirs(operator))
     if states:
         query = query.where(OutboxMessage.state.in_(states))
     with session(engine) as db:

@@ -28,9 +28,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         )
     show_notice(NOTICE)
     states = st.multiselect("State", STATES, key="outbox_states", placeholder="Any state")
-    messages = list_messages(
-        app.engine, operator_id=None if operator.is_admin else operator.id, states=states or None
-    )
+    messages = list_messages(app.engine, operator=operator, states=states or None)
     if not messages:
         st.info("No messages yet.")
         return
