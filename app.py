@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from userbatch.auth import needs_setup
+from userbatch.directory.auth import needs_setup
 from userbatch.ui import navigation, session, sidebar
 from userbatch.ui.context import app_context
 

@@ -29,12 +29,12 @@ from sqlalchemy.exc import OperationalError
 from benchmarks import data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
-from userbatch.batches import Invitation, default_template, get_batch, store_batch
-from userbatch.check import check_file
+from userbatch.batches.store import Invitation, default_template, get_batch, store_batch
+from userbatch.check.checker import check_file
 from userbatch.db import open_database
-from userbatch.jobs import enqueue_batch, redis_connection
-from userbatch.runtime import spawn, stop_process
 from userbatch.settings import Settings
+from userbatch.worker.jobs import enqueue_batch, redis_connection
+from userbatch.worker.runtime import spawn, stop_process
 
 POSTGRES_URL = os.environ.get(
     "USERBATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

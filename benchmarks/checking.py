@@ -15,7 +15,7 @@ from typing import Any
 from benchmarks import data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
-from userbatch.check import CheckResult, check_file, check_sheet
+from userbatch.check.checker import CheckResult, check_file, check_sheet
 from userbatch.settings import Settings
 
 WARM_ROWS = 200

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, text
 
-from userbatch import auth
-from userbatch.auth import OperatorInfo
 from userbatch.db import dispose_engines, open_database, session
-from userbatch.groups import SEPARATOR, GroupInfo, add_group, groups_in_scope
+from userbatch.directory import auth
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import SEPARATOR, GroupInfo, add_group, groups_in_scope
 from userbatch.models import Membership, Operator, User
 from userbatch.settings import Settings
 

@@ -22,13 +22,13 @@ from sqlalchemy import delete, select
 
 from benchmarks import data
 from benchmarks.measure import timed
-from userbatch.batches import default_template
+from userbatch.batches.store import default_template
+from userbatch.crypto.passwords import password_problems
 from userbatch.db import session
-from userbatch.fields import STANDARD_LABELS
-from userbatch.groups import organisation_name
-from userbatch.mail import invitation_variables, render
+from userbatch.directory.fields import STANDARD_LABELS
+from userbatch.directory.groups import organisation_name
+from userbatch.mail.render import invitation_variables, render
 from userbatch.models import Group, Membership, OutboxMessage, User
-from userbatch.passwords import password_problems
 from userbatch.settings import Settings
 
 _KEYS = {english: key for key, (english, _) in STANDARD_LABELS.items()}

@@ -21,8 +21,8 @@ from tests.helpers import free_port, serve_until_healthy
 from benchmarks import data
 from benchmarks.figures import Figure, Sizes
 from benchmarks.measure import median, run_step
-from userbatch.runtime import stop_process
 from userbatch.settings import Settings
+from userbatch.worker.runtime import stop_process
 
 assert PASSWORD == data.ADMIN_PASSWORD, "the seeded admin signs in as the browser tests do"
 LOGIN_ID_COLUMN = 2  # the grid's columns: Row, Status, then the file's, Login ID first

@@ -15,8 +15,8 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.applying import passwords_step
-from userbatch.runtime import Runtime
 from userbatch.settings import Settings
+from userbatch.worker.runtime import Runtime
 
 
 def main() -> None:

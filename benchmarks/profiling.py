@@ -29,7 +29,7 @@ from benchmarks import data
 from benchmarks.applying import stored_batch
 from benchmarks.checking import check_upload
 from benchmarks.figures import FULL
-from userbatch.apply import apply_batch
+from userbatch.batches.apply import apply_batch
 
 
 def profile_check() -> Callable[[], Any]:

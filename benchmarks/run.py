@@ -26,8 +26,8 @@ if __package__ in (None, ""):
 from benchmarks import applying, checking, pages, searching
 from benchmarks.figures import FULL, QUICK, TARGETS, Figure, Sizes, document, table
 from benchmarks.measure import StepFailed
-from userbatch.runtime import Runtime
 from userbatch.settings import Settings, env_name
+from userbatch.worker.runtime import Runtime
 
 
 def measure(sizes: Sizes, workdir: Path) -> list[Figure]:

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from benchmarks import data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, timed
-from userbatch.groups import groups_in_scope
-from userbatch.users import search_users
+from userbatch.admin.users import search_users
+from userbatch.directory.groups import groups_in_scope
 
 # A family name (many users), a Japanese name, one user's e-mail, a number, no match at all.
 SEARCHES = ["tanaka", "佐藤 花子", "hanako.ito", "0004242", "no-such-person"]

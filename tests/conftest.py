@@ -21,14 +21,14 @@ from redis import Redis
 from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import Mailbox, free_port, settings_env
-from userbatch import auth
-from userbatch.auth import OperatorInfo
 from userbatch.db import dispose_engines, open_database, session
-from userbatch.fields import ColumnSpec, load_columns
-from userbatch.groups import GroupInfo, add_group, groups_in_scope
+from userbatch.directory import auth
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import ColumnSpec, load_columns
+from userbatch.directory.groups import GroupInfo, add_group, groups_in_scope
 from userbatch.models import Membership, Operator, User
-from userbatch.runtime import Runtime
 from userbatch.settings import Settings
+from userbatch.worker.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("USERBATCH_TEST_POSTGRES_URL")

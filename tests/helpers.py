@@ -17,8 +17,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from userbatch.runtime import child_environment
 from userbatch.settings import Settings
+from userbatch.worker.runtime import child_environment
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

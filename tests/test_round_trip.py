@@ -8,15 +8,15 @@ import io
 import pytest
 from sqlalchemy import select
 
+from tests.batches.test_apply import _store
+from tests.check.test_check import run_check
 from tests.conftest import World
-from tests.test_apply import _store
-from tests.test_check import run_check
-from userbatch.apply import apply_batch
-from userbatch.batches import results_file
-from userbatch.csvfile import write_table
+from userbatch.admin.users import export_users
+from userbatch.batches.apply import apply_batch
+from userbatch.batches.store import results_file
 from userbatch.db import session
+from userbatch.files.csvfile import write_table
 from userbatch.models import FieldSetting, User
-from userbatch.users import export_users
 
 PEOPLE = [
     ("sato0002", {"name": "Sato", "email": "Sato@Example.com", "department": "=cmd|' /C calc'!A0", "groups": ("Sales",)}),

@@ -2,6 +2,6 @@
 
 import sys
 
-from userbatch.cli import main
+from userbatch.cli.main import main
 
 sys.exit(main())

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.helpers import free_port, serve_until_healthy
-from userbatch.runtime import stop_process
 from userbatch.settings import Settings
+from userbatch.worker.runtime import stop_process
 
 # A fresh server's first page can take a while (imports, migrations); be patient with it.
 expect.set_options(timeout=20_000)

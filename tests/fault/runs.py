@@ -19,16 +19,16 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
+from tests.batches.test_apply import _store
+from tests.check.test_check import H
 from tests.conftest import World
 from tests.helpers import Mailbox, child_pids, settings_env, wait_until
-from tests.test_apply import _store
-from tests.test_check import H
-from userbatch.batches import get_batch
+from userbatch.batches.store import get_batch
+from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
-from userbatch.jobs import QUEUE_NAME, retry_batch, sync_batch_states
+from userbatch.mail.outbox import STALE_CLAIM, fail_interrupted
 from userbatch.models import BatchRow, Group, Membership, OutboxMessage, User, utcnow
-from userbatch.outbox import STALE_CLAIM, fail_interrupted
-from userbatch.passwords import verify_password
+from userbatch.worker.jobs import QUEUE_NAME, retry_batch, sync_batch_states
 
 
 def batch_file(rows: int, *, passwords: bool = True) -> str:

@@ -26,10 +26,10 @@ from tests.fault.runs import (
 )
 from tests.helpers import Mailbox, wait_until
 from userbatch import db as database
-from userbatch.batches import get_batch
+from userbatch.batches.store import get_batch
 from userbatch.db import is_blip, retry_blips
-from userbatch.jobs import enqueue_batch
 from userbatch.settings import Settings
+from userbatch.worker.jobs import enqueue_batch
 
 ROWS = 250  # three chunks of passwords
 

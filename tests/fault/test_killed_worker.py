@@ -11,6 +11,7 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
+from tests.batches.test_apply import _store
 from tests.conftest import World, make_world
 from tests.fault.runs import (
     assert_like_an_uninterrupted_run,
@@ -23,10 +24,9 @@ from tests.fault.runs import (
     stop_worker,
 )
 from tests.helpers import wait_until
-from tests.test_apply import _store
-from userbatch.batches import get_batch
-from userbatch.jobs import MAINTENANCE_SECONDS, QUEUE_NAME, enqueue_batch, sync_batch_states
+from userbatch.batches.store import get_batch
 from userbatch.settings import Settings
+from userbatch.worker.jobs import MAINTENANCE_SECONDS, QUEUE_NAME, enqueue_batch, sync_batch_states
 
 # RQ's: a job whose worker sent no heartbeat for this long counts as abandoned.
 HEARTBEAT_SECONDS = 90

@@ -11,24 +11,24 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from tests.batches.test_apply import NEW_ROWS, _store
 from tests.conftest import World
 from tests.helpers import Mailbox, free_port
-from tests.test_apply import NEW_ROWS, _store
-from userbatch.apply import apply_batch
+from userbatch.admin.users import accept_invitation
+from userbatch.batches.apply import apply_batch
+from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.mail import token_hash
-from userbatch.models import OutboxMessage, User
-from userbatch.outbox import (
+from userbatch.mail.outbox import (
     INTERRUPTED,
     STALE_CLAIM,
     cancel_scheduled,
     fail_interrupted,
     send_due,
 )
-from userbatch.passwords import verify_password
+from userbatch.mail.render import token_hash
+from userbatch.models import OutboxMessage, User
 from userbatch.settings import Settings
-from userbatch.users import accept_invitation
 
 
 def _invite(world: World, smtp_url: str, **settings: object) -> tuple[Settings, dt.datetime]:

@@ -8,13 +8,13 @@ from collections import Counter
 from redis import Redis
 from sqlalchemy import func, select
 
+from tests.check.test_check import H, run_check
 from tests.conftest import World
 from tests.fault.runs import run_to_the_end, start_worker, stop_worker
-from tests.test_check import H, run_check
-from userbatch.batches import row_outcomes, store_batch
+from userbatch.batches.store import row_outcomes, store_batch
 from userbatch.db import session
-from userbatch.jobs import enqueue_batch
 from userbatch.models import User
+from userbatch.worker.jobs import enqueue_batch
 
 
 def _rows(first: int, last: int, name: str) -> str:

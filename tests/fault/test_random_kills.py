@@ -28,9 +28,9 @@ from tests.fault.runs import (
     store,
 )
 from tests.helpers import Mailbox
-from userbatch.batches import get_batch
-from userbatch.jobs import enqueue_batch
+from userbatch.batches.store import get_batch
 from userbatch.settings import Settings
+from userbatch.worker.jobs import enqueue_batch
 
 ROWS = 120  # two chunks of passwords, then 120 invitations
 # Seconds from queueing to the last invitation in an uninterrupted run on this kind of

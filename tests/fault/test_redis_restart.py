@@ -23,10 +23,10 @@ from tests.fault.runs import (
     store,
 )
 from tests.helpers import Mailbox, wait_until
-from userbatch.batches import get_batch
-from userbatch.jobs import QUEUE_NAME, enqueue_batch
-from userbatch.runtime import Runtime
+from userbatch.batches.store import get_batch
 from userbatch.settings import Settings
+from userbatch.worker.jobs import QUEUE_NAME, enqueue_batch
+from userbatch.worker.runtime import Runtime
 
 ROWS = 250  # three chunks of passwords: Redis dies while the second runs
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import Mailbox, settings_env, wait_until
-from userbatch.runtime import Runtime
 from userbatch.settings import Settings
+from userbatch.worker.runtime import Runtime
 
 FILE = "Login ID,Name,Email\r\ntanaka01,Tanaka,tanaka@example.com\r\nsuzuki01,Suzuki,suzuki@example.com\r\n"
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import add_people, make_world
-from userbatch.check import CheckOptions, check_sheet
-from userbatch.csvfile import read_sheet
+from userbatch.check.checker import CheckOptions, check_sheet
 from userbatch.errors import CsvFileError
+from userbatch.files.csvfile import read_sheet
 from userbatch.settings import Settings
 
 SECONDS = 60

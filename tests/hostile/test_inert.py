@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
+from tests.batches.test_apply import _store
+from tests.check.test_check import H
 from tests.conftest import World
 from tests.helpers import Mailbox, literal
-from tests.test_apply import _store
-from tests.test_check import H
-from userbatch.apply import apply_batch
-from userbatch.batches import default_template
+from userbatch.batches.apply import apply_batch
+from userbatch.batches.store import default_template
 from userbatch.db import session
+from userbatch.mail.outbox import send_due
+from userbatch.mail.templates import save_template
 from userbatch.models import Batch, OutboxMessage, User
-from userbatch.outbox import send_due
-from userbatch.templates import save_template
 from userbatch.ui import jobs as ui_jobs
 from userbatch.ui.text import inert
 

@@ -19,17 +19,23 @@ from redis import Redis
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
+from tests.batches.test_apply import _store
+from tests.check.test_check import H, run_check
 from tests.conftest import World
 from tests.helpers import literal
-from tests.test_apply import _store
-from tests.test_check import H, run_check
-from userbatch.apply import apply_batch
-from userbatch.auth import OperatorInfo
-from userbatch.batches import batch_for, list_batches, row_outcomes, store_batch
-from userbatch.cli import main
+from userbatch.admin.users import (
+    change_login_id,
+    export_rows,
+    export_users,
+    search_users,
+    user_detail,
+)
+from userbatch.batches.apply import apply_batch
+from userbatch.batches.store import batch_for, list_batches, row_outcomes, store_batch
+from userbatch.cli.main import main
 from userbatch.db import session
-from userbatch.errors import PolicyError
-from userbatch.groups import (
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import (
     add_group,
     delete_group,
     group_tree,
@@ -37,12 +43,12 @@ from userbatch.groups import (
     move_group,
     rename_group,
 )
-from userbatch.jobs import cancel_batch, retry_batch
+from userbatch.errors import PolicyError
 from userbatch.models import Batch, Operator, User
 from userbatch.settings import Settings
 from userbatch.ui import jobs as ui_jobs
 from userbatch.ui import session as ui_session
-from userbatch.users import change_login_id, export_rows, export_users, search_users, user_detail
+from userbatch.worker.jobs import cancel_batch, retry_batch
 
 SCOPE = "Sales"
 INSIDE = ["Sales", "Sales>>Tokyo"]

@@ -15,17 +15,17 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+from tests.check.test_check import run_check
 from tests.conftest import World
 from tests.helpers import Mailbox
-from tests.test_check import run_check
-from userbatch.batches import Invitation, default_template, get_batch, store_batch
+from userbatch.batches.store import Invitation, default_template, get_batch, store_batch
+from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
-from userbatch.jobs import QUEUE_NAME, enqueue_batch
-from userbatch.mail import token_hash
+from userbatch.mail.outbox import send_due
+from userbatch.mail.render import token_hash
 from userbatch.models import Base, OutboxMessage, User
-from userbatch.outbox import send_due
-from userbatch.passwords import verify_password
 from userbatch.settings import Settings
+from userbatch.worker.jobs import QUEUE_NAME, enqueue_batch
 
 PASSWORDS = {f"secret{n:02d}": f"Plain-Text-{n}-Hunter2!" for n in range(4)}
 

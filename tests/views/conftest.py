@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
-from userbatch.auth import OperatorInfo
+from userbatch.directory.auth import OperatorInfo
 from userbatch.models import utcnow
 from userbatch.settings import Settings
 from userbatch.ui import session as ui_session

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.helpers import literal
-from userbatch import auth
 from userbatch.db import open_database
+from userbatch.directory import auth
 from userbatch.settings import Settings
 from userbatch.ui import session as ui_session
 

@@ -9,17 +9,17 @@ from redis import Redis
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from tests.batches.test_apply import NEW_ROWS, _store
+from tests.check.test_check import H
 from tests.conftest import ROOT, World
 from tests.helpers import free_port, literal
-from tests.test_apply import NEW_ROWS, _store
-from tests.test_check import H
-from userbatch.apply import apply_batch
+from userbatch.batches.apply import apply_batch
+from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
 from userbatch.errors import PolicyError
-from userbatch.jobs import enqueue_batch
+from userbatch.mail.outbox import reissue_link, send_due, send_message
 from userbatch.models import OutboxMessage, User
-from userbatch.outbox import reissue_link, send_due, send_message
-from userbatch.passwords import verify_password
+from userbatch.worker.jobs import enqueue_batch
 
 
 def test_the_history_lists_batches_and_opens_one(

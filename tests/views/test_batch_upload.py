@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, World
 from tests.helpers import literal
 from userbatch.db import session
-from userbatch.jobs import QUEUE_NAME
+from userbatch.mail.templates import list_templates
 from userbatch.models import Batch, utcnow
 from userbatch.settings import Settings
-from userbatch.templates import list_templates
 from userbatch.ui import batch
 from userbatch.ui import session as ui_session
+from userbatch.worker.jobs import QUEUE_NAME
 
 THREE_MISTAKES = (
     b"Login ID,Name,Email,Department,Belong to\r\n"

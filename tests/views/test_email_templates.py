@@ -9,8 +9,8 @@ from streamlit.testing.v1.element_tree import Button
 
 from tests.conftest import World
 from tests.helpers import literal
-from userbatch.outbox import list_messages
-from userbatch.templates import create_template, list_templates
+from userbatch.mail.outbox import list_messages
+from userbatch.mail.templates import create_template, list_templates
 from userbatch.ui.email_templates import NEW, SAMPLE
 
 SCREEN = "views/email_templates.py"

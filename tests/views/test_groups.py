@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
 from tests.helpers import literal
-from userbatch.groups import groups_in_scope
+from userbatch.directory.groups import groups_in_scope
 
 
 def test_the_tree_and_creating_a_group(world: World, open_screen: Callable[..., AppTest]) -> None:

@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
 from tests.helpers import literal
-from userbatch.field_settings import CustomField, add_custom_field, list_fields
-from userbatch.templates import list_templates, save_template
+from userbatch.admin.field_settings import CustomField, add_custom_field, list_fields
+from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui.input_fields import GRID
 
 

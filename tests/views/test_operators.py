@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
 from tests.helpers import literal
-from userbatch import auth
+from userbatch.admin.operators import add_operator, change_role, list_operators
+from userbatch.directory import auth
 from userbatch.models import utcnow
-from userbatch.operators import add_operator, change_role, list_operators
 from userbatch.settings import Settings
 from userbatch.ui import clock
 from userbatch.ui import session as ui_session

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import World
 from tests.helpers import literal
-from userbatch.users import search_users
+from userbatch.admin.users import search_users
 
 
 def test_search_and_filter(people: World, open_screen: Callable[..., AppTest]) -> None:

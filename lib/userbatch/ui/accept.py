@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from userbatch.admin.users import accept_invitation, invitation_for
 from userbatch.errors import UserbatchError
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
-from userbatch.users import accept_invitation, invitation_for
 
 DONE = "accepted_login"
 

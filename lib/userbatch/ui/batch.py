@@ -20,20 +20,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.batches import Invitation, invited_rows, preview_invitation, store_batch
-from userbatch.check import CheckResult, RowResult, check_file, check_sheet
-from userbatch.csvfile import DELIMITERS, ENCODINGS, download_encoding, write_table
+from userbatch.admin.users import export_users
+from userbatch.batches.store import Invitation, invited_rows, preview_invitation, store_batch
+from userbatch.check.checker import CheckResult, RowResult, check_file, check_sheet
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
+from userbatch.directory.groups import GroupInfo
 from userbatch.errors import CsvFileError, PolicyError, UserbatchError
-from userbatch.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
-from userbatch.groups import GroupInfo
-from userbatch.jobs import enqueue_batch
-from userbatch.templates import list_templates, save_template
+from userbatch.files.csvfile import DELIMITERS, ENCODINGS, download_encoding, write_table
+from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui import demo
 from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
-from userbatch.users import export_users
+from userbatch.worker.jobs import enqueue_batch
 
 KEY = "batch_upload"
 ONLY_ERRORS = "batch_only_errors"

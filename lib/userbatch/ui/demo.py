@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.demo import GROUPS, USERS, has_users, load_demo
+from userbatch.admin.demo import GROUPS, USERS, has_users, load_demo
+from userbatch.directory.auth import OperatorInfo
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 

@@ -12,11 +12,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.batches import default_template
+from userbatch.admin.users import search_users
+from userbatch.batches.store import default_template
+from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
-from userbatch.template_check import custom_keys, validate_template, variable_names
-from userbatch.templates import (
+from userbatch.mail.template_check import custom_keys, validate_template, variable_names
+from userbatch.mail.templates import (
     TemplateInfo,
     create_template,
     delete_template,
@@ -27,7 +28,6 @@ from userbatch.templates import (
 )
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
-from userbatch.users import search_users
 
 NOTICE = "templates_notice"
 CHOICE = "templates_choice"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.groups import (
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import (
     add_subgroup,
     child_path,
     delete_group,

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.field_settings import (
+from userbatch.admin.field_settings import (
     TYPE_LABELS,
     CustomField,
     FieldChoice,
@@ -19,7 +18,8 @@ from userbatch.field_settings import (
     remove_custom_field,
     save_choices,
 )
-from userbatch.fields import CUSTOM_TYPES
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import CUSTOM_TYPES
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 

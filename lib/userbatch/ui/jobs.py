@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.batches import (
+from userbatch.batches.store import (
     ACTIVE_STATES,
     BatchSummary,
     active_batches,
@@ -19,11 +18,12 @@ from userbatch.batches import (
     results_file,
     row_outcomes,
 )
+from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
-from userbatch.jobs import cancel_batch, retry_batch, sync_batch_states
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
+from userbatch.worker.jobs import cancel_batch, retry_batch, sync_batch_states
 
 STATES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "canceled", "stored"]
 WATCHED = "jobs_panel_watched"

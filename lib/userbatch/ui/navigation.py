@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from userbatch.auth import OperatorInfo
+from userbatch.directory.auth import OperatorInfo
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import ROLES, OperatorInfo
-from userbatch.errors import UserbatchError
-from userbatch.groups import groups_in_scope
-from userbatch.operators import (
+from userbatch.admin.operators import (
     OperatorRow,
     add_operator,
     change_role,
@@ -17,6 +14,9 @@ from userbatch.operators import (
     reset_password,
     set_disabled,
 )
+from userbatch.directory.auth import ROLES, OperatorInfo
+from userbatch.directory.groups import groups_in_scope
+from userbatch.errors import UserbatchError
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
+from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
-from userbatch.outbox import KeptMessage, cancel_scheduled, list_messages, reissue_link
+from userbatch.mail.outbox import KeptMessage, cancel_scheduled, list_messages, reissue_link
 from userbatch.ui.actions import show_notice
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext

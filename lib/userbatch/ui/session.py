@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from userbatch import auth
-from userbatch.auth import OperatorInfo
+from userbatch.directory import auth
+from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import utcnow
 from userbatch.ui.context import AppContext

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
-from userbatch.groups import GroupInfo, groups_in_scope, organisation_name
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.ui import jobs
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import WORKING_GROUP, sign_out

@@ -7,15 +7,15 @@ import math
 import pandas as pd
 import streamlit as st
 
-from userbatch.auth import OperatorInfo
+from userbatch.admin.users import change_login_id, export_users, search_users, user_detail
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import load_columns
+from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
-from userbatch.fields import load_columns
-from userbatch.groups import groups_in_scope
 from userbatch.ui import demo
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
-from userbatch.users import change_login_id, export_users, search_users, user_detail
 
 PAGE_SIZE = 50
 NOTICE = "users_notice"

@@ -1,0 +1,220 @@
+"""Managing operators: list, add, change role and scope, reset a password, disable, enable.
+
+Only an administrator may do any of it, checked against the database on every call (an admin
+demoted or disabled a moment ago is refused). There is always at least one enabled
+administrator: an action that would leave none is refused, and so is an admin disabling or
+demoting themself. Each action is one transaction that first locks every admin row, so two
+admins acting at once (each disabling the other, say) are taken one after the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from userbatch.crypto.passwords import hash_password, password_problems
+from userbatch.db import session
+from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
+from userbatch.directory.groups import normalize_path
+from userbatch.errors import PolicyError
+from userbatch.models import Group, Operator, utcnow
+
+
+@dataclass(frozen=True)
+class OperatorRow(OperatorInfo):
+    """An operator as the Operators screen lists it: who they are, and their account's state."""
+
+    disabled: bool
+    locked: bool  # too many wrong passwords; the lock has not run out yet
+    last_sign_in_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def list_operators(
+    engine: Engine, actor: OperatorInfo, *, now: dt.datetime | None = None
+) -> list[OperatorRow]:
+    """Every operator, by login. Raises ``PolicyError`` unless ``actor`` is an admin."""
+    now = now or utcnow()
+    with session(engine) as db:
+        _admins(db, actor, lock=False)
+        rows = db.execute(
+            select(Operator, Group.path)
+            .outerjoin(Group, Group.id == Operator.scope_group_id)
+            .order_by(Operator.login)
+        ).all()
+        return [_row(operator, path, now) for operator, path in rows]
+
+
+def add_operator(
+    engine: Engine,
+    actor: OperatorInfo,
+    *,
+    login: str,
+    password: str,
+    role: str,
+    scope_path: str = "",
+    min_password_length: int,
+) -> OperatorRow:
+    """Create an operator; a manager needs ``scope_path``, an admin has none.
+
+    Raises ``PolicyError`` unless ``actor`` is an admin, for a login taken already (in any
+    letter case), a bad login or password, a bad role, or a scope group that does not exist.
+    """
+    with session(engine) as db, db.begin():
+        _admins(db, actor, lock=True)
+        login = validate_login(login)
+        taken = db.scalar(select(Operator.login).where(func.lower(Operator.login) == login.lower()))
+        if taken is not None:
+            raise PolicyError(_taken(login, taken))
+        scope = _scope_group(db, role, scope_path)
+        _check_password(password, min_length=min_password_length, login=login)
+        operator = Operator(
+            login=login, password_hash=hash_password(password), role=role,
+            scope_group_id=scope.id if scope else None,
+        )  # fmt: skip
+        db.add(operator)
+        db.flush()
+        return _row(operator, scope.path if scope else None, utcnow())
+
+
+def change_role(
+    engine: Engine, actor: OperatorInfo, *, operator_id: int, role: str, scope_path: str = ""
+) -> OperatorRow:
+    """Give an operator a role, and a manager the group subtree they manage.
+
+    Raises ``PolicyError`` unless ``actor`` is an admin, for a bad role or scope group, and
+    for demoting the last enabled admin or oneself.
+    """
+    with session(engine) as db, db.begin():
+        admins = _admins(db, actor, lock=True)
+        operator = _target(db, operator_id)
+        scope = _scope_group(db, role, scope_path)
+        if role != "admin":
+            _keep_an_admin(admins, actor, operator, "demote")
+        operator.role = role
+        operator.scope_group_id = scope.id if scope else None
+        return _row(operator, scope.path if scope else None, utcnow())
+
+
+def reset_password(
+    engine: Engine,
+    actor: OperatorInfo,
+    *,
+    operator_id: int,
+    password: str,
+    min_password_length: int,
+) -> None:
+    """Set an operator's password; their failed sign-ins and any lock are cleared.
+
+    Raises ``PolicyError`` unless ``actor`` is an admin, or when the policy refuses ``password``.
+    """
+    with session(engine) as db, db.begin():
+        _admins(db, actor, lock=True)
+        operator = _target(db, operator_id)
+        _check_password(password, min_length=min_password_length, login=operator.login)
+        operator.password_hash = hash_password(password)
+        operator.failed_sign_ins = 0
+        operator.locked_until = None
+
+
+def set_disabled(
+    engine: Engine, actor: OperatorInfo, *, operator_id: int, disabled: bool
+) -> OperatorRow:
+    """Disable (``disabled=True``) or enable an operator; a disabled one cannot sign in and is
+    signed out at their next page.
+
+    Raises ``PolicyError`` unless ``actor`` is an admin, and for disabling the last enabled
+    admin or oneself.
+    """
+    with session(engine) as db, db.begin():
+        admins = _admins(db, actor, lock=True)
+        operator = _target(db, operator_id)
+        if disabled:
+            _keep_an_admin(admins, actor, operator, "disable")
+        operator.disabled = disabled
+        path = db.scalar(select(Group.path).where(Group.id == operator.scope_group_id))
+        return _row(operator, path, utcnow())
+
+
+def _admins(db: Session, actor: OperatorInfo, *, lock: bool) -> Sequence[Operator]:
+    """Every admin row (with ``lock``, locked until the transaction ends); raises
+    ``PolicyError`` unless ``actor`` is one of them and enabled, as the database says now."""
+    query = select(Operator).where(Operator.role == "admin").order_by(Operator.id)
+    # The fixed order keeps two transactions taking these locks from deadlocking.
+    admins = db.scalars(query.with_for_update() if lock else query).all()
+    if not any(admin.id == actor.id and not admin.disabled for admin in admins):
+        raise PolicyError("Only an administrator can manage operators.")
+    return admins
+
+
+def _target(db: Session, operator_id: int) -> Operator:
+    operator = db.get(Operator, operator_id, with_for_update=True)
+    if operator is None:
+        raise PolicyError("That operator no longer exists.")
+    return operator
+
+
+def _keep_an_admin(
+    admins: Sequence[Operator], actor: OperatorInfo, operator: Operator, verb: str
+) -> None:
+    """Refuse to ``verb`` (disable, demote) ``operator`` when it would leave no enabled admin,
+    or when it is the actor themself."""
+    if operator.role != "admin" or operator.disabled:
+        return
+    if not any(admin.id != operator.id and not admin.disabled for admin in admins):
+        raise PolicyError(
+            f"'{operator.login}' is the last enabled administrator and cannot be {verb}d; "
+            "make another operator an administrator first."
+        )
+    if operator.id == actor.id:
+        raise PolicyError(f"You cannot {verb} yourself; ask another administrator.")
+
+
+def _scope_group(db: Session, role: str, scope_path: str) -> Group | None:
+    """The group a manager manages (None for an admin); raises ``PolicyError`` for a bad role,
+    a missing or unknown group, or a group given to an admin."""
+    if role not in ROLES:
+        raise PolicyError(f"The role must be 'admin' or 'manager', not '{role}'.")
+    path = normalize_path(scope_path)
+    if role == "admin":
+        if path:
+            raise PolicyError("An administrator manages the whole organisation, not one group.")
+        return None
+    if not path:
+        raise PolicyError(
+            "A manager needs the group they manage (below the organisation); "
+            "for the whole organisation make them an administrator."
+        )
+    group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
+    if group is None:
+        raise PolicyError(f"The group '{path}' does not exist.")
+    return group
+
+
+def _check_password(password: str, *, min_length: int, login: str) -> None:
+    problems = password_problems(password, min_length=min_length, login=login)
+    if problems:
+        raise PolicyError("The password " + "; ".join(problems) + ".")
+
+
+def _taken(login: str, existing: str) -> str:
+    if existing == login:
+        return f"The login '{login}' belongs to another operator already."
+    return f"The login '{login}' differs from the operator '{existing}' only in case."
+
+
+def _row(operator: Operator, scope_path: str | None, now: dt.datetime) -> OperatorRow:
+    return OperatorRow(
+        id=operator.id,
+        login=operator.login,
+        role=operator.role,
+        scope_path=scope_path or "",
+        disabled=operator.disabled,
+        locked=operator.locked_until is not None and operator.locked_until > now,
+        last_sign_in_at=operator.last_sign_in_at,
+        created_at=operator.created_at,
+    )

@@ -1,0 +1,322 @@
+"""The rules of each column, applied to a whole column of text cells at once.
+
+``check_column`` returns the normalised cells and the problems of the bad ones. Rules that
+need other rows or the database (duplicates, existing users, groups) live in ``check``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from email_validator import EmailNotValidError, validate_email
+
+from userbatch.crypto.passwords import is_argon2_hash, password_problems
+from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec
+from userbatch.directory.groups import SEPARATOR as GROUP_SEPARATOR
+
+LOGIN_ID_SYMBOLS = "!\"#$%&'()*+,-./:;?[\\]^_`"
+_LOGIN_ID = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]{5,30}")
+_LOGIN_ID_CHAR = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]")
+# Addresses of this plain shape are valid; anything else is judged by email-validator.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
+_FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+
+STATUSES = {"valid": "Valid", "invalid": "Invalid", "suspended": "Suspended"}
+STATUS_ALIASES = {
+    "valid": "valid", "invalid": "invalid", "suspended": "suspended",
+    "有効": "valid", "無効": "invalid", "一時停止": "suspended",
+}  # fmt: skip
+TEXT_LIMITS = {
+    "name": (1, 50),
+    "display_name": (3, 50),
+    "department": (0, 100),
+    "position": (0, 100),
+}
+CUSTOM_TEXT_LIMITS = {"text": 1000, "textarea": 10000}
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A bad cell: its row, the rule's code, the message, and whether it only warns."""
+
+    row: int
+    code: str
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class ColumnOutcome:
+    cells: pd.Series  # normalised text
+    problems: list[CellProblem]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    login_ids_in_use: bool
+    min_password_length: int
+
+
+def shown(cell: str) -> str:
+    """A cell as a message quotes it: cut after 40 characters."""
+    return cell if len(cell) <= 40 else cell[:37] + "…"
+
+
+def split_multi(cell: str) -> list[str]:
+    """The distinct non-blank parts of a ``||``-joined cell, in order."""
+    parts = (part.strip() for part in cell.split(MULTI_SEPARATOR))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def normalize_group_path(path: str) -> str:
+    return GROUP_SEPARATOR.join(part.strip() for part in path.split(GROUP_SEPARATOR))
+
+
+def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProblem]]:
+    mask = ~cells.str.isascii()
+    if mask.any():
+        mask &= cells.str.contains(_FULL_WIDTH)
+    if not mask.any():
+        return cells, []
+    converted = cells[mask].map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
+    problems = [
+        CellProblem(
+            row,
+            "full_width_converted",
+            f"{label} was typed in full-width characters; it was converted to '{shown(new)}'.",
+            warning=True,
+        )
+        for row, new in converted.items()
+    ]
+    cells = cells.copy()
+    cells[mask] = converted
+    return cells, problems
+
+
+def _length(cells: pd.Series, label: str, low: int, high: int) -> list[CellProblem]:
+    lengths = cells.str.len()
+    bad = cells[(lengths > 0) & ((lengths < low) | (lengths > high))]
+    problems = []
+    for row, cell in bad.items():
+        if low > 1:
+            rule, code = (
+                f"must be {low}–{high} characters",
+                ("too_short" if len(cell) < low else "too_long"),
+            )
+        else:
+            rule, code = f"must be at most {high} characters", "too_long"
+        problems.append(CellProblem(row, code, f"{label} {rule}; '{shown(cell)}' has {len(cell)}."))
+    return problems
+
+
+def _required(cells: pd.Series, label: str, why: str = "") -> list[CellProblem]:
+    return [
+        CellProblem(row, "required", f"{label} is required{why}.")
+        for row in cells.index[cells == ""]
+    ]
+
+
+def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    cells, problems = _full_width(cells, column.label)
+    problems += _required(cells, column.label, ": it identifies the user")
+    problems += _length(cells, column.label, 5, 30)
+    bad = cells[(cells != "") & ~cells.str.fullmatch(_LOGIN_ID) & cells.str.len().between(5, 30)]
+    for row, cell in bad.items():
+        wrong = "".join(dict.fromkeys(ch for ch in cell if not _LOGIN_ID_CHAR.match(ch)))
+        problems.append(
+            CellProblem(
+                row,
+                "invalid_characters",
+                f"{column.label} may contain only half-width letters, digits and "
+                f"{LOGIN_ID_SYMBOLS}; '{shown(cell)}' contains {wrong!r}.",
+            )
+        )
+    return ColumnOutcome(cells, problems)
+
+
+def login_id_problems(login_id: str) -> list[str]:
+    """What is wrong with one login ID under the CSV's rules (Edit user applies them too)."""
+    column = ColumnSpec("login_id", "Login ID", required=True)
+    outcome = _login_id(pd.Series([login_id], index=[0], dtype=str), column, RuleContext(True, 8))
+    return [problem.message for problem in outcome.problems if not problem.warning]
+
+
+def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    cells, problems = _full_width(cells, column.label)
+    if column.required:
+        why = (
+            "" if ctx.login_ids_in_use else ": login IDs are not in use, so it identifies the user"
+        )
+        problems += _required(cells, column.label, why)
+    # The plain shape has no length limit; email-validator judges long ones (at most 254).
+    unusual = cells[(cells != "") & (~cells.str.fullmatch(_PLAIN_EMAIL) | (cells.str.len() > 254))]
+    for row, cell in unusual.items():
+        try:
+            validate_email(cell, check_deliverability=False)
+        except EmailNotValidError as exc:
+            problems.append(
+                CellProblem(
+                    row,
+                    "invalid_email",
+                    f"{column.label} '{shown(cell)}' is not a valid e-mail address: {exc}",
+                )
+            )
+    return ColumnOutcome(cells, problems)
+
+
+def _text(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    low, high = TEXT_LIMITS[column.key]
+    return ColumnOutcome(cells, _length(cells, column.label, max(low, 1), high))
+
+
+def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    # Whether it contains the login ID is checked per row, where the login ID is known.
+    problems = []
+    for row, cell in cells[cells != ""].items():
+        if is_argon2_hash(cell):
+            continue
+        for problem in password_problems(cell, min_length=ctx.min_password_length):
+            problems.append(CellProblem(row, "password_policy", f"{column.label} {problem}."))
+    return ColumnOutcome(cells, problems)
+
+
+def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    canonical = cells.str.casefold().map(STATUS_ALIASES)
+    problems = [
+        CellProblem(
+            row,
+            "invalid_status",
+            f"{column.label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
+            f"'{shown(cells[row])}' is none of them.",
+        )
+        for row in cells.index[(cells != "") & canonical.isna()]
+    ]
+    normalized = canonical.map(STATUSES).fillna(cells).where(cells != "", "")
+    return ColumnOutcome(normalized.astype(str), problems)
+
+
+def parse_date(cell: str) -> dt.date | None:
+    """A date typed as YYYY-MM-DD or YYYY/MM/DD (month and day may have one digit)."""
+    match = _DATE.fullmatch(cell)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    filled = cells[cells != ""]
+    parsed = filled.map({cell: parse_date(cell) for cell in filled.unique()})  # dates repeat
+    problems = [
+        CellProblem(
+            row,
+            "invalid_date",
+            f"{column.label} must be a date like 2025-03-31 (or 2025/03/31); "
+            f"'{shown(cells[row])}' is not.",
+        )
+        for row in parsed.index[parsed.isna()]
+    ]
+    good = parsed.dropna()
+    return ColumnOutcome(_replace(cells, good.map(dt.date.isoformat)), problems)
+
+
+def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    # Whether each group exists and is in scope is checked against the database. Most cells
+    # repeat a few texts, so each distinct text is normalised once.
+    filled = cells[cells != ""]
+    paths = {
+        cell: list(dict.fromkeys(map(normalize_group_path, split_multi(cell))))
+        for cell in filled.unique()
+    }
+    empty_names = {
+        cell: [path for path in cell_paths if any(not p for p in path.split(GROUP_SEPARATOR))]
+        for cell, cell_paths in paths.items()
+    }
+    bad = filled[filled.isin([cell for cell, found in empty_names.items() if found])]
+    problems = [
+        CellProblem(
+            row,
+            "invalid_group_path",
+            f"{column.label}: '{shown(path)}' has an empty group name; write paths like "
+            "Sales>>Tokyo and separate groups with ||.",
+        )
+        for row, cell in bad.items()
+        for path in empty_names[cell]
+    ]
+    joined = {cell: MULTI_SEPARATOR.join(cell_paths) for cell, cell_paths in paths.items()}
+    return ColumnOutcome(_replace(cells, filled.map(joined)), problems)
+
+
+def _replace(cells: pd.Series, replacements: pd.Series) -> pd.Series:
+    """``cells`` with the cells of ``replacements`` (same index, a subset) put in."""
+    if replacements.empty:
+        return cells
+    return cells.mask(cells.index.isin(replacements.index), replacements.reindex(cells.index))
+
+
+def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    problems = []
+    normalized = cells
+    if column.type in CUSTOM_TEXT_LIMITS:
+        problems += _length(cells, column.label, 1, CUSTOM_TEXT_LIMITS[column.type])
+    elif column.type in ("radio", "pulldown"):
+        options = ", ".join(column.options)
+        problems += [
+            CellProblem(
+                row,
+                "invalid_option",
+                f"{column.label} must be one of: {options}; '{shown(cells[row])}' is not.",
+            )
+            for row in cells.index[(cells != "") & ~cells.isin(column.options)]
+        ]
+    elif column.type == "checkbox":
+        parts = cells[cells != ""].map(split_multi)
+        normalized = _replace(cells, parts.map(MULTI_SEPARATOR.join))
+        for row, row_parts in parts.items():
+            wrong = [part for part in row_parts if part not in column.options]
+            if wrong:
+                problems.append(
+                    CellProblem(
+                        row,
+                        "invalid_option",
+                        f"{column.label}: {', '.join(repr(w) for w in wrong)} "
+                        f"{'is' if len(wrong) == 1 else 'are'} not among the options "
+                        f"{', '.join(column.options)} (join several with ||).",
+                    )
+                )
+    return ColumnOutcome(normalized, problems)
+
+
+# Rules that say in their own words why the column is required; Name always is.
+_OWN_REQUIRED = {"login_id", "email"}
+_RULES: dict[str, Callable[[pd.Series, ColumnSpec, RuleContext], ColumnOutcome]] = {
+    "login_id": _login_id,
+    "name": _text,
+    "display_name": _text,
+    "email": _email,
+    "password": _password,
+    "department": _text,
+    "position": _text,
+    "status": _status,
+    "expiration_date": _date,
+    "belong_to": _belong_to,
+}
+
+
+def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
+    """Apply the rules of ``column`` to its cells (text, trimmed)."""
+    rule = _custom if column.custom else _RULES[column.key]
+    outcome = rule(cells, column, ctx)
+    if column.key in _OWN_REQUIRED or not (column.required or column.key == "name"):
+        return outcome
+    return ColumnOutcome(outcome.cells, _required(outcome.cells, column.label) + outcome.problems)

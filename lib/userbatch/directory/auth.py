@@ -1,0 +1,171 @@
+"""Operators: first-run set-up, sign-in with argon2id hashes, and who may see what.
+
+Sign-in is throttled per operator: after ``MAX_FAILED_SIGN_INS`` wrong passwords in a row the
+account is locked for ``LOCK_MINUTES``, and the message never tells whether the login exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from userbatch.crypto.passwords import hash_password, password_problems, verify_password
+from userbatch.db import session
+from userbatch.directory.groups import root_group, validate_group_name
+from userbatch.errors import PolicyError, SetupError, SignInError
+from userbatch.models import Group, Operator, utcnow
+
+MAX_FAILED_SIGN_INS = 5
+LOCK_MINUTES = 5
+MAX_LOGIN_LENGTH = 64
+ROLES = ("admin", "manager")
+# Verifying against this keeps a wrong login as slow as a wrong password.
+_DUMMY_HASH = hash_password("not-a-real-password-0")
+
+
+@dataclass(frozen=True)
+class OperatorInfo:
+    """The signed-in operator as the pages and the domain need it."""
+
+    id: int
+    login: str
+    role: str
+    scope_path: str  # '' (the whole tree) for admins
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def needs_setup(engine: Engine) -> bool:
+    """True on an empty database: no operator exists yet."""
+    with session(engine) as db:
+        return db.scalar(select(func.count()).select_from(Operator)) == 0
+
+
+def validate_login(login: str) -> str:
+    """The trimmed operator login; raises ``PolicyError`` saying which rule it breaks."""
+    login = login.strip()
+    if not login:
+        raise PolicyError("The login must not be empty.")
+    if len(login) > MAX_LOGIN_LENGTH or any(ch.isspace() for ch in login):
+        raise PolicyError(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
+    return login
+
+
+def initialize(
+    engine: Engine, *, organisation: str, login: str, password: str, min_password_length: int
+) -> OperatorInfo:
+    """First-run set-up: name the root group and create the first admin.
+
+    Raises ``SetupError`` when set-up was done already or a value breaks a rule.
+    """
+    try:
+        login = validate_login(login)
+    except PolicyError as exc:
+        raise SetupError(str(exc)) from None
+    try:
+        organisation = validate_group_name(organisation)
+    except PolicyError as exc:
+        raise SetupError(f"Organisation name: {exc}") from None
+    problems = password_problems(password, min_length=min_password_length, login=login)
+    if problems:
+        raise SetupError("The password " + "; ".join(problems) + ".")
+    password_hash = hash_password(password)
+    with session(engine) as db, db.begin():
+        if db.scalar(select(func.count()).select_from(Operator)):
+            raise SetupError("Set-up is done already; sign in instead.")
+        root = root_group(db)
+        if root is None:
+            db.add(Group(parent_id=None, name=organisation, path=""))
+        else:
+            root.name = organisation
+        admin = Operator(login=login, password_hash=password_hash, role="admin")
+        db.add(admin)
+        db.flush()
+        return OperatorInfo(id=admin.id, login=admin.login, role="admin", scope_path="")
+
+
+def _info(db_operator: Operator, scope_path: str | None) -> OperatorInfo:
+    return OperatorInfo(
+        id=db_operator.id,
+        login=db_operator.login,
+        role=db_operator.role,
+        scope_path=scope_path or "",
+    )
+
+
+def sign_in(
+    engine: Engine, login: str, password: str, *, now: dt.datetime | None = None
+) -> OperatorInfo:
+    """The operator whose login and password match.
+
+    Raises ``SignInError`` for a wrong login or password, a disabled operator, or an account
+    locked after too many wrong passwords.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        with db.begin():
+            row = db.execute(
+                select(Operator, Group.path)
+                .outerjoin(Group, Group.id == Operator.scope_group_id)
+                .where(Operator.login == login.strip())
+                .with_for_update(of=Operator)
+            ).one_or_none()
+            refusal: str | None
+            if row is None:
+                verify_password(_DUMMY_HASH, password)
+                refusal = "Wrong login or password."
+            else:
+                refusal = _check_attempt(row[0], password, now)
+        if refusal:
+            raise SignInError(refusal)
+        assert row is not None
+        return _info(row[0], row[1])
+
+
+def _check_attempt(operator: Operator, password: str, now: dt.datetime) -> str | None:
+    """Record one sign-in attempt on ``operator``; the reason it is refused, or None."""
+    if operator.locked_until and operator.locked_until > now:
+        minutes = max(1, round((operator.locked_until - now).total_seconds() / 60))
+        return f"Too many wrong passwords: this account is locked for {minutes} more minute(s)."
+    if not verify_password(operator.password_hash, password):
+        operator.failed_sign_ins += 1
+        if operator.failed_sign_ins >= MAX_FAILED_SIGN_INS:
+            operator.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+            operator.failed_sign_ins = 0
+        return "Wrong login or password."
+    if operator.disabled:
+        return "This operator is disabled; ask an administrator."
+    operator.failed_sign_ins = 0
+    operator.locked_until = None
+    operator.last_sign_in_at = now
+    return None
+
+
+def get_operator(engine: Engine, operator_id: int) -> OperatorInfo | None:
+    """The operator with this id as it is now, or None if it is gone or disabled."""
+    with session(engine) as db:
+        row = db.execute(
+            select(Operator, Group.path)
+            .outerjoin(Group, Group.id == Operator.scope_group_id)
+            .where(Operator.id == operator_id)
+        ).one_or_none()
+    if row is None or row[0].disabled:
+        return None
+    return _info(row[0], row[1])
+
+
+def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
+    """Raises ``PolicyError`` unless ``actor`` is, as the database says now, an enabled admin.
+
+    ``action`` completes the refusal: "Only administrators can <action>."
+    """
+    role = db.scalar(
+        select(Operator.role).where(Operator.id == actor.id, Operator.disabled.is_(False))
+    )
+    if role != "admin":
+        raise PolicyError(f"Only administrators can {action}.")

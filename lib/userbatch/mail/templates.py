@@ -1,0 +1,290 @@
+"""E-mail templates: list, create, edit, delete, preview with a real user, send a test.
+
+Templates are shared by the whole organisation, so only administrators create, edit and
+delete them; managers list them, preview them with users of their own groups and send
+tests. Nothing is stored or rendered before ``template_check`` finds no problem in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from userbatch.admin.users import user_in_scope
+from userbatch.batches.store import ACTIVE_STATES
+from userbatch.db import session
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import organisation_name
+from userbatch.errors import PolicyError
+from userbatch.mail.outbox import accept_url
+from userbatch.mail.render import SET_PASSWORD_URL, Rendered, deliver, invitation_variables, render
+from userbatch.mail.template_check import (
+    MAX_SUBJECT_LENGTH,
+    custom_keys,
+    sample_variables,
+    validate_template,
+)
+from userbatch.models import Batch, EmailTemplate, OutboxMessage, utcnow
+from userbatch.settings import Settings
+
+MAX_NAME_LENGTH = 100
+TEST_PREFIX = "[Test] "
+# The set-password link of a preview or a test: it looks like the real one and sets nothing.
+EXAMPLE_TOKEN = "this-test-link-sets-no-password"
+# A batch in one of these states has still to run (a stored one is queued by Execute again).
+WAITING_STATES = ("stored", *ACTIVE_STATES)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    id: int
+    name: str
+    subject: str
+    body: str
+
+
+def list_templates(engine: Engine) -> list[TemplateInfo]:
+    """Every template, "Invitation" (the default) first, then by name."""
+    with session(engine) as db:
+        templates = db.scalars(
+            select(EmailTemplate).order_by(EmailTemplate.name != "Invitation", EmailTemplate.name)
+        ).all()
+    return [TemplateInfo(t.id, t.name, t.subject, t.body) for t in templates]
+
+
+def create_template(
+    engine: Engine, operator: OperatorInfo, *, name: str, subject: str, body: str
+) -> int:
+    """Add a template; returns its id. Raises ``PolicyError`` for a manager, a name that is
+    empty or taken, or a template with problems."""
+    _require_admin(operator, "create")
+    _require_valid(engine, subject, body)
+    try:
+        with session(engine) as db, db.begin():
+            template = EmailTemplate(
+                name=_free_name(db, name, template_id=None), subject=subject, body=body
+            )
+            db.add(template)
+            db.flush()
+            return template.id
+    except IntegrityError:  # created at the same moment by someone else
+        raise PolicyError(f"There is already a template named '{name.strip()}'.") from None
+
+
+def save_template(
+    engine: Engine,
+    operator: OperatorInfo,
+    *,
+    template_id: int,
+    subject: str,
+    body: str,
+    name: str | None = None,
+) -> None:
+    """Change a template's subject and body (and its name, when given). Raises
+    ``PolicyError`` for a manager, a template that no longer exists, a name that is empty
+    or taken, or a template with problems."""
+    _require_admin(operator, "edit")
+    _require_valid(engine, subject, body)
+    try:
+        with session(engine) as db, db.begin():
+            template = db.get(EmailTemplate, template_id)
+            if template is None:
+                raise PolicyError("That e-mail template no longer exists.")
+            if name is not None:
+                template.name = _free_name(db, name, template_id=template_id)
+            template.subject, template.body, template.updated_at = subject, body, utcnow()
+    except IntegrityError:
+        raise PolicyError(f"There is already a template named '{(name or '').strip()}'.") from None
+
+
+def delete_template(engine: Engine, operator: OperatorInfo, *, template_id: int) -> None:
+    """Delete a template. Raises ``PolicyError`` for a manager, for the last template (the
+    Execute dialog needs one), and while a batch that has still to run, or whose invitations
+    are still scheduled, was executed with it; the message names those batches."""
+    _require_admin(operator, "delete")
+    with session(engine) as db, db.begin():
+        template = db.get(EmailTemplate, template_id)
+        if template is None:
+            raise PolicyError("That e-mail template no longer exists.")
+        if db.scalar(select(func.count()).select_from(EmailTemplate)) == 1:
+            raise PolicyError(
+                f"'{template.name}' is the only e-mail template and the Execute dialog needs "
+                "one; create another template before deleting this one."
+            )
+        uses = _waiting_uses(db, template_id)
+        if uses:
+            shown = uses[:5] + ([f"{len(uses) - 5} more"] if len(uses) > 5 else [])
+            raise PolicyError(
+                f"'{template.name}' cannot be deleted while a scheduled batch uses it: "
+                + "; ".join(shown)
+                + ". Delete it once they have run and their invitations have gone out (a batch "
+                "still waiting can be canceled under Background processing)."
+            )
+        db.delete(template)
+
+
+def _waiting_uses(db: Session, template_id: int) -> list[str]:
+    """How batches executed with the template still wait: to run, or to send invitations."""
+    scheduled = {
+        batch_id: (count, first)
+        for batch_id, count, first in db.execute(
+            select(OutboxMessage.batch_id, func.count(), func.min(OutboxMessage.send_at))
+            .where(OutboxMessage.state.in_(("scheduled", "sending")))
+            .where(OutboxMessage.batch_id.is_not(None))
+            .group_by(OutboxMessage.batch_id)
+        )
+    }
+    batches = db.scalars(
+        select(Batch)
+        .where(or_(Batch.state.in_(WAITING_STATES), Batch.id.in_(list(scheduled))))
+        .order_by(Batch.submitted_at)
+    ).all()
+    uses = []
+    for batch in batches:
+        if not batch.options.get("invite") or batch.options.get("template_id") != template_id:
+            continue
+        if batch.id in scheduled:
+            count, first = scheduled[batch.id]
+            uses.append(
+                f"batch '{batch.file_name}' has {count} invitation(s) scheduled, the next at "
+                f"{_when(first)}"
+            )
+        else:
+            send_at = dt.datetime.fromisoformat(batch.options["send_at"])
+            uses.append(
+                f"batch '{batch.file_name}' ({batch.state}, submitted "
+                f"{_when(batch.submitted_at)}) sends invitations at {_when(send_at)}"
+            )
+    return uses
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _require_admin(operator: OperatorInfo, action: str) -> None:
+    if not operator.is_admin:
+        raise PolicyError(
+            f"Only an administrator can {action} e-mail templates: they are shared by the "
+            "whole organisation."
+        )
+
+
+def _require_valid(engine: Engine, subject: str, body: str) -> list[str]:
+    """The custom field keys; raises ``PolicyError`` listing the template's problems."""
+    keys = custom_keys(engine)
+    problems = validate_template(subject, body, custom_keys=keys)
+    if problems:
+        raise PolicyError("The template has problems: " + " ".join(map(str, problems)))
+    return keys
+
+
+def _free_name(db: Session, name: str, *, template_id: int | None) -> str:
+    name = name.strip()
+    if not name:
+        raise PolicyError("A template name must not be empty.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise PolicyError(f"A template name has at most {MAX_NAME_LENGTH} characters.")
+    taken = db.scalar(
+        select(EmailTemplate.name).where(
+            func.lower(EmailTemplate.name) == name.lower(), EmailTemplate.id != (template_id or 0)
+        )
+    )
+    if taken is not None:
+        raise PolicyError(f"There is already a template named '{taken}'.")
+    return name
+
+
+def preview_template(
+    engine: Engine,
+    settings: Settings,
+    *,
+    operator: OperatorInfo,
+    subject: str,
+    body: str,
+    user_id: int | None = None,
+) -> Rendered:
+    """The mail as the user ``user_id`` would get it (sample values when None); the
+    set-password link is an example that sets nothing. Raises ``PolicyError`` for a template
+    with problems or a user outside the operator's groups."""
+    keys = _require_valid(engine, subject, body)
+    site_name = organisation_name(engine) or "userbatch"
+    if user_id is None:
+        variables = sample_variables(keys, site_name=site_name, base_url=settings.base_url)
+    else:
+        user, groups = _user_variables(engine, user_id, operator.scope_path)
+        variables = invitation_variables(
+            user, groups, site_name=site_name, base_url=settings.base_url, custom_keys=keys
+        )
+    rendered = render(subject, body, variables)
+    link = accept_url(settings, EXAMPLE_TOKEN)
+    return Rendered(
+        rendered.subject.replace(SET_PASSWORD_URL, link),
+        rendered.body.replace(SET_PASSWORD_URL, link),
+    )
+
+
+def _user_variables(
+    engine: Engine, user_id: int, scope_path: str
+) -> tuple[dict[str, Any], list[str]]:
+    with session(engine) as db:
+        user, paths = user_in_scope(db, user_id, scope_path=scope_path)
+    values = {
+        "name": user.name, "display_name": user.display_name, "login_id": user.login_id,
+        "email": user.email, "expiration_date": user.expiration_date, "custom": user.custom,
+    }  # fmt: skip
+    return values, paths
+
+
+def send_test(
+    engine: Engine,
+    settings: Settings,
+    *,
+    operator: OperatorInfo,
+    recipient: str,
+    subject: str,
+    body: str,
+    user_id: int | None = None,
+) -> str:
+    """Send the template, filled in for ``user_id`` (sample values when None), to
+    ``recipient`` with "[Test]" before the subject; returns the transport: 'smtp', or
+    'outbox' when SMTP_URL is unset and the message is kept in the Outbox. Every test is
+    recorded in the outbox table (no batch). Raises ``PolicyError`` for a bad address, a
+    template with problems, a user outside the operator's groups, or a server that refuses
+    (the test is then recorded as failed)."""
+    try:
+        address = validate_email(recipient.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise PolicyError(f"'{recipient.strip()}' is not a valid e-mail address: {exc}") from None
+    rendered = preview_template(
+        engine, settings, operator=operator, subject=subject, body=body, user_id=user_id
+    )
+    # A value with a line break must not break the mail header.
+    subject_line = (TEST_PREFIX + " ".join(rendered.subject.split()))[:MAX_SUBJECT_LENGTH]
+    now = utcnow()
+    with session(engine) as db, db.begin():
+        message = OutboxMessage(
+            recipient=address, subject=subject_line, body=rendered.body, send_at=now,
+            state="sending", claimed_at=now, attempts=1, operator_id=operator.id,
+        )  # fmt: skip
+        db.add(message)
+        db.flush()
+        message_id = message.id
+    outcome = update(OutboxMessage).where(OutboxMessage.id == message_id)
+    try:
+        transport = deliver(settings, recipient=address, subject=subject_line, body=rendered.body)
+    except (smtplib.SMTPException, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        with engine.begin() as connection:
+            connection.execute(outcome.values(state="failed", last_error=error, claimed_at=None))
+        raise PolicyError(f"The test to {address} was not sent: {error}") from None
+    with engine.begin() as connection:
+        connection.execute(outcome.values(state="sent", sent_at=utcnow(), transport=transport))
+    return transport
