@@ -29,12 +29,15 @@ from sqlalchemy.exc import OperationalError
 from benchmarks import data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
-from userbatch.batches.store import Invitation, default_template, get_batch, store_batch
+from userbatch.batches.history import get_batch
+from userbatch.batches.store import Invitation, store_batch
 from userbatch.check.checker import check_file
 from userbatch.db import open_database
+from userbatch.mail.templates import default_template
 from userbatch.settings import Settings
-from userbatch.worker.jobs import enqueue_batch, redis_connection
+from userbatch.worker.connection import redis_connection
 from userbatch.worker.runtime import spawn, stop_process
+from userbatch.worker.submit import enqueue_batch
 
 POSTGRES_URL = os.environ.get(
     "USERBATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

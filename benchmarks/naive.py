@@ -22,12 +22,13 @@ from sqlalchemy import delete, select
 
 from benchmarks import data
 from benchmarks.measure import timed
-from userbatch.batches.store import default_template
 from userbatch.crypto.passwords import password_problems
 from userbatch.db import session
 from userbatch.directory.fields import STANDARD_LABELS
 from userbatch.directory.groups import organisation_name
-from userbatch.mail.render import invitation_variables, render
+from userbatch.mail.invitations import invitation_variables
+from userbatch.mail.render import render
+from userbatch.mail.templates import default_template
 from userbatch.models import Group, Membership, OutboxMessage, User
 from userbatch.settings import Settings
 

@@ -18,17 +18,21 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import Mailbox, free_port, settings_env
+from userbatch.batches.history import get_batch
 from userbatch.db import dispose_engines, open_database, session
 from userbatch.directory import auth
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo, add_group, groups_in_scope
-from userbatch.models import Membership, Operator, User
+from userbatch.models import Batch, Membership, Operator, User
 from userbatch.settings import Settings
+from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.runtime import Runtime
+from userbatch.worker.submit import enqueue_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("USERBATCH_TEST_POSTGRES_URL")
@@ -142,6 +146,25 @@ def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], None]:
                 monkeypatch.setenv(key, value)
 
     return apply
+
+
+RunBatch = Callable[["World", str], Batch]
+
+
+@pytest.fixture
+def run_batch(clean_redis: Redis, use_env: Callable[[Settings], None]) -> RunBatch:
+    """``run_batch(world, batch_id)``: run a stored batch the way production does — handed to
+    the queue, then applied by the job entry points on a real (burst) ``SimpleWorker``, chunk
+    jobs and the finishing job included; returns the batch as it ended."""
+
+    def run(world: World, batch_id: str) -> Batch:
+        use_env(world.settings)
+        enqueue_batch(world.engine, world.settings, batch_id)
+        queue = Queue(QUEUE_NAME, connection=clean_redis)
+        SimpleWorker([queue], connection=clean_redis).work(burst=True)
+        return get_batch(world.engine, batch_id)
+
+    return run
 
 
 @dataclass

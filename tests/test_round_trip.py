@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from tests.batches.test_apply import _store
 from tests.check.test_check import run_check
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from userbatch.admin.users import export_users
-from userbatch.batches.apply import apply_batch
-from userbatch.batches.store import results_file
+from userbatch.batches.history import results_file
 from userbatch.db import session
 from userbatch.files.csvfile import write_table
 from userbatch.models import FieldSetting, User
@@ -85,7 +84,7 @@ def test_three_edited_cells_are_exactly_three_changes(people: World) -> None:
     }
 
 
-def test_importing_the_download_writes_nothing(people: World) -> None:
+def test_importing_the_download_writes_nothing(people: World, run_batch: RunBatch) -> None:
     def state() -> list[tuple[object, ...]]:
         with session(people.engine) as db:
             return [
@@ -94,7 +93,7 @@ def test_importing_the_download_writes_nothing(people: World) -> None:
             ]
 
     before = state()
-    batch = apply_batch(people.engine, people.settings, _store(people, _download(people)))
+    batch = run_batch(people, _store(people, _download(people)))
     assert (batch.created, batch.updated, batch.unchanged) == (0, 0, 3)
     assert state() == before
 
@@ -123,9 +122,9 @@ def test_the_error_download_corrected_uploads_again(people: World) -> None:
     ]
 
 
-def test_the_results_download_uploads_again(people: World) -> None:
+def test_the_results_download_uploads_again(people: World, run_batch: RunBatch) -> None:
     batch_id = _store(people, "Login ID,Name\r\nnew00001,New\r\nsato0002,Sato Ichiro\r\n")
-    apply_batch(people.engine, people.settings, batch_id)
+    run_batch(people, batch_id)
     again = run_check(people, results_file(people.engine, batch_id).decode("utf-8-sig"))
     assert again.counts == {"new": 0, "update": 0, "unchanged": 2, "error": 0}
     assert again.sheet.notices == [

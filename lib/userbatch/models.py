@@ -1,4 +1,4 @@
-"""The tables of userbatch (SQLAlchemy 2 declarative), and nothing else.
+"""The tables of userbatch (SQLAlchemy 2 declarative) and the words of their state columns.
 
 Times are stored as UTC. Row-level values of a batch are kept as the checked text of each
 column; passwords are never stored in clear (``BatchRow.secret`` holds them encrypted until a
@@ -8,6 +8,7 @@ worker hashes them).
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -170,6 +171,54 @@ class EmailTemplate(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class BatchState(StrEnum):
+    """Where a batch is on its way; the transitions are in ``userbatch.batches.lifecycle``.
+
+    ::
+
+        stored ──> queued ──> started ──> finished
+          │          │  ↑        │
+          │          │  └─ failed (Retry) <┘
+          └──────────┴──> canceled
+
+    ``scheduled`` and ``deferred`` are RQ's words for a queued job that waits for a time or
+    for other jobs; a batch shows them while its job does.
+    """
+
+    STORED = "stored"
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    DEFERRED = "deferred"
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_active(self) -> bool:
+        """Handed to the workers and not ended: queued (or scheduled, deferred) or started."""
+        return self in ACTIVE_STATES
+
+    @property
+    def is_waiting(self) -> bool:
+        """Not yet started: stored, or queued (scheduled, deferred) for a worker."""
+        return self in WAITING_STATES
+
+    @property
+    def is_final(self) -> bool:
+        """Ended: finished, failed or canceled (a failed batch may still be retried)."""
+        return self in FINAL_STATES
+
+
+ACTIVE_STATES = frozenset(
+    {BatchState.QUEUED, BatchState.SCHEDULED, BatchState.DEFERRED, BatchState.STARTED}
+)
+WAITING_STATES = frozenset(
+    {BatchState.STORED, BatchState.QUEUED, BatchState.SCHEDULED, BatchState.DEFERRED}
+)
+FINAL_STATES = frozenset({BatchState.FINISHED, BatchState.FAILED, BatchState.CANCELED})
+
+
 class Batch(Base):
     """One uploaded file's journey: stored after the check, applied by a background job."""
 
@@ -186,7 +235,8 @@ class Batch(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
     # invite, template_id, subject, body, send_at (ISO 8601, UTC) chosen at execution.
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="stored")
+    # A BatchState; written only by ``userbatch.batches.lifecycle``.
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.STORED.value)
     job_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     total: Mapped[int] = mapped_column(Integer, default=0)

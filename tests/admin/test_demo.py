@@ -11,7 +11,7 @@ from userbatch.admin.demo import TEMPLATE_NAME, USERS, has_users, load_demo
 from userbatch.admin.users import export_users
 from userbatch.db import session
 from userbatch.directory.groups import groups_in_scope
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.mail.render import render
 from userbatch.mail.templates import list_templates
 from userbatch.models import Membership, User
@@ -27,14 +27,14 @@ def test_an_admin_loads_it_once(world: World) -> None:
     assert statuses == {"valid", "suspended", "invalid"}
     paths = [group.path for group in groups_in_scope(world.engine, "")]
     assert {"Sales>>Osaka", "Engineering>>Platform"} <= set(paths)
-    with pytest.raises(PolicyError, match="only offered to an installation without users"):
+    with pytest.raises(UserbatchError, match="only offered to an installation without users"):
         load_demo(world.engine, world.admin)
     with session(world.engine) as db:
         assert db.scalar(select(func.count()).select_from(User)) == USERS
 
 
 def test_a_manager_cannot_load_it(world: World) -> None:
-    with pytest.raises(PolicyError, match="Only administrators can load demo data"):
+    with pytest.raises(UserbatchError, match="Only administrators can load demo data"):
         load_demo(world.engine, world.manager("mgr", "Sales"))
     assert not has_users(world.engine)
 

@@ -18,7 +18,7 @@ from userbatch.admin.field_settings import (
     remove_custom_field,
     save_choices,
 )
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.mail.templates import list_templates, save_template
 
 DEFAULT_ORDER = [
@@ -87,7 +87,7 @@ def test_rules_of_the_standard_fields(
     if message is None:
         save_choices(world.engine, world.admin, choices(world, **changes))
         return
-    with pytest.raises(PolicyError, match=re.escape(message)):
+    with pytest.raises(UserbatchError, match=re.escape(message)):
         save_choices(world.engine, world.admin, choices(world, **changes))
     assert [f.key for f in list_fields(world.engine) if not f.in_use] == []
 
@@ -96,7 +96,7 @@ def test_login_id_off_is_refused_while_users_lack_an_email(world: World) -> None
     plain_invitation(world)
     world.add_user("nomail01")
     world.add_user("sato0002", email="sato@example.com")
-    with pytest.raises(PolicyError, match=r"1 user\(s\) have no e-mail address.*nomail01"):
+    with pytest.raises(UserbatchError, match=r"1 user\(s\) have no e-mail address.*nomail01"):
         save_choices(world.engine, world.admin, choices(world, login_id=(False, True)))
 
 
@@ -121,7 +121,7 @@ def test_a_manager_changes_no_setting(world: World) -> None:
         lambda: remove_custom_field(world.engine, manager, field.key),
     ]
     for attempt in attempts:
-        with pytest.raises(PolicyError, match="Only administrators can"):
+        with pytest.raises(UserbatchError, match="Only administrators can"):
             attempt()
     assert [f.key for f in list_fields(world.engine)] == DEFAULT_ORDER
 
@@ -161,7 +161,7 @@ BAD_FIELDS = [
 def test_a_bad_custom_field_is_refused_with_the_rule(
     world: World, field: CustomField, message: str
 ) -> None:
-    with pytest.raises(PolicyError, match=re.escape(message)):
+    with pytest.raises(UserbatchError, match=re.escape(message)):
         add_custom_field(world.engine, world.admin, field)
     assert [f.key for f in list_fields(world.engine)] == DEFAULT_ORDER
 
@@ -170,7 +170,7 @@ def test_custom_fields_are_edited_and_their_labels_stay_distinct(world: World) -
     course = CustomField("course", "Course", "radio", ("Math", "Art"))
     add_custom_field(world.engine, world.admin, course)
     add_custom_field(world.engine, world.admin, CustomField("room", "Room", "text"))
-    with pytest.raises(PolicyError, match="taken by the column Room"):
+    with pytest.raises(UserbatchError, match="taken by the column Room"):
         edit_custom_field(world.engine, world.admin, dataclasses.replace(course, label="room"))
     edit_custom_field(
         world.engine, world.admin,
@@ -180,7 +180,7 @@ def test_custom_fields_are_edited_and_their_labels_stay_distinct(world: World) -
     assert (column.label, column.type, column.options, column.required) == (
         "Courses", "checkbox", ("Math", "Art", "PE"), True,
     )  # fmt: skip
-    with pytest.raises(PolicyError, match="no custom field with the key 'name'"):
+    with pytest.raises(UserbatchError, match="no custom field with the key 'name'"):
         edit_custom_field(world.engine, world.admin, CustomField("name", "Name 2", "text"))
 
 
@@ -190,11 +190,11 @@ def test_a_field_a_template_reads_cannot_be_removed_or_switched_off(world: World
     body = "{{ name }} {{ custom.course }} {{ group }}"
     save_template(world.engine, world.admin, template_id=invitation.id, subject="Hi", body=body)
     with pytest.raises(
-        PolicyError,
+        UserbatchError,
         match=r"Course cannot be switched off or removed: the e-mail template\(s\) 'Invitation'",
     ):
         remove_custom_field(world.engine, world.admin, "course")
-    with pytest.raises(PolicyError) as refused:
+    with pytest.raises(UserbatchError) as refused:
         save_choices(
             world.engine,
             world.admin,
@@ -212,5 +212,5 @@ def test_a_field_a_template_reads_cannot_be_removed_or_switched_off(world: World
 def test_choices_for_a_changed_field_list_are_refused(world: World) -> None:
     stale = choices(world)
     add_custom_field(world.engine, world.admin, CustomField("course", "Course", "text"))
-    with pytest.raises(PolicyError, match="The fields changed meanwhile"):
+    with pytest.raises(UserbatchError, match="The fields changed meanwhile"):
         save_choices(world.engine, world.admin, stale)

@@ -22,7 +22,7 @@ from userbatch.admin.operators import (
 from userbatch.db import session
 from userbatch.directory import auth
 from userbatch.directory.auth import OperatorInfo
-from userbatch.errors import PolicyError, SignInError
+from userbatch.errors import SignInError, UserbatchError
 from userbatch.models import Operator
 
 PASSWORD = "correct-horse-7"
@@ -102,7 +102,7 @@ def test_add_a_manager_and_an_admin_who_then_sign_in(world: World) -> None:
 def test_adding_refuses_and_says_why(
     world: World, login: str, password: str, role: str, scope: str, message: str
 ) -> None:
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(UserbatchError, match=message):
         add_operator(
             world.engine, world.admin, login=login, password=password, role=role,
             scope_path=scope, min_password_length=8,
@@ -111,7 +111,7 @@ def test_adding_refuses_and_says_why(
 
 
 def test_the_password_policy_follows_the_setting(world: World) -> None:
-    with pytest.raises(PolicyError, match="at least 12 characters; it has 11"):
+    with pytest.raises(UserbatchError, match="at least 12 characters; it has 11"):
         add_operator(
             world.engine, world.admin, login="lead", password="abcdefgh123", role="manager",
             scope_path="Sales", min_password_length=12,
@@ -130,11 +130,11 @@ def test_change_role_and_scope(world: World) -> None:
         world.engine, world.admin, operator_id=lead.id, role="manager", scope_path="Sales>>Tokyo"
     )
     assert _listed(world)["lead"] == ("manager", "Sales>>Tokyo", False)
-    with pytest.raises(PolicyError, match="The group 'Nowhere' does not exist"):
+    with pytest.raises(UserbatchError, match="The group 'Nowhere' does not exist"):
         change_role(
             world.engine, world.admin, operator_id=lead.id, role="manager", scope_path="Nowhere"
         )
-    with pytest.raises(PolicyError, match="A manager needs the group"):
+    with pytest.raises(UserbatchError, match="A manager needs the group"):
         change_role(world.engine, world.admin, operator_id=lead.id, role="manager")
     assert _listed(world)["lead"] == ("manager", "Sales>>Tokyo", False)
 
@@ -150,7 +150,7 @@ def test_a_reset_password_signs_in_the_old_one_does_not_and_the_lock_is_lifted(
     with pytest.raises(SignInError, match="locked"):
         auth.sign_in(world.engine, "lead", PASSWORD)
 
-    with pytest.raises(PolicyError, match="must not contain the login ID"):
+    with pytest.raises(UserbatchError, match="must not contain the login ID"):
         reset_password(
             world.engine, world.admin, operator_id=lead.id, password="lead-2024-x",
             min_password_length=8,
@@ -236,7 +236,7 @@ def test_only_an_enabled_admin_may_act(
     before = _listed(world)
     with session(world.engine) as db:
         hash_before = db.get_one(Operator, target.id).password_hash
-    with pytest.raises(PolicyError, match="Only an administrator can manage operators"):
+    with pytest.raises(UserbatchError, match="Only an administrator can manage operators"):
         action(world, acting, target.id)
     assert _listed(world) == before
     with session(world.engine) as db:
@@ -262,7 +262,7 @@ def test_no_admin_demotes_or_disables_the_last_admin_or_themself(
         if second_admin == "disabled":
             set_disabled(world.engine, world.admin, operator_id=other.id, disabled=True)
     me = world.admin.id
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(UserbatchError, match=message):
         if action == "demote":
             change_role(
                 world.engine, world.admin, operator_id=me, role="manager", scope_path="Sales"
@@ -283,7 +283,7 @@ def test_an_admin_demotes_and_disables_another_admin(world: World) -> None:
 
 
 def test_an_operator_that_is_gone(world: World) -> None:
-    with pytest.raises(PolicyError, match="That operator no longer exists"):
+    with pytest.raises(UserbatchError, match="That operator no longer exists"):
         set_disabled(world.engine, world.admin, operator_id=9999, disabled=True)
 
 
@@ -305,6 +305,6 @@ def test_two_admins_acting_at_once_are_taken_in_turn(world: World) -> None:
             assert not race.done()  # waiting for the lock, not deciding on stale rows
             db.get_one(Operator, other.id).disabled = True
             db.commit()
-            with pytest.raises(PolicyError, match="Only an administrator"):
+            with pytest.raises(UserbatchError, match="Only an administrator"):
                 race.result(timeout=30)
     assert auth.get_operator(world.engine, world.admin.id) == world.admin

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import World
 from userbatch.admin.users import change_login_id, search_users, user_detail
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_a_manager_finds_only_their_users(many: World) -> None:
     manager = many.manager("support-lead", "Support")
     users, total = search_users(many.engine, scope_path=manager.scope_path)
     assert total == 1 and users[0].login_id == "kato0003"
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         search_users(many.engine, scope_path=manager.scope_path, group_path="Sales")
 
 
@@ -80,7 +80,7 @@ def test_edit_user_changes_the_login_id(people: World) -> None:
 )
 def test_edit_user_refuses(people: World, login_id: str, scope: str, message: str) -> None:
     kato = search_users(people.engine, scope_path="", text="kato")[0][0]
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(UserbatchError, match=message):
         change_login_id(people.engine, kato.id, login_id, scope_path=scope)
 
 
@@ -94,5 +94,5 @@ def test_a_user_opens_with_every_column_but_the_password(people: World) -> None:
     assert (detail["Email"], detail["Status"], detail["Belong to"]) == (
         "sato@example.com", "Valid", "Sales",
     )  # fmt: skip
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         user_detail(people.engine, sato.id, people.columns(), scope_path="Support")

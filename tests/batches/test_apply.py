@@ -13,22 +13,19 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, update
 
 from tests.check.test_check import H, run_check
-from tests.conftest import World
-from userbatch.batches.apply import apply_batch, apply_chunk
-from userbatch.batches.store import (
-    Invitation,
-    default_template,
-    get_batch,
-    job_document,
-    store_batch,
-)
+from tests.conftest import RunBatch, World
+from userbatch.batches.apply import apply_chunk
+from userbatch.batches.history import get_batch, job_document
+from userbatch.batches.store import Invitation, store_batch
 from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.mail.render import SET_PASSWORD_URL
+from userbatch.mail.templates import default_template
 from userbatch.models import BatchRow, Membership, OutboxMessage, User
 from userbatch.settings import Settings
-from userbatch.worker.jobs import QUEUE_NAME, enqueue_batch
+from userbatch.worker.connection import QUEUE_NAME
+from userbatch.worker.submit import enqueue_batch
 
 NEW_ROWS = (
     H
@@ -74,29 +71,31 @@ def _users(world: World) -> dict[str, dict[str, Any]]:
 
 def test_a_batch_is_stored_only_without_errors(world: World) -> None:
     result = run_check(world, H + "ab,X,,,,,,,\n")
-    with pytest.raises(PolicyError, match="1 row"):
+    with pytest.raises(UserbatchError, match="1 row"):
         store_batch(
             world.engine, world.settings, result, operator=world.admin,
             working_group=world.groups[""],
         )  # fmt: skip
 
 
-def test_passwords_are_stored_sealed_and_hashed_by_the_worker(world: World) -> None:
+def test_passwords_are_stored_sealed_and_hashed_by_the_worker(
+    world: World, run_batch: RunBatch
+) -> None:
     batch_id = _store(world, NEW_ROWS)
     with session(world.engine) as db:
         secrets = [row.secret for row in db.scalars(select(BatchRow)) if row.secret]
         assert len(secrets) == 1 and "secret-pass-9" not in secrets[0]
         assert all("secret-pass-9" not in str(row.values) for row in db.scalars(select(BatchRow)))
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     with session(world.engine) as db:
         user = db.scalars(select(User).where(User.login_id == "tanaka01")).one()
         assert verify_password(user.password_hash or "", "secret-pass-9")
         assert db.scalar(select(func.count()).where(BatchRow.secret.is_not(None))) == 0
 
 
-def test_new_users_are_created_with_their_groups(world: World) -> None:
+def test_new_users_are_created_with_their_groups(world: World, run_batch: RunBatch) -> None:
     batch_id = _store(world, NEW_ROWS, working="Support")
-    batch = apply_batch(world.engine, world.settings, batch_id)
+    batch = run_batch(world, batch_id)
     assert batch.state == "finished"
     users = _users(world)
     assert users["tanaka01"] == {
@@ -112,9 +111,9 @@ def test_new_users_are_created_with_their_groups(world: World) -> None:
     }  # fmt: skip
 
 
-def test_invitations_go_to_new_valid_users_with_an_email(world: World) -> None:
+def test_invitations_go_to_new_valid_users_with_an_email(world: World, run_batch: RunBatch) -> None:
     batch_id = _store(world, NEW_ROWS, invite=True)
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     with session(world.engine) as db:
         messages = db.scalars(select(OutboxMessage).order_by(OutboxMessage.recipient)).all()
     assert [m.recipient for m in messages] == ["suzuki@example.com", "tanaka@example.com"]
@@ -127,7 +126,7 @@ def test_invitations_go_to_new_valid_users_with_an_email(world: World) -> None:
     }  # fmt: skip
 
 
-def test_updates_change_only_what_changed(world: World) -> None:
+def test_updates_change_only_what_changed(world: World, run_batch: RunBatch) -> None:
     world.add_user(
         "sato0002", name="Sato", email="sato@example.com", department="Sales", groups=("Sales",)
     )
@@ -137,7 +136,7 @@ def test_updates_change_only_what_changed(world: World) -> None:
         H
         + "sato0002,Sato,,sato@example.com,,Support,,,\nkato0003,Kato,,kato@example.com,,,,,Sales\n",
     )
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     users = _users(world)
     assert users["sato0002"]["department"] == "Support"
     assert users["sato0002"]["groups"] == ["Sales"]  # blank Belong to keeps them
@@ -145,21 +144,21 @@ def test_updates_change_only_what_changed(world: World) -> None:
     assert job_document(world.engine, batch_id)["counts"]["updated"] == 2
 
 
-def test_applying_again_changes_nothing(world: World) -> None:
+def test_applying_again_changes_nothing(world: World, run_batch: RunBatch) -> None:
     batch_id = _store(world, NEW_ROWS, invite=True)
-    apply_batch(world.engine, world.settings, batch_id, chunk_rows=2)
+    run_batch(world, batch_id, chunk_rows=2)
     before = (_users(world), job_document(world.engine, batch_id))
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     assert apply_chunk(world.engine, world.settings, batch_id, [2, 3, 4, 5]) == 4
     assert (_users(world), job_document(world.engine, batch_id)) == before
 
 
-def test_a_row_that_became_invalid_fails_alone(world: World) -> None:
+def test_a_row_that_became_invalid_fails_alone(world: World, run_batch: RunBatch) -> None:
     batch_id = _store(world, NEW_ROWS)
     # Between the check and the run: someone registers yamada01 and takes suzuki's address.
     world.add_user("yamada01", name="Yamada")
     world.add_user("other001", name="Other", email="suzuki@example.com")
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     with session(world.engine) as db:
         rows = {row.row_no: (row.outcome, row.message) for row in db.scalars(select(BatchRow))}
     assert rows[2] == ("created", None)
@@ -212,14 +211,16 @@ def test_a_failing_job_marks_the_batch_failed(
     assert _users(world) == {}  # the failed chunk left nothing behind
 
 
-def test_overlapping_batches_at_once_create_each_user_once(world: World) -> None:
+def test_overlapping_batches_at_once_create_each_user_once(
+    world: World, run_batch: RunBatch
+) -> None:
     rows = "".join(f"user{n:05d},User {n},u{n}@example.com,,,,,,\n" for n in range(300))
     first, second = _store(world, H + rows), _store(world, H + rows)
     errors: list[BaseException] = []
 
     def run(batch_id: str) -> None:
         try:
-            apply_batch(world.engine, world.settings, batch_id, chunk_rows=50)
+            run_batch(world, batch_id, chunk_rows=50)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

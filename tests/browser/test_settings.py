@@ -21,7 +21,7 @@ from tests.browser.conftest import (
     upload_and_check,
 )
 from tests.helpers import wait_until
-from userbatch.batches.store import get_batch
+from userbatch.batches.history import get_batch
 from userbatch.db import open_database, session
 from userbatch.models import Batch, User
 

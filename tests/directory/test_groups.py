@@ -17,7 +17,7 @@ from userbatch.directory.groups import (
     move_group,
     rename_group,
 )
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 
 
 def _paths(world: World) -> list[str]:
@@ -80,7 +80,7 @@ def test_move_carries_the_subgroups_along(world: World) -> None:
 )
 def test_refusals_say_why(world: World, action: object, message: str) -> None:
     assert callable(action)
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(UserbatchError, match=message):
         action(world)
 
 
@@ -98,7 +98,7 @@ _WITH_BARS = "must not contain '|'; 'A||B' does ('||' separates groups in a CSV 
 @pytest.mark.parametrize("path", ["Support", " Sales >> Tokyo "])
 def test_adding_a_path_that_exists_is_refused(world: World, path: str) -> None:
     taken = path.replace(" ", "")
-    with pytest.raises(PolicyError, match=re.escape(f"The group '{taken}' exists already")):
+    with pytest.raises(UserbatchError, match=re.escape(f"The group '{taken}' exists already")):
         add_group(world.engine, path)
     assert _paths(world) == _TREE
 
@@ -115,7 +115,7 @@ def test_adding_a_path_that_exists_is_refused(world: World, path: str) -> None:
 def test_a_taken_or_path_like_name_is_not_created(
     world: World, parent: str, name: str, message: str
 ) -> None:
-    with pytest.raises(PolicyError, match=re.escape(message)):
+    with pytest.raises(UserbatchError, match=re.escape(message)):
         add_subgroup(world.engine, world.groups[parent].id, name, scope_path="")
     assert _paths(world) == _TREE
 
@@ -124,14 +124,14 @@ def test_a_taken_or_path_like_name_is_not_created(
     ("name", "message"), [("A>>B", "must not contain '>>'; 'A>>B' does"), ("A||B", _WITH_BARS)]
 )
 def test_a_group_is_not_renamed_to_a_path(world: World, name: str, message: str) -> None:
-    with pytest.raises(PolicyError, match=re.escape(message)):
+    with pytest.raises(UserbatchError, match=re.escape(message)):
         rename_group(world.engine, world.groups["Support"].id, name, scope_path="")
     assert _paths(world) == _TREE
 
 
 def test_delete_an_empty_group_but_not_one_with_users(world: World) -> None:
     world.add_user("tanaka01", groups=("Support",))
-    with pytest.raises(PolicyError, match=r"1 user\(s\) belong to it"):
+    with pytest.raises(UserbatchError, match=r"1 user\(s\) belong to it"):
         delete_group(world.engine, world.groups["Support"].id, scope_path="")
     delete_group(world.engine, world.groups["Sales>>Tokyo"].id, scope_path="")
     assert _paths(world) == ["", "Sales", "Support"]
@@ -140,20 +140,20 @@ def test_delete_an_empty_group_but_not_one_with_users(world: World) -> None:
 def test_a_manager_is_kept_to_the_subtree(world: World) -> None:
     manager = world.manager("sales-lead", "Sales")
     scope = manager.scope_path
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         rename_group(world.engine, world.groups["Support"].id, "Help", scope_path=scope)
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         move_group(
             world.engine,
             world.groups["Sales>>Tokyo"].id,
             world.groups["Support"].id,
             scope_path=scope,
         )
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         add_group(world.engine, "Support>>Desk", scope_path=scope)
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         add_subgroup(world.engine, world.groups["Support"].id, "Desk", scope_path=scope)
-    with pytest.raises(PolicyError, match="renamed by an administrator"):
+    with pytest.raises(UserbatchError, match="renamed by an administrator"):
         rename_group(world.engine, world.groups["Sales"].id, "Shop", scope_path=scope)
     add_group(world.engine, "Sales>>Osaka", scope_path=scope)
     move_group(

@@ -23,12 +23,14 @@ from tests.batches.test_apply import _store
 from tests.check.test_check import H
 from tests.conftest import World
 from tests.helpers import Mailbox, child_pids, settings_env, wait_until
-from userbatch.batches.store import get_batch
+from userbatch.batches.history import get_batch
 from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
 from userbatch.mail.outbox import STALE_CLAIM, fail_interrupted
 from userbatch.models import BatchRow, Group, Membership, OutboxMessage, User, utcnow
-from userbatch.worker.jobs import QUEUE_NAME, retry_batch, sync_batch_states
+from userbatch.worker.connection import QUEUE_NAME
+from userbatch.worker.maintenance import sync_batch_states
+from userbatch.worker.submit import retry_batch
 
 
 def batch_file(rows: int, *, passwords: bool = True) -> str:

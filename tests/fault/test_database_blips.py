@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,10 +27,10 @@ from tests.fault.runs import (
 )
 from tests.helpers import Mailbox, wait_until
 from userbatch import db as database
-from userbatch.batches.store import get_batch
+from userbatch.batches.history import get_batch
 from userbatch.db import is_blip, retry_blips
 from userbatch.settings import Settings
-from userbatch.worker.jobs import enqueue_batch
+from userbatch.worker.submit import enqueue_batch
 
 ROWS = 250  # three chunks of passwords
 
@@ -71,7 +72,9 @@ def test_a_sqlite_file_locked_for_a_while(
     settings = make_settings("sqlite", smtp_url=url)
 
     def lock_for_a_while() -> None:
-        # Another program writes to the file and holds the lock for five seconds.
+        # Another program writes to the file and holds the lock for five seconds. (The sleep
+        # is how long the outage lasts, not a wait for anything: the worker, in the middle of
+        # the batch, meets the lock whenever it next writes.)
         other = sqlite3.connect(settings.data_dir / "userbatch.db", isolation_level=None)
         other.execute("BEGIN EXCLUSIVE")
         time.sleep(5)
@@ -82,27 +85,38 @@ def test_a_sqlite_file_locked_for_a_while(
 
 
 def test_postgresql_connections_dropped(
-    make_settings: Callable[..., Settings], clean_redis: Redis, smtp: tuple[str, Mailbox]
+    make_settings: Callable[..., Settings],
+    clean_redis: Redis,
+    smtp: tuple[str, Mailbox],
+    request: pytest.FixtureRequest,
 ) -> None:
     url, mailbox = smtp
-    settings = make_settings("postgresql", smtp_url=url)
+    # The test's connections carry a name of their own, so that only they are cut: other
+    # tests may be using the same database at the same time.
+    name = f"blips-{uuid.uuid4().hex[:12]}"
+    database_url = f"{request.getfixturevalue('postgres_url')}&application_name={name}"
+    settings = make_settings("postgresql", smtp_url=url, database_url=database_url)
     assert POSTGRES_URL
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     dropped = 0
 
     def drop_connections() -> None:
         # Three times, half a second apart, the connections that are in a transaction (the
-        # worker's, reading or writing) are cut, as a failing network would cut them.
+        # worker's, reading or writing) are cut, as a failing network would cut them. (The
+        # half second is the rhythm of the outage, not a wait: between cuts the loop polls
+        # for the worker's next transaction.)
         nonlocal dropped
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a poll deadline for the three cuts
         with admin.connect() as connection:
             while dropped < 3 and time.monotonic() < deadline:
                 cut = connection.execute(
                     text(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                         "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                        "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
-                    )
+                        "AND backend_type = 'client backend' AND xact_start IS NOT NULL "
+                        "AND application_name = :name"
+                    ),
+                    {"name": name},
                 ).scalar_one()
                 connection.commit()
                 if cut:

@@ -12,13 +12,13 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from tests.batches.test_apply import NEW_ROWS, _store
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from tests.helpers import Mailbox, free_port
-from userbatch.admin.users import accept_invitation
-from userbatch.batches.apply import apply_batch
 from userbatch.crypto.passwords import verify_password
+from userbatch.crypto.tokens import token_hash
 from userbatch.db import session
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
+from userbatch.mail.invitations import accept_invitation
 from userbatch.mail.outbox import (
     INTERRUPTED,
     STALE_CLAIM,
@@ -26,16 +26,17 @@ from userbatch.mail.outbox import (
     fail_interrupted,
     send_due,
 )
-from userbatch.mail.render import token_hash
 from userbatch.models import OutboxMessage, User
 from userbatch.settings import Settings
 
 
-def _invite(world: World, smtp_url: str, **settings: object) -> tuple[Settings, dt.datetime]:
+def _invite(
+    world: World, run_batch: RunBatch, smtp_url: str, **settings: object
+) -> tuple[Settings, dt.datetime]:
     configured = dataclasses.replace(
         world, settings=world.settings.model_copy(update={"smtp_url": smtp_url, **settings})
     )
-    apply_batch(configured.engine, configured.settings, _store(configured, NEW_ROWS, invite=True))
+    run_batch(configured, _store(configured, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         send_at = db.scalars(select(OutboxMessage.send_at)).first()
     assert send_at is not None
@@ -47,9 +48,11 @@ def _link(message: Message) -> str:
     return next(line for line in body.splitlines() if "/accept?token=" in line).strip()
 
 
-def test_invitations_arrive_with_the_right_content(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_invitations_arrive_with_the_right_content(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, mailbox = smtp
-    settings, send_at = _invite(world, url)
+    settings, send_at = _invite(world, run_batch, url)
     assert send_due(world.engine, settings, now=send_at)["sent"] == 2
     [message] = mailbox.to("tanaka@example.com")
     assert message["Subject"] == "Welcome to Acme"
@@ -65,9 +68,11 @@ def test_invitations_arrive_with_the_right_content(world: World, smtp: tuple[str
     assert token not in stored.body and stored.token_hash == token_hash(token)
 
 
-def test_nothing_goes_out_before_send_at(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_nothing_goes_out_before_send_at(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, mailbox = smtp
-    settings, send_at = _invite(world, url)
+    settings, send_at = _invite(world, run_batch, url)
     assert send_due(world.engine, settings, now=send_at - dt.timedelta(seconds=1)) == {}
     assert mailbox.messages == []
 
@@ -78,9 +83,11 @@ def _states(world: World) -> dict[str, str]:
     return {recipient: state for recipient, state in rows}
 
 
-def test_canceled_invitations_never_go_out(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_canceled_invitations_never_go_out(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, mailbox = smtp
-    settings, send_at = _invite(world, url)
+    settings, send_at = _invite(world, run_batch, url)
     with session(world.engine) as db:
         tanaka, batch_id = db.execute(
             select(OutboxMessage.id, OutboxMessage.batch_id).where(
@@ -97,9 +104,11 @@ def test_canceled_invitations_never_go_out(world: World, smtp: tuple[str, Mailbo
     assert set(_states(world).values()) == {"canceled"}
 
 
-def test_a_sent_invitation_is_not_canceled(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_a_sent_invitation_is_not_canceled(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, _ = smtp
-    settings, send_at = _invite(world, url)
+    settings, send_at = _invite(world, run_batch, url)
     assert send_due(world.engine, settings, now=send_at)["sent"] == 2
     with session(world.engine) as db:
         batch_id = db.scalars(select(OutboxMessage.batch_id)).first()
@@ -108,10 +117,10 @@ def test_a_sent_invitation_is_not_canceled(world: World, smtp: tuple[str, Mailbo
 
 
 def test_a_refusing_server_gets_every_message_exactly_once(
-    world: World, smtp: tuple[str, Mailbox]
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
 ) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url, mail_retry_seconds=10)
+    settings, now = _invite(world, run_batch, url, mail_retry_seconds=10)
     mailbox.refuse = 3
     for _ in range(6):
         send_due(world.engine, settings, now=now)
@@ -126,9 +135,11 @@ def test_a_refusing_server_gets_every_message_exactly_once(
     assert sum(attempts for _, attempts, _ in rows) == 5
 
 
-def test_a_server_that_is_down_gets_every_message_once_it_is_back(world: World) -> None:
+def test_a_server_that_is_down_gets_every_message_once_it_is_back(
+    world: World, run_batch: RunBatch
+) -> None:
     port = free_port()  # nothing listens there yet: the connection is refused
-    settings, now = _invite(world, f"smtp://127.0.0.1:{port}", mail_retry_seconds=10)
+    settings, now = _invite(world, run_batch, f"smtp://127.0.0.1:{port}", mail_retry_seconds=10)
     assert send_due(world.engine, settings, now=now) == {"scheduled": 2}
     with session(world.engine) as db:
         errors = set(db.scalars(select(OutboxMessage.last_error)))
@@ -149,10 +160,10 @@ def test_a_server_that_is_down_gets_every_message_once_it_is_back(world: World) 
 
 
 def test_a_message_that_keeps_failing_is_marked_failed(
-    world: World, smtp: tuple[str, Mailbox]
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
 ) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url, mail_retry_seconds=1, mail_max_attempts=2)
+    settings, now = _invite(world, run_batch, url, mail_retry_seconds=1, mail_max_attempts=2)
     mailbox.refuse = 100
     for _ in range(4):
         send_due(world.engine, settings, now=now)
@@ -165,9 +176,11 @@ def test_a_message_that_keeps_failing_is_marked_failed(
     assert all("451" in (error or "") for _, _, error in rows)
 
 
-def test_concurrent_senders_send_each_message_once(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_concurrent_senders_send_each_message_once(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url)
+    settings, now = _invite(world, run_batch, url)
     threads = [
         threading.Thread(target=send_due, args=(world.engine, settings, now)) for _ in range(4)
     ]
@@ -179,10 +192,10 @@ def test_concurrent_senders_send_each_message_once(world: World, smtp: tuple[str
 
 
 def test_a_claim_left_by_a_dead_worker_is_not_sent_twice(
-    world: World, smtp: tuple[str, Mailbox]
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
 ) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url)
+    settings, now = _invite(world, run_batch, url)
     with session(world.engine) as db, db.begin():
         for message in db.scalars(select(OutboxMessage)):
             message.state, message.claimed_at = "sending", now  # as a worker killed mid-send
@@ -193,28 +206,30 @@ def test_a_claim_left_by_a_dead_worker_is_not_sent_twice(
     assert mailbox.messages == []
 
 
-def test_the_link_sets_the_password_once(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_the_link_sets_the_password_once(
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
+) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url)
+    settings, now = _invite(world, run_batch, url)
     send_due(world.engine, settings, now=now)
     token = _link(mailbox.to("suzuki@example.com")[0]).split("token=", 1)[1]
-    with pytest.raises(PolicyError, match="at least 8 characters"):
+    with pytest.raises(UserbatchError, match="at least 8 characters"):
         accept_invitation(world.engine, settings, token, "short1")
     assert accept_invitation(world.engine, settings, token, "brand-new-pass-1") == "suzuki01"
     with session(world.engine) as db:
         user = db.scalars(select(User).where(User.login_id == "suzuki01")).one()
     assert verify_password(user.password_hash or "", "brand-new-pass-1")
-    with pytest.raises(PolicyError, match="used already"):
+    with pytest.raises(UserbatchError, match="used already"):
         accept_invitation(world.engine, settings, token, "another-pass-2")
-    with pytest.raises(PolicyError, match="not valid"):
+    with pytest.raises(UserbatchError, match="not valid"):
         accept_invitation(world.engine, settings, "made-up-token", "another-pass-2")
 
 
-def test_the_link_expires(world: World, smtp: tuple[str, Mailbox]) -> None:
+def test_the_link_expires(world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch) -> None:
     url, mailbox = smtp
-    settings, now = _invite(world, url, invitation_days=1)
+    settings, now = _invite(world, run_batch, url, invitation_days=1)
     send_due(world.engine, settings, now=now)
     token = _link(mailbox.to("tanaka@example.com")[0]).split("token=", 1)[1]
     later = now + dt.timedelta(days=1, seconds=1)
-    with pytest.raises(PolicyError, match="expired"):
+    with pytest.raises(UserbatchError, match="expired"):
         accept_invitation(world.engine, settings, token, "brand-new-pass-1", now=later)

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from tests.check.test_check import H, run_check
 from tests.conftest import World
 from tests.fault.runs import run_to_the_end, start_worker, stop_worker
-from userbatch.batches.store import row_outcomes, store_batch
+from userbatch.batches.history import row_outcomes
+from userbatch.batches.store import store_batch
 from userbatch.db import session
 from userbatch.models import User
-from userbatch.worker.jobs import enqueue_batch
+from userbatch.worker.submit import enqueue_batch
 
 
 def _rows(first: int, last: int, name: str) -> str:
@@ -59,7 +60,7 @@ def test_two_operators_overlapping_batches_at_once(world: World, clean_redis: Re
         names = {login: name for login, name in db.execute(select(User.login_id, User.name))}
     outcomes = {
         login: {
-            row["Key"]: (row["Result"], row["Message"] or None)
+            row.key: (row.outcome, row.message or None)
             for row in row_outcomes(world.engine, batch_id)
         }
         for login, batch_id in batch_ids.items()

@@ -23,10 +23,11 @@ from tests.fault.runs import (
     store,
 )
 from tests.helpers import Mailbox, wait_until
-from userbatch.batches.store import get_batch
+from userbatch.batches.history import get_batch
 from userbatch.settings import Settings
-from userbatch.worker.jobs import QUEUE_NAME, enqueue_batch
+from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.runtime import Runtime
+from userbatch.worker.submit import enqueue_batch
 
 ROWS = 250  # three chunks of passwords: Redis dies while the second runs
 
@@ -59,7 +60,10 @@ def test_redis_killed_and_started_again_mid_batch(
         assert runtime.redis_process is not None
         os.kill(runtime.redis_process.pid, signal.SIGKILL)
         runtime.redis_process.wait(timeout=10)
-        time.sleep(1)  # away for a moment, while the worker works on
+        # Away for a moment, while the worker works on. (The sleep is how long the outage
+        # lasts, not a wait for anything: whatever the worker did meanwhile, carried on or
+        # quit, the runtime must bring back what stopped.)
+        time.sleep(1)
         assert "redis" in runtime.keep_alive()  # and "worker" if it quit meanwhile
         assert redis.ping()
         # A worker that quit in the middle of a job (RQ's does when Redis vanishes under it)

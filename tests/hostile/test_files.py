@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from userbatch.check.checker import CheckResult, check_file
 from userbatch.db import session
 from userbatch.errors import CsvFileError
@@ -174,9 +174,10 @@ def test_odd_names_are_text(world: World, name: str) -> None:
     assert result.values.at[2, "name"] == name
 
 
-def test_odd_names_are_stored_as_typed_and_downloaded_safely(world: World) -> None:
+def test_odd_names_are_stored_as_typed_and_downloaded_safely(
+    world: World, run_batch: RunBatch
+) -> None:
     from userbatch.admin.users import export_users
-    from userbatch.batches.apply import apply_batch
     from userbatch.batches.store import store_batch
     from userbatch.files.csvfile import write_table
 
@@ -194,7 +195,7 @@ def test_odd_names_are_stored_as_typed_and_downloaded_safely(world: World) -> No
         world.engine, world.settings, result, operator=world.admin,
         working_group=world.groups[""], invitation=None,
     )  # fmt: skip
-    apply_batch(world.engine, world.settings, batch_id)
+    run_batch(world, batch_id)
     with session(world.engine) as db:
         stored = dict(db.execute(select(User.login_id, User.name)).all())
     assert {login: stored[login] for login in names} == names

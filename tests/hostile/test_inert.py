@@ -12,13 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from tests.batches.test_apply import _store
 from tests.check.test_check import H
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from tests.helpers import Mailbox, literal
-from userbatch.batches.apply import apply_batch
-from userbatch.batches.store import default_template
 from userbatch.db import session
 from userbatch.mail.outbox import send_due
-from userbatch.mail.templates import save_template
+from userbatch.mail.templates import default_template, save_template
 from userbatch.models import Batch, OutboxMessage, User
 from userbatch.ui import jobs as ui_jobs
 from userbatch.ui.text import inert
@@ -96,13 +94,13 @@ def test_groups_tree_and_notice(world: World, open_screen: Callable[..., AppTest
 
 
 def test_job_history_and_its_row_outcomes(
-    people: World, open_screen: Callable[..., AppTest]
+    people: World, open_screen: Callable[..., AppTest], run_batch: RunBatch
 ) -> None:
     batch_id = _store(people, H + "sato0002,![img](http://127.0.0.1:1/t.png),,,,,,,\n")
     file_name = "**big** $x^2$.csv"
     with session(people.engine) as db, db.begin():
         db.execute(update(Batch).where(Batch.id == batch_id).values(file_name=file_name))
-    apply_batch(people.engine, people.settings, batch_id)
+    run_batch(people, batch_id)
     app = open_screen("views/background.py", **{ui_jobs.SELECTED: batch_id})
     assert not app.exception
     assert app.dataframe[0].value["File"].tolist() == [file_name]
@@ -129,16 +127,14 @@ def test_template_preview_with_a_hostile_name(
 
 
 def test_an_invitation_is_plain_text_with_the_name_verbatim(
-    world: World, smtp: tuple[str, Mailbox]
+    world: World, smtp: tuple[str, Mailbox], run_batch: RunBatch
 ) -> None:
     url, mailbox = smtp
     smtp_world = dataclasses.replace(
         world, settings=world.settings.model_copy(update={"smtp_url": url})
     )
     name = "<b>**Ta**</b> [x](javascript:alert(1))"
-    apply_batch(
-        smtp_world.engine, smtp_world.settings,
-        _store(smtp_world, H + f"tanaka01,{name},,tanaka@example.com,,,,,\n", invite=True),
+    run_batch(smtp_world, _store(smtp_world, H + f"tanaka01,{name},,tanaka@example.com,,,,,\n", invite=True),
     )  # fmt: skip
     with session(world.engine) as db:
         send_at = db.scalars(select(OutboxMessage.send_at)).one()

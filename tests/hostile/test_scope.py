@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.batches.test_apply import _store
 from tests.check.test_check import H, run_check
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from tests.helpers import literal
 from userbatch.admin.users import (
     change_login_id,
@@ -30,8 +30,8 @@ from userbatch.admin.users import (
     search_users,
     user_detail,
 )
-from userbatch.batches.apply import apply_batch
-from userbatch.batches.store import batch_for, list_batches, row_outcomes, store_batch
+from userbatch.batches.history import batch_for, list_batches, row_outcomes
+from userbatch.batches.store import store_batch
 from userbatch.cli.main import main
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
@@ -43,12 +43,12 @@ from userbatch.directory.groups import (
     move_group,
     rename_group,
 )
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.models import Batch, Operator, User
 from userbatch.settings import Settings
 from userbatch.ui import jobs as ui_jobs
 from userbatch.ui import session as ui_session
-from userbatch.worker.jobs import cancel_batch, retry_batch
+from userbatch.worker.submit import cancel_batch, retry_batch
 
 SCOPE = "Sales"
 INSIDE = ["Sales", "Sales>>Tokyo"]
@@ -93,7 +93,7 @@ def test_users_outside_are_absent_from_search_and_download(people: World) -> Non
 )
 def test_outside_users_are_refused(people: World, attempt: Callable[[World, int], object]) -> None:
     kato = _user_id(people, "kato0003")
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         attempt(people, kato)
     with session(people.engine) as db:
         assert db.get_one(User, kato).login_id == "kato0003"
@@ -142,7 +142,7 @@ def test_group_edits_outside_are_refused(
 ) -> None:
     world.manager("mgr", SCOPE)
     before = [g.path for g in groups_in_scope(world.engine, "")]
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(UserbatchError, match=message):
         attempt(world)
     assert [g.path for g in groups_in_scope(world.engine, "")] == before
 
@@ -152,7 +152,7 @@ def test_a_checked_file_cannot_be_stored_for_an_outside_working_group(
 ) -> None:
     # Blank "Belong to" means the working group: a new user would land in Support.
     result = run_check(people, H + "tanaka01,T,,,,,,,\n", operator=mgr, working="Support")
-    with pytest.raises(PolicyError, match="working group 'Support' is outside your groups"):
+    with pytest.raises(UserbatchError, match="working group 'Support' is outside your groups"):
         store_batch(
             people.engine, people.settings, result, operator=mgr,
             working_group=people.groups["Support"],
@@ -171,7 +171,7 @@ def test_another_operators_batch_is_out_of_reach(
         lambda: retry_batch(people.engine, people.settings, mgr, theirs),
         lambda: cancel_batch(people.engine, people.settings, mgr, theirs),
     ):
-        with pytest.raises(PolicyError, match="belongs to another operator"):
+        with pytest.raises(UserbatchError, match="belongs to another operator"):
             attempt()
     with session(people.engine) as db:
         assert db.get_one(Batch, theirs).state == "stored"
@@ -193,23 +193,23 @@ def _managers_batch(world: World, manager: OperatorInfo) -> str:
     )  # fmt: skip
 
 
-def _outcome_of_sato(world: World, batch_id: str) -> tuple[str, str]:
-    apply_batch(world.engine, world.settings, batch_id)
+def _outcome_of_sato(world: World, run_batch: RunBatch, batch_id: str) -> tuple[str, str]:
+    run_batch(world, batch_id)
     [row] = row_outcomes(world.engine, batch_id)
     with session(world.engine) as db:
         name = db.scalars(select(User.name).where(User.login_id == "sato0002")).one()
-    return row["Result"], name
+    return row.outcome, name
 
 
 def test_a_user_moved_out_before_the_run_fails_alone_with_its_reason(
-    people: World, mgr: OperatorInfo
+    people: World, mgr: OperatorInfo, run_batch: RunBatch
 ) -> None:
     batch_id = _managers_batch(people, mgr)
-    apply_batch(people.engine, people.settings, _store(people, MOVE_SATO_OUT))
-    outcome, name = _outcome_of_sato(people, batch_id)
+    run_batch(people, _store(people, MOVE_SATO_OUT))
+    outcome, name = _outcome_of_sato(people, run_batch, batch_id)
     assert (outcome, name) == ("failed", "Sato")
     [row] = row_outcomes(people.engine, batch_id)
-    assert "Since the check" in row["Message"] and "outside your groups" in row["Message"]
+    assert "Since the check" in row.message and "outside your groups" in row.message
 
 
 @pytest.mark.parametrize(
@@ -222,7 +222,11 @@ def test_a_user_moved_out_before_the_run_fails_alone_with_its_reason(
     ids=["scope narrowed", "manager disabled"],
 )
 def test_a_managers_batch_runs_with_the_managers_current_rights(
-    people: World, mgr: OperatorInfo, change: dict[str, object], reason: str
+    people: World,
+    mgr: OperatorInfo,
+    change: dict[str, object],
+    reason: str,
+    run_batch: RunBatch,
 ) -> None:
     batch_id = _managers_batch(people, mgr)
     values = {
@@ -231,13 +235,13 @@ def test_a_managers_batch_runs_with_the_managers_current_rights(
     }
     with session(people.engine) as db, db.begin():
         db.execute(update(Operator).where(Operator.id == mgr.id).values(**values))
-    assert _outcome_of_sato(people, batch_id) == ("failed", "Sato")
+    assert _outcome_of_sato(people, run_batch, batch_id) == ("failed", "Sato")
     [row] = row_outcomes(people.engine, batch_id)
-    assert reason in row["Message"]
+    assert reason in row.message
 
 
 def test_a_user_in_two_subtrees_is_seen_and_changed_in_the_managers_part_only(
-    people: World, mgr: OperatorInfo
+    people: World, mgr: OperatorInfo, run_batch: RunBatch
 ) -> None:
     both = people.add_user("both0004", name="Both", email="both@example.com",
                            groups=("Sales", "Support"))  # fmt: skip
@@ -259,7 +263,7 @@ def test_a_user_in_two_subtrees_is_seen_and_changed_in_the_managers_part_only(
     batch_id = store_batch(
         people.engine, people.settings, result, operator=mgr, working_group=people.groups[SCOPE]
     )
-    apply_batch(people.engine, people.settings, batch_id)
+    run_batch(people, batch_id)
     everything = {row[0]: row for row in export_rows(people.engine, columns, scope_path="")}
     assert everything["both0004"][belong_to] == "Sales>>Tokyo||Support"
 

@@ -18,14 +18,17 @@ from sqlalchemy import select
 from tests.check.test_check import run_check
 from tests.conftest import World
 from tests.helpers import Mailbox
-from userbatch.batches.store import Invitation, default_template, get_batch, store_batch
+from userbatch.batches.history import get_batch
+from userbatch.batches.store import Invitation, store_batch
 from userbatch.crypto.passwords import verify_password
+from userbatch.crypto.tokens import token_hash
 from userbatch.db import session
 from userbatch.mail.outbox import send_due
-from userbatch.mail.render import token_hash
+from userbatch.mail.templates import default_template
 from userbatch.models import Base, OutboxMessage, User
 from userbatch.settings import Settings
-from userbatch.worker.jobs import QUEUE_NAME, enqueue_batch
+from userbatch.worker.connection import QUEUE_NAME
+from userbatch.worker.submit import enqueue_batch
 
 PASSWORDS = {f"secret{n:02d}": f"Plain-Text-{n}-Hunter2!" for n in range(4)}
 

@@ -8,18 +8,17 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.batches.test_apply import NEW_ROWS, _store
-from tests.conftest import World
+from tests.conftest import RunBatch, World
 from tests.helpers import Mailbox
-from userbatch.batches.apply import apply_batch
-from userbatch.batches.store import default_template
 from userbatch.db import session
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.mail.outbox import list_messages, send_due
 from userbatch.mail.render import render
 from userbatch.mail.template_check import validate_template
 from userbatch.mail.templates import (
     EXAMPLE_TOKEN,
     create_template,
+    default_template,
     delete_template,
     list_templates,
     preview_template,
@@ -100,7 +99,7 @@ def test_subject_problems(subject: str, expected: str) -> None:
     ],
 )
 def test_rendering_refuses_what_the_sandbox_forbids(body: str, expected: str) -> None:
-    with pytest.raises(PolicyError, match=expected):
+    with pytest.raises(UserbatchError, match=expected):
         render("Subject", body, {"name": "Sato"})
 
 
@@ -117,14 +116,14 @@ def test_create_and_rename_keep_names_unique(world: World) -> None:
         world.engine, admin, name=" Reminder ", subject="Reminder", body=GOOD_BODY
     )
     assert [t.name for t in list_templates(world.engine)] == ["Invitation", "Reminder"]
-    with pytest.raises(PolicyError, match="There is already a template named 'Reminder'"):
+    with pytest.raises(UserbatchError, match="There is already a template named 'Reminder'"):
         create_template(world.engine, admin, name="reminder", subject="x", body=GOOD_BODY)
-    with pytest.raises(PolicyError, match="There is already a template named 'Invitation'"):
+    with pytest.raises(UserbatchError, match="There is already a template named 'Invitation'"):
         save_template(
             world.engine, admin, template_id=reminder, name="INVITATION", subject="x",
             body=GOOD_BODY,
         )  # fmt: skip
-    with pytest.raises(PolicyError, match="A template name must not be empty"):
+    with pytest.raises(UserbatchError, match="A template name must not be empty"):
         create_template(world.engine, admin, name="  ", subject="x", body=GOOD_BODY)
     save_template(
         world.engine, admin, template_id=reminder, name="Welcome", subject="Hi {{ name }}",
@@ -137,11 +136,11 @@ def test_create_and_rename_keep_names_unique(world: World) -> None:
 
 def test_a_template_with_problems_is_not_saved(world: World) -> None:
     template = list_templates(world.engine)[0]
-    with pytest.raises(PolicyError, match=r"Unknown variable \{\{ nmae \}\}"):
+    with pytest.raises(UserbatchError, match=r"Unknown variable \{\{ nmae \}\}"):
         save_template(
             world.engine, world.admin, template_id=template.id, subject="Hi", body="{{ nmae }}"
         )
-    with pytest.raises(PolicyError, match="reaches for Python internals"):
+    with pytest.raises(UserbatchError, match="reaches for Python internals"):
         create_template(
             world.engine, world.admin, name="Evil", subject="x", body="{{ name.__class__ }}"
         )
@@ -155,7 +154,7 @@ def test_a_known_custom_field_may_be_used(world: World) -> None:
     body = "Department: {{ custom.dept }}"
     save_template(world.engine, world.admin, template_id=template.id, subject="Hi", body=body)
     assert list_templates(world.engine)[0].body == body
-    with pytest.raises(PolicyError, match=r"did you mean \{\{ custom.dept \}\}"):
+    with pytest.raises(UserbatchError, match=r"did you mean \{\{ custom.dept \}\}"):
         save_template(
             world.engine, world.admin, template_id=template.id, subject="Hi",
             body="{{ custom.dpt }}",
@@ -166,7 +165,7 @@ def test_a_known_custom_field_may_be_used(world: World) -> None:
 def test_a_manager_may_not_change_templates(world: World, action: str) -> None:
     manager = world.manager("mgr", "Sales")
     template = list_templates(world.engine)[0]
-    with pytest.raises(PolicyError, match=f"Only an administrator can {action} e-mail templates"):
+    with pytest.raises(UserbatchError, match=f"Only administrators can {action} e-mail templates"):
         if action == "create":
             create_template(world.engine, manager, name="Mine", subject="x", body=GOOD_BODY)
         elif action == "edit":
@@ -180,22 +179,24 @@ def test_a_manager_may_not_change_templates(world: World, action: str) -> None:
 
 def test_the_last_template_stays(world: World) -> None:
     template = list_templates(world.engine)[0]
-    with pytest.raises(PolicyError, match="'Invitation' is the only e-mail template"):
+    with pytest.raises(UserbatchError, match="'Invitation' is the only e-mail template"):
         delete_template(world.engine, world.admin, template_id=template.id)
 
 
-def test_a_template_is_deleted_once_no_scheduled_batch_uses_it(world: World) -> None:
+def test_a_template_is_deleted_once_no_scheduled_batch_uses_it(
+    world: World, run_batch: RunBatch
+) -> None:
     invitation = default_template(world.engine).id
     create_template(world.engine, world.admin, name="Reminder", subject="R", body=GOOD_BODY)
     batch_id = _store(world, NEW_ROWS, invite=True)
-    with pytest.raises(PolicyError) as refused:
+    with pytest.raises(UserbatchError) as refused:
         delete_template(world.engine, world.admin, template_id=invitation)
     message = str(refused.value)
     assert message.startswith("'Invitation' cannot be deleted while a scheduled batch uses it: ")
     assert "batch 'users.csv' (stored, submitted " in message
     # Applied: the batch has run, but its invitations wait in the outbox.
-    apply_batch(world.engine, world.settings, batch_id)
-    with pytest.raises(PolicyError, match=r"batch 'users.csv' has 2 invitation\(s\) scheduled"):
+    run_batch(world, batch_id)
+    with pytest.raises(UserbatchError, match=r"batch 'users.csv' has 2 invitation\(s\) scheduled"):
         delete_template(world.engine, world.admin, template_id=invitation)
     send_due(world.engine, world.settings)
     delete_template(world.engine, world.admin, template_id=invitation)
@@ -211,7 +212,7 @@ def test_a_queued_batch_blocks_only_its_own_template(world: World) -> None:
         db.execute(update(Batch).where(Batch.id == batch_id).values(state="queued"))
     reminder = next(t.id for t in list_templates(world.engine) if t.name == "Reminder")
     delete_template(world.engine, world.admin, template_id=reminder)
-    with pytest.raises(PolicyError, match=r"'users.csv' \(queued, submitted .* UTC\) sends"):
+    with pytest.raises(UserbatchError, match=r"'users.csv' \(queued, submitted .* UTC\) sends"):
         delete_template(world.engine, world.admin, template_id=default_template(world.engine).id)
 
 
@@ -247,12 +248,12 @@ def test_a_manager_previews_only_users_in_scope(people: World) -> None:
         body="{{ name }}",
     )  # fmt: skip
     assert preview.body == "Kato"
-    with pytest.raises(PolicyError, match="That user is outside your groups"):
+    with pytest.raises(UserbatchError, match="That user is outside your groups"):
         preview_template(
             people.engine, people.settings, operator=manager, user_id=sato, subject="Hi",
             body="{{ name }}",
         )  # fmt: skip
-    with pytest.raises(PolicyError, match="outside your groups"):
+    with pytest.raises(UserbatchError, match="outside your groups"):
         send_test(
             people.engine, people.settings, operator=manager, recipient="m@example.com",
             subject="Hi", body="{{ name }}", user_id=sato,
@@ -281,7 +282,7 @@ def test_a_refused_test_is_reported_and_recorded(people: World, smtp: tuple[str,
     url, mailbox = smtp
     mailbox.refuse = 1
     settings = people.settings.model_copy(update={"smtp_url": url})
-    with pytest.raises(PolicyError, match=r"The test to c@example\.com was not sent: SMTP"):
+    with pytest.raises(UserbatchError, match=r"The test to c@example\.com was not sent: SMTP"):
         send_test(
             people.engine, settings, operator=people.admin, recipient="c@example.com",
             subject="Hi", body=GOOD_BODY,
@@ -316,7 +317,7 @@ def test_without_smtp_a_test_is_kept_in_the_outbox(people: World) -> None:
 def test_a_test_is_refused_before_sending(
     people: World, recipient: str, subject: str, body: str, expected: str
 ) -> None:
-    with pytest.raises(PolicyError, match=expected):
+    with pytest.raises(UserbatchError, match=expected):
         send_test(
             people.engine, people.settings, operator=people.admin, recipient=recipient,
             subject=subject, body=body,
@@ -324,13 +325,13 @@ def test_a_test_is_refused_before_sending(
     assert _outbox(people) == []
 
 
-def test_invitations_read_a_blank_custom_field_as_blank(world: World) -> None:
+def test_invitations_read_a_blank_custom_field_as_blank(world: World, run_batch: RunBatch) -> None:
     with session(world.engine) as db, db.begin():
         db.add(FieldSetting(key="dept", custom=True, label="Dept", type="text", position=20))
         db.execute(
             update(EmailTemplate).values(body="Dept: [{{ custom.dept }}] {{ set_password_url }}")
         )
-    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    run_batch(world, _store(world, NEW_ROWS, invite=True))
     bodies = {m.body for m in _outbox(world)}
     assert bodies == {"Dept: [] {{set-password-url}}"}
 

@@ -11,22 +11,21 @@ from streamlit.testing.v1 import AppTest
 
 from tests.batches.test_apply import NEW_ROWS, _store
 from tests.check.test_check import H
-from tests.conftest import ROOT, World
+from tests.conftest import ROOT, RunBatch, World
 from tests.helpers import free_port, literal
-from userbatch.batches.apply import apply_batch
 from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
-from userbatch.errors import PolicyError
+from userbatch.errors import UserbatchError
 from userbatch.mail.outbox import reissue_link, send_due, send_message
 from userbatch.models import OutboxMessage, User
-from userbatch.worker.jobs import enqueue_batch
+from userbatch.worker.submit import enqueue_batch
 
 
 def test_the_history_lists_batches_and_opens_one(
-    world: World, open_screen: Callable[..., AppTest], clean_redis: Redis
+    world: World, open_screen: Callable[..., AppTest], clean_redis: Redis, run_batch: RunBatch
 ) -> None:
     finished = _store(world, NEW_ROWS, invite=True)
-    apply_batch(world.engine, world.settings, finished)
+    run_batch(world, finished)
     waiting = _store(world, H + "kimura01,Kimura,,,,,,,\n")
     enqueue_batch(world.engine, world.settings, waiting)
     app = open_screen("views/background.py", world.admin)
@@ -53,10 +52,10 @@ def test_the_history_lists_batches_and_opens_one(
 
 
 def test_the_history_counts_each_batch_rows_and_invitations(
-    world: World, open_screen: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest], run_batch: RunBatch
 ) -> None:
     invited = _store(world, NEW_ROWS, invite=True)
-    apply_batch(world.engine, world.settings, invited)
+    run_batch(world, invited)
     with session(world.engine) as db:
         suzuki, tanaka = db.scalars(select(OutboxMessage).order_by(OutboxMessage.recipient))
     send_message(world.engine, world.settings, tanaka.id, now=tanaka.send_at)  # kept: sent
@@ -72,7 +71,7 @@ def test_the_history_counts_each_batch_rows_and_invitations(
         + "kimura01,Kimura,,,,,,,\n",
     )
     world.add_user("kimura01", name="Kimura")  # registered after the check: the row fails
-    apply_batch(world.engine, world.settings, mixed)
+    run_batch(world, mixed)
     app = open_screen("views/background.py", world.admin)
     assert not app.exception
     table = app.dataframe[0].value
@@ -95,9 +94,9 @@ def test_a_manager_sees_only_their_batches(
 
 
 def test_the_outbox_keeps_mail_and_reissues_a_link(
-    world: World, open_screen: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest], run_batch: RunBatch
 ) -> None:
-    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    run_batch(world, _store(world, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         send_at = db.scalars(select(OutboxMessage.send_at)).first()
     assert send_at is not None
@@ -108,9 +107,9 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
 
 
 def test_the_outbox_cancels_scheduled_invitations(
-    world: World, open_screen: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest], run_batch: RunBatch
 ) -> None:
-    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    run_batch(world, _store(world, NEW_ROWS, invite=True))
     selected = {"selection": {"rows": [0], "columns": []}}
     app = open_screen("views/outbox.py", world.admin, outbox_table=selected)
     app.button(key="cancel_message").click().run()
@@ -124,9 +123,9 @@ def test_the_outbox_cancels_scheduled_invitations(
 
 
 def test_accepting_an_invitation_sets_the_password(
-    world: World, open_screen: Callable[..., AppTest]
+    world: World, open_screen: Callable[..., AppTest], run_batch: RunBatch
 ) -> None:
-    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+    run_batch(world, _store(world, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         message = db.scalars(
             select(OutboxMessage).where(OutboxMessage.recipient == "suzuki@example.com")
@@ -156,13 +155,15 @@ def test_a_bad_link_says_so(world: World, open_screen: Callable[..., AppTest]) -
     assert "This link is not valid" in literal(app.error[0].value)
 
 
-def test_a_manager_reissues_links_of_their_own_batches_only(world: World) -> None:
-    apply_batch(world.engine, world.settings, _store(world, NEW_ROWS, invite=True))
+def test_a_manager_reissues_links_of_their_own_batches_only(
+    world: World, run_batch: RunBatch
+) -> None:
+    run_batch(world, _store(world, NEW_ROWS, invite=True))
     with session(world.engine) as db:
         message = db.scalars(select(OutboxMessage)).first()
     assert message is not None
     send_due(world.engine, world.settings, now=message.send_at)
     manager = world.manager("mgr", "Sales")
-    with pytest.raises(PolicyError, match="no unused set-password link"):
+    with pytest.raises(UserbatchError, match="no unused set-password link"):
         reissue_link(world.engine, world.settings, manager, message.id)
     assert "token=" in reissue_link(world.engine, world.settings, world.admin, message.id)

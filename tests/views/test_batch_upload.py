@@ -18,7 +18,7 @@ from userbatch.models import Batch, utcnow
 from userbatch.settings import Settings
 from userbatch.ui import batch
 from userbatch.ui import session as ui_session
-from userbatch.worker.jobs import QUEUE_NAME
+from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (
     b"Login ID,Name,Email,Department,Belong to\r\n"

@@ -19,7 +19,7 @@ from rq.job import JobStatus
 from tests.helpers import child_pids, free_port, serve_until_healthy, settings_env, wait_until
 from userbatch.db import head_revision, open_database
 from userbatch.settings import Settings
-from userbatch.worker.jobs import QUEUE_NAME, get_queue
+from userbatch.worker.connection import QUEUE_NAME, get_queue
 from userbatch.worker.runtime import Runtime, pid_alive
 
 

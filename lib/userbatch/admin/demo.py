@@ -14,7 +14,7 @@ from sqlalchemy import Engine, exists, insert, select
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo, require_admin
 from userbatch.directory.groups import SEPARATOR, ensure_group
-from userbatch.errors import PolicyError
+from userbatch.errors import Conflict
 from userbatch.models import EmailTemplate, Membership, User, utcnow
 
 USERS = 50
@@ -90,13 +90,13 @@ def has_users(engine: Engine) -> bool:
 def load_demo(engine: Engine, actor: OperatorInfo) -> int:
     """Load the demo groups, users (in one group each) and template; returns the users added.
 
-    Raises ``PolicyError`` for a manager, or when users exist already.
+    Raises a ``UserbatchError`` for a manager, or when users exist already.
     """
     now = utcnow()
     with session(engine) as db, db.begin():
         require_admin(db, actor, "load demo data")
         if db.scalar(select(exists().select_from(User))):
-            raise PolicyError("Demo data is only offered to an installation without users.")
+            raise Conflict("Demo data is only offered to an installation without users.")
         groups = {path: ensure_group(db, path.split(SEPARATOR)).id for path in GROUPS}
         users = demo_users()
         ids = db.scalars(

@@ -24,7 +24,7 @@ from userbatch.directory.fields import (
     ignored_on_upload,
     normalize_label,
 )
-from userbatch.errors import PolicyError
+from userbatch.errors import Conflict, Invalid, NotFound
 from userbatch.mail.template_check import template_variables
 from userbatch.models import EmailTemplate, FieldSetting, User
 
@@ -113,7 +113,7 @@ def _info(setting: FieldSetting) -> FieldInfo:
 def save_choices(engine: Engine, actor: OperatorInfo, choices: list[FieldChoice]) -> None:
     """Set in use / required for every field, and their order (the order of ``choices``).
 
-    Raises ``PolicyError`` with every reason when the choices break a rule: Name off, Login
+    Raises a ``UserbatchError`` with every reason when the choices break a rule: Name off, Login
     ID off while users without an e-mail exist, Email off without Login ID, a field that an
     e-mail template reads switched off.
     """
@@ -121,7 +121,7 @@ def save_choices(engine: Engine, actor: OperatorInfo, choices: list[FieldChoice]
         require_admin(db, actor, "change the input field settings")
         settings = {s.key: s for s in db.scalars(select(FieldSetting).with_for_update())}
         if sorted(settings) != sorted(choice.key for choice in choices):
-            raise PolicyError("The fields changed meanwhile; reload the page and try again.")
+            raise Conflict("The fields changed meanwhile; reload the page and try again.")
         chosen = {choice.key: choice for choice in choices}
         login_ids = chosen["login_id"].in_use
         problems = []
@@ -137,7 +137,7 @@ def save_choices(engine: Engine, actor: OperatorInfo, choices: list[FieldChoice]
         switched_off = [key for key, s in settings.items() if s.in_use and not chosen[key].in_use]
         problems += _read_by_templates(db, switched_off, [settings[key] for key in switched_off])
         if problems:
-            raise PolicyError(" ".join(problems))
+            raise Invalid(" ".join(problems))
         for position, choice in enumerate(choices):
             setting = settings[choice.key]
             setting.position = position
@@ -190,13 +190,13 @@ def _label(setting: FieldSetting) -> str:
 def add_custom_field(engine: Engine, actor: OperatorInfo, field: CustomField) -> None:
     """Add a custom field, in use, after the last field.
 
-    Raises ``PolicyError`` naming every rule the field breaks.
+    Raises a ``UserbatchError`` naming every rule the field breaks.
     """
     with session(engine) as db, db.begin():
         require_admin(db, actor, "add custom fields")
         problems = _key_problems(db, field.key) + _field_problems(db, field)
         if problems:
-            raise PolicyError(" ".join(problems))
+            raise Invalid(" ".join(problems))
         last = db.scalar(select(func.max(FieldSetting.position))) or 0
         db.add(
             FieldSetting(
@@ -211,14 +211,14 @@ def edit_custom_field(engine: Engine, actor: OperatorInfo, field: CustomField) -
     """Change the label, type, options and required flag of the custom field ``field.key``.
 
     Values users already have are kept as they are; the next upload checks them anew.
-    Raises ``PolicyError`` naming every rule the change breaks.
+    Raises a ``UserbatchError`` naming every rule the change breaks.
     """
     with session(engine) as db, db.begin():
         require_admin(db, actor, "edit custom fields")
         setting = _custom_setting(db, field.key)
         problems = _field_problems(db, field, editing=field.key)
         if problems:
-            raise PolicyError(" ".join(problems))
+            raise Invalid(" ".join(problems))
         setting.label = field.label.strip()
         setting.type = field.type
         setting.options = _clean_options(field.options)
@@ -235,14 +235,14 @@ def remove_custom_field(engine: Engine, actor: OperatorInfo, key: str) -> None:
         setting = _custom_setting(db, key)
         problems = _read_by_templates(db, [key], [setting])
         if problems:
-            raise PolicyError(" ".join(problems))
+            raise Invalid(" ".join(problems))
         db.delete(setting)
 
 
 def _custom_setting(db: Session, key: str) -> FieldSetting:
     setting = db.get(FieldSetting, key, with_for_update=True)
     if setting is None or not setting.custom:
-        raise PolicyError(f"There is no custom field with the key '{key}'.")
+        raise NotFound(f"There is no custom field with the key '{key}'.")
     return setting
 
 

@@ -20,7 +20,7 @@ from userbatch.crypto.passwords import hash_password, password_problems
 from userbatch.db import session
 from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
 from userbatch.directory.groups import normalize_path
-from userbatch.errors import PolicyError
+from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
 from userbatch.models import Group, Operator, utcnow
 
 
@@ -37,7 +37,7 @@ class OperatorRow(OperatorInfo):
 def list_operators(
     engine: Engine, actor: OperatorInfo, *, now: dt.datetime | None = None
 ) -> list[OperatorRow]:
-    """Every operator, by login. Raises ``PolicyError`` unless ``actor`` is an admin."""
+    """Every operator, by login. Raises a ``UserbatchError`` unless ``actor`` is an admin."""
     now = now or utcnow()
     with session(engine) as db:
         _admins(db, actor, lock=False)
@@ -61,7 +61,7 @@ def add_operator(
 ) -> OperatorRow:
     """Create an operator; a manager needs ``scope_path``, an admin has none.
 
-    Raises ``PolicyError`` unless ``actor`` is an admin, for a login taken already (in any
+    Raises a ``UserbatchError`` unless ``actor`` is an admin, for a login taken already (in any
     letter case), a bad login or password, a bad role, or a scope group that does not exist.
     """
     with session(engine) as db, db.begin():
@@ -69,7 +69,7 @@ def add_operator(
         login = validate_login(login)
         taken = db.scalar(select(Operator.login).where(func.lower(Operator.login) == login.lower()))
         if taken is not None:
-            raise PolicyError(_taken(login, taken))
+            raise Conflict(_taken(login, taken))
         scope = _scope_group(db, role, scope_path)
         _check_password(password, min_length=min_password_length, login=login)
         operator = Operator(
@@ -86,7 +86,7 @@ def change_role(
 ) -> OperatorRow:
     """Give an operator a role, and a manager the group subtree they manage.
 
-    Raises ``PolicyError`` unless ``actor`` is an admin, for a bad role or scope group, and
+    Raises a ``UserbatchError`` unless ``actor`` is an admin, for a bad role or scope group, and
     for demoting the last enabled admin or oneself.
     """
     with session(engine) as db, db.begin():
@@ -110,7 +110,8 @@ def reset_password(
 ) -> None:
     """Set an operator's password; their failed sign-ins and any lock are cleared.
 
-    Raises ``PolicyError`` unless ``actor`` is an admin, or when the policy refuses ``password``.
+    Raises ``NotAllowed`` unless ``actor`` is an admin, ``Invalid`` when the policy refuses
+    ``password``.
     """
     with session(engine) as db, db.begin():
         _admins(db, actor, lock=True)
@@ -127,7 +128,7 @@ def set_disabled(
     """Disable (``disabled=True``) or enable an operator; a disabled one cannot sign in and is
     signed out at their next page.
 
-    Raises ``PolicyError`` unless ``actor`` is an admin, and for disabling the last enabled
+    Raises a ``UserbatchError`` unless ``actor`` is an admin, and for disabling the last enabled
     admin or oneself.
     """
     with session(engine) as db, db.begin():
@@ -142,19 +143,19 @@ def set_disabled(
 
 def _admins(db: Session, actor: OperatorInfo, *, lock: bool) -> Sequence[Operator]:
     """Every admin row (with ``lock``, locked until the transaction ends); raises
-    ``PolicyError`` unless ``actor`` is one of them and enabled, as the database says now."""
+    a ``UserbatchError`` unless ``actor`` is one of them and enabled, as the database says now."""
     query = select(Operator).where(Operator.role == "admin").order_by(Operator.id)
     # The fixed order keeps two transactions taking these locks from deadlocking.
     admins = db.scalars(query.with_for_update() if lock else query).all()
     if not any(admin.id == actor.id and not admin.disabled for admin in admins):
-        raise PolicyError("Only an administrator can manage operators.")
+        raise NotAllowed("Only an administrator can manage operators.")
     return admins
 
 
 def _target(db: Session, operator_id: int) -> Operator:
     operator = db.get(Operator, operator_id, with_for_update=True)
     if operator is None:
-        raise PolicyError("That operator no longer exists.")
+        raise NotFound("That operator no longer exists.")
     return operator
 
 
@@ -166,39 +167,39 @@ def _keep_an_admin(
     if operator.role != "admin" or operator.disabled:
         return
     if not any(admin.id != operator.id and not admin.disabled for admin in admins):
-        raise PolicyError(
+        raise Conflict(
             f"'{operator.login}' is the last enabled administrator and cannot be {verb}d; "
             "make another operator an administrator first."
         )
     if operator.id == actor.id:
-        raise PolicyError(f"You cannot {verb} yourself; ask another administrator.")
+        raise NotAllowed(f"You cannot {verb} yourself; ask another administrator.")
 
 
 def _scope_group(db: Session, role: str, scope_path: str) -> Group | None:
-    """The group a manager manages (None for an admin); raises ``PolicyError`` for a bad role,
+    """The group a manager manages (None for an admin); raises a ``UserbatchError`` for a bad role,
     a missing or unknown group, or a group given to an admin."""
     if role not in ROLES:
-        raise PolicyError(f"The role must be 'admin' or 'manager', not '{role}'.")
+        raise Invalid(f"The role must be 'admin' or 'manager', not '{role}'.")
     path = normalize_path(scope_path)
     if role == "admin":
         if path:
-            raise PolicyError("An administrator manages the whole organisation, not one group.")
+            raise Invalid("An administrator manages the whole organisation, not one group.")
         return None
     if not path:
-        raise PolicyError(
+        raise Invalid(
             "A manager needs the group they manage (below the organisation); "
             "for the whole organisation make them an administrator."
         )
     group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
     if group is None:
-        raise PolicyError(f"The group '{path}' does not exist.")
+        raise NotFound(f"The group '{path}' does not exist.")
     return group
 
 
 def _check_password(password: str, *, min_length: int, login: str) -> None:
     problems = password_problems(password, min_length=min_length, login=login)
     if problems:
-        raise PolicyError("The password " + "; ".join(problems) + ".")
+        raise Invalid("The password " + "; ".join(problems) + ".")
 
 
 def _taken(login: str, existing: str) -> str:

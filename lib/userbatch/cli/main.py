@@ -21,30 +21,20 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from userbatch.admin.users import export_users
-from userbatch.batches.store import (
-    Invitation,
-    batch_for,
-    default_template,
-    get_batch,
-    job_document,
-    store_batch,
-)
+from userbatch.batches.history import batch_for, get_batch, job_document
+from userbatch.batches.store import Invitation, store_batch
 from userbatch.check.checker import CheckResult, check_file
 from userbatch.db import open_database, session
 from userbatch.directory import auth, groups
 from userbatch.directory.fields import load_columns
 from userbatch.errors import CsvFileError, UserbatchError
 from userbatch.files.csvfile import DELIMITERS, ENCODINGS, write_table
+from userbatch.mail.templates import default_template
 from userbatch.models import Batch, EmailTemplate, Operator
 from userbatch.settings import Settings, get_settings
-from userbatch.worker.jobs import (
-    cancel_batch,
-    enqueue_batch,
-    retry_batch,
-    run_worker,
-    sync_batch_states,
-)
+from userbatch.worker.maintenance import run_worker, sync_batch_states
 from userbatch.worker.runtime import Runtime, spawn, stop_process
+from userbatch.worker.submit import cancel_batch, enqueue_batch, retry_batch
 
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE = 0, 1, 2
 # app.py sits at the top of the checkout, beside lib/ (the package is installed editable).

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from userbatch.crypto.passwords import hash_password, password_problems, verify_password
 from userbatch.db import session
 from userbatch.directory.groups import root_group, validate_group_name
-from userbatch.errors import PolicyError, SetupError, SignInError
+from userbatch.errors import Invalid, NotAllowed, SetupError, SignInError, UserbatchError
 from userbatch.models import Group, Operator, utcnow
 
 MAX_FAILED_SIGN_INS = 5
@@ -47,12 +47,12 @@ def needs_setup(engine: Engine) -> bool:
 
 
 def validate_login(login: str) -> str:
-    """The trimmed operator login; raises ``PolicyError`` saying which rule it breaks."""
+    """The trimmed operator login; raises a ``UserbatchError`` saying which rule it breaks."""
     login = login.strip()
     if not login:
-        raise PolicyError("The login must not be empty.")
+        raise Invalid("The login must not be empty.")
     if len(login) > MAX_LOGIN_LENGTH or any(ch.isspace() for ch in login):
-        raise PolicyError(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
+        raise Invalid(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
     return login
 
 
@@ -65,11 +65,11 @@ def initialize(
     """
     try:
         login = validate_login(login)
-    except PolicyError as exc:
+    except UserbatchError as exc:
         raise SetupError(str(exc)) from None
     try:
         organisation = validate_group_name(organisation)
-    except PolicyError as exc:
+    except UserbatchError as exc:
         raise SetupError(f"Organisation name: {exc}") from None
     problems = password_problems(password, min_length=min_password_length, login=login)
     if problems:
@@ -160,7 +160,7 @@ def get_operator(engine: Engine, operator_id: int) -> OperatorInfo | None:
 
 
 def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
-    """Raises ``PolicyError`` unless ``actor`` is, as the database says now, an enabled admin.
+    """Raises a ``UserbatchError`` unless ``actor`` is, as the database says now, an enabled admin.
 
     ``action`` completes the refusal: "Only administrators can <action>."
     """
@@ -168,4 +168,4 @@ def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
         select(Operator.role).where(Operator.id == actor.id, Operator.disabled.is_(False))
     )
     if role != "admin":
-        raise PolicyError(f"Only administrators can {action}.")
+        raise NotAllowed(f"Only administrators can {action}.")

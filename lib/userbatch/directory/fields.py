@@ -141,3 +141,16 @@ def load_columns(engine: Engine) -> list[ColumnSpec]:
 
 def login_ids_in_use(columns: list[ColumnSpec]) -> bool:
     return any(column.key == "login_id" for column in columns)
+
+
+def custom_keys(engine: Engine) -> list[str]:
+    """The keys of the custom fields (in use or not: a user keeps the values), in the order
+    of the input field settings."""
+    with session(engine) as db:
+        return list(
+            db.scalars(
+                select(FieldSetting.key)
+                .where(FieldSetting.custom.is_(True))
+                .order_by(FieldSetting.position)
+            )
+        )

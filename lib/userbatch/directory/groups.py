@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from userbatch.db import session
-from userbatch.errors import PolicyError
+from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
 from userbatch.models import Batch, Group, Membership, Operator
 
 SEPARATOR = ">>"
@@ -38,17 +38,17 @@ class GroupInfo:
 
 
 def validate_group_name(name: str) -> str:
-    """The trimmed name; raises ``PolicyError`` saying which rule a bad name breaks."""
+    """The trimmed name; raises a ``UserbatchError`` saying which rule a bad name breaks."""
     name = name.strip()
     if not name:
-        raise PolicyError("A group name must not be empty.")
+        raise Invalid("A group name must not be empty.")
     if len(name) > MAX_NAME_LENGTH:
-        raise PolicyError(
+        raise Invalid(
             f"A group name has at most {MAX_NAME_LENGTH} characters; '{name}' has {len(name)}."
         )
     for forbidden, why in _FORBIDDEN.items():
         if forbidden in name:
-            raise PolicyError(f"A group name must not contain '{forbidden}'; '{name}' does{why}.")
+            raise Invalid(f"A group name must not contain '{forbidden}'; '{name}' does{why}.")
     return name
 
 
@@ -88,12 +88,12 @@ def groups_in_scope(engine: Engine, scope_path: str) -> list[GroupInfo]:
 
 
 def find_group(engine: Engine, path: str) -> GroupInfo:
-    """The group at ``path`` ('' for the root); raises ``PolicyError`` when there is none."""
+    """The group at ``path`` ('' for the root); raises a ``UserbatchError`` when there is none."""
     path = normalize_path(path)
     with session(engine) as db:
         group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
     if group is None:
-        raise PolicyError(f"The group '{path}' does not exist.")
+        raise NotFound(f"The group '{path}' does not exist.")
     return GroupInfo(id=group.id, name=group.name, path=group.path)
 
 
@@ -110,13 +110,13 @@ def child_path(parent_path: str, name: str) -> str:
 def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
     """Create the group at ``path`` (a whole path) and any missing parents; returns it.
 
-    Raises ``PolicyError`` for a bad name, before set-up, outside ``scope_path``, or when the
+    Raises a ``UserbatchError`` for a bad name, before set-up, outside ``scope_path``, or when the
     group exists already (nothing is written then).
     """
     names = [validate_group_name(name) for name in path.split(SEPARATOR)]
     full = SEPARATOR.join(names)
     if not in_scope(full, scope_path):
-        raise PolicyError(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
+        raise NotAllowed(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
     with session(engine) as db, db.begin():
         if db.scalar(select(Group.id).where(Group.path == full)) is not None:
             raise GroupExists(full)
@@ -126,7 +126,7 @@ def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
 
 def add_subgroup(engine: Engine, parent_id: int, name: str, *, scope_path: str) -> GroupInfo:
     """Create the group ``name`` (one name, never a path) under the group ``parent_id``;
-    returns it. Raises ``PolicyError`` for a bad name, a parent outside ``scope_path``, or a
+    returns it. Raises a ``UserbatchError`` for a bad name, a parent outside ``scope_path``, or a
     sibling of that name (nothing is written then)."""
     name = validate_group_name(name)
     with session(engine) as db, db.begin():
@@ -140,7 +140,7 @@ def add_subgroup(engine: Engine, parent_id: int, name: str, *, scope_path: str) 
         return GroupInfo(id=group.id, name=group.name, path=group.path)
 
 
-class GroupExists(PolicyError):
+class GroupExists(Conflict):
     """The group to create is there already (nothing was written)."""
 
     def __init__(self, path: str) -> None:
@@ -150,10 +150,10 @@ class GroupExists(PolicyError):
 
 def ensure_group(db: Session, names: list[str]) -> Group:
     """The group with the path of valid ``names``, created with any missing parents in the
-    session's transaction. Raises ``PolicyError`` before set-up."""
+    session's transaction. Raises a ``UserbatchError`` before set-up."""
     parent = root_group(db)
     if parent is None:
-        raise PolicyError("Set-up is not done yet: there is no organisation (root group).")
+        raise Conflict("Set-up is not done yet: there is no organisation (root group).")
     for depth in range(1, len(names) + 1):
         sub_path = SEPARATOR.join(names[:depth])
         group = db.scalars(select(Group).where(Group.path == sub_path)).one_or_none()
@@ -213,9 +213,9 @@ def group_tree(engine: Engine, scope_path: str) -> list[GroupNode]:
 def _editable(db: Session, group_id: int, scope_path: str) -> Group:
     group = db.get(Group, group_id, with_for_update=True)
     if group is None:
-        raise PolicyError("That group no longer exists.")
+        raise NotFound("That group no longer exists.")
     if not in_scope(group.path, scope_path):
-        raise PolicyError(f"The group '{group.path}' is outside your groups.")
+        raise NotAllowed(f"The group '{group.path}' is outside your groups.")
     return group
 
 
@@ -245,14 +245,14 @@ def _sibling_taken(db: Session, parent_id: int | None, name: str, group_id: int 
 
 
 def rename_group(engine: Engine, group_id: int, name: str, *, scope_path: str) -> GroupInfo:
-    """Rename a group (its subgroups' paths follow); raises ``PolicyError`` saying why not."""
+    """Rename a group (its subgroups' paths follow); raises a ``UserbatchError`` saying why not."""
     name = validate_group_name(name)
     with session(engine) as db, db.begin():
         group = _editable(db, group_id, scope_path)
         if group.path == scope_path and scope_path:
-            raise PolicyError("Your own top group is renamed by an administrator.")
+            raise NotAllowed("Your own top group is renamed by an administrator.")
         if _sibling_taken(db, group.parent_id, name, group.id):
-            raise PolicyError(f"The parent group has a subgroup named '{name}' already.")
+            raise Conflict(f"The parent group has a subgroup named '{name}' already.")
         if group.path:
             parent_path = group.path.rsplit(SEPARATOR, 1)[0] if SEPARATOR in group.path else ""
             new_path = child_path(parent_path, name)
@@ -263,20 +263,18 @@ def rename_group(engine: Engine, group_id: int, name: str, *, scope_path: str) -
 
 
 def move_group(engine: Engine, group_id: int, parent_id: int, *, scope_path: str) -> GroupInfo:
-    """Move a group (with its subgroups) under another parent; raises ``PolicyError``."""
+    """Move a group (with its subgroups) under another parent; raises a ``UserbatchError``."""
     with session(engine) as db, db.begin():
         group = _editable(db, group_id, scope_path)
         parent = _editable(db, parent_id, scope_path)
         if not group.path:
-            raise PolicyError("The organisation itself cannot be moved.")
+            raise Invalid("The organisation itself cannot be moved.")
         if group.path == scope_path:
-            raise PolicyError("Your own top group is moved by an administrator.")
+            raise NotAllowed("Your own top group is moved by an administrator.")
         if in_scope(parent.path, group.path):
-            raise PolicyError("A group cannot move into itself or one of its subgroups.")
+            raise Invalid("A group cannot move into itself or one of its subgroups.")
         if _sibling_taken(db, parent.id, group.name, group.id):
-            raise PolicyError(
-                f"'{parent.path or 'The organisation'}' has a '{group.name}' already."
-            )
+            raise Conflict(f"'{parent.path or 'The organisation'}' has a '{group.name}' already.")
         new_path = child_path(parent.path, group.name)
         _repath(db, group.path, new_path)
         group.path, group.parent_id = new_path, parent.id
@@ -284,11 +282,11 @@ def move_group(engine: Engine, group_id: int, parent_id: int, *, scope_path: str
 
 
 def delete_group(engine: Engine, group_id: int, *, scope_path: str) -> None:
-    """Delete an empty group; raises ``PolicyError`` naming what it still holds."""
+    """Delete an empty group; raises a ``UserbatchError`` naming what it still holds."""
     with session(engine) as db, db.begin():
         group = _editable(db, group_id, scope_path)
         if not group.path:
-            raise PolicyError("The organisation itself cannot be deleted.")
+            raise Invalid("The organisation itself cannot be deleted.")
         reasons = []
         if db.scalar(select(func.count()).where(Group.parent_id == group.id)):
             reasons.append("it has subgroups")
@@ -300,5 +298,5 @@ def delete_group(engine: Engine, group_id: int, *, scope_path: str) -> None:
         if db.scalar(select(func.count()).where(Batch.group_id == group.id)):
             reasons.append("batches were run in it (their history keeps it)")
         if reasons:
-            raise PolicyError(f"'{group.path}' cannot be deleted: " + "; ".join(reasons) + ".")
+            raise Conflict(f"'{group.path}' cannot be deleted: " + "; ".join(reasons) + ".")
         db.delete(group)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Engine, or_, select, true, update
 
+from userbatch.crypto.tokens import new_token
 from userbatch.db import retry_blips, session
 from userbatch.directory.auth import OperatorInfo
-from userbatch.errors import PolicyError
-from userbatch.mail.render import SET_PASSWORD_URL, deliver, new_token
+from userbatch.errors import Conflict
+from userbatch.mail.delivery import deliver
+from userbatch.mail.render import SET_PASSWORD_URL
 from userbatch.models import Batch, OutboxMessage, utcnow
 from userbatch.settings import Settings
 
@@ -243,7 +245,7 @@ def reissue_link(
     now: dt.datetime | None = None,
 ) -> str:
     """A fresh set-password link for a message kept in the Outbox (no SMTP): the old token
-    stops working. Raises ``PolicyError`` when the message has no unused link, or when a
+    stops working. Raises a ``UserbatchError`` when the message has no unused link, or when a
     manager asks for a message of another operator's batch."""
     now = now or utcnow()
     token, token_hash = new_token()
@@ -263,7 +265,7 @@ def reissue_link(
             )
         ).rowcount
     if not changed:
-        raise PolicyError("This message has no unused set-password link.")
+        raise Conflict("This message has no unused set-password link.")
     return accept_url(settings, token)
 
 

@@ -7,23 +7,15 @@ sandbox with strict undefined values, so an unknown variable is an error, never 
 from __future__ import annotations
 
 import functools
-import hashlib
-import secrets
-import smtplib
-import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateError, TemplateRuntimeError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from userbatch.errors import PolicyError
-from userbatch.settings import Settings
+from userbatch.errors import Invalid
 
 VARIABLES = (
     "name", "display_name", "login_id", "email", "group", "set_password_url", "login_url",
@@ -94,7 +86,7 @@ class Rendered:
 
 
 def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
-    """Subject and body with ``variables`` filled in; raises ``PolicyError`` saying what is
+    """Subject and body with ``variables`` filled in; raises a ``UserbatchError`` saying what is
     wrong with the template."""
     try:
         return Rendered(
@@ -102,14 +94,14 @@ def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
             body=_compiled(body).render(variables),
         )
     except SecurityError as exc:
-        raise PolicyError(
+        raise Invalid(
             f"The e-mail template reaches for Python internals, which it may not read: {exc}"
         ) from None
     except TemplateError as exc:
-        raise PolicyError(f"The e-mail template cannot be rendered: {exc}") from None
+        raise Invalid(f"The e-mail template cannot be rendered: {exc}") from None
     except (TypeError, ValueError, ArithmeticError) as exc:
         # An expression of the template itself failed, such as {{ name + 1 }}.
-        raise PolicyError(
+        raise Invalid(
             f"The e-mail template cannot be rendered: {type(exc).__name__}: {exc}"
         ) from None
 
@@ -124,80 +116,3 @@ def _compiled(source: str) -> Template:
 def parse_template(source: str) -> nodes.Template:
     """The syntax tree of a subject or body; raises ``jinja2.TemplateSyntaxError``."""
     return _ENVIRONMENT.parse(source)
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh accept-invitation token and the hash that is stored in its place."""
-    token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def gets_invitation(user: dict[str, Any]) -> bool:
-    """Only new users that are Valid and have an e-mail address are invited."""
-    return user.get("status", "valid") == "valid" and bool(user.get("email"))
-
-
-def invitation_variables(
-    user: dict[str, Any],
-    groups: list[str],
-    *,
-    site_name: str,
-    base_url: str,
-    custom_keys: Iterable[str] = (),
-) -> dict[str, Any]:
-    """The template variables for ``user`` (users-table field names) in ``groups``.
-
-    Each of ``custom_keys`` the user has no value for reads as blank: the field is known,
-    only empty for this user.
-    """
-    expiration = user.get("expiration_date")
-    return {
-        "name": user["name"],
-        "display_name": user.get("display_name") or user["name"],
-        "login_id": user["login_id"],
-        "email": user.get("email") or "",
-        "group": next(iter(groups), site_name),
-        "set_password_url": SET_PASSWORD_URL,
-        "login_url": base_url.rstrip("/"),
-        "site_name": site_name,
-        "expiration_date": expiration.isoformat() if expiration else "",
-        "custom": dict.fromkeys(custom_keys, "") | (user.get("custom") or {}),
-    }
-
-
-def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> str:
-    """Hand one message to the SMTP server of ``SMTP_URL``; returns the transport used.
-
-    Without ``SMTP_URL`` nothing leaves the machine: the message is kept in the Outbox
-    ('outbox'). Raises ``smtplib.SMTPException`` or ``OSError`` when the server refuses or
-    cannot be reached.
-    """
-    if not settings.smtp_url:
-        return "outbox"
-    url = urlsplit(settings.smtp_url)
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = recipient
-    message["Subject"] = subject
-    message.set_content(body)
-    context = ssl.create_default_context()
-    host, port = url.hostname or "localhost", url.port
-    if url.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=context)
-    else:
-        client = smtplib.SMTP(host, port or 587, timeout=30)
-    with client:
-        if url.scheme == "smtp":
-            client.ehlo()
-            require = "starttls=require" in (url.query or "")
-            if client.has_extn("starttls") or require:
-                client.starttls(context=context)
-                client.ehlo()
-        if url.username:
-            client.login(unquote(url.username), unquote(url.password or ""))
-        client.send_message(message)
-    return "smtp"

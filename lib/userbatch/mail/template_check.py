@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
-from sqlalchemy import Engine, select
 
-from userbatch.db import session
-from userbatch.errors import PolicyError
-from userbatch.mail.render import VARIABLES, invitation_variables, parse_template, render
-from userbatch.models import FieldSetting
+from userbatch.errors import UserbatchError
+from userbatch.mail.invitations import invitation_variables
+from userbatch.mail.render import VARIABLES, parse_template, render
 
 MAX_SUBJECT_LENGTH = 255  # the length of the subject columns
 _SAMPLE_USER: dict[str, Any] = {
@@ -51,19 +49,6 @@ def variable_names(custom_keys: Iterable[str]) -> list[str]:
     return [name for name in VARIABLES if name != "custom"] + [f"custom.{k}" for k in custom_keys]
 
 
-def custom_keys(engine: Engine) -> list[str]:
-    """The keys of the custom fields (in use or not: a user keeps the values), in the order
-    of the input field settings."""
-    with session(engine) as db:
-        return list(
-            db.scalars(
-                select(FieldSetting.key)
-                .where(FieldSetting.custom.is_(True))
-                .order_by(FieldSetting.position)
-            )
-        )
-
-
 def validate_template(
     subject: str, body: str, *, custom_keys: Iterable[str]
 ) -> list[TemplateProblem]:
@@ -89,7 +74,7 @@ def validate_template(
     for part, pair in (("Subject", (subject, "")), ("Body", ("", body))):
         try:
             render(*pair, variables)
-        except PolicyError as exc:
+        except UserbatchError as exc:
             problems.append(TemplateProblem(part, None, str(exc)))
     return problems
 

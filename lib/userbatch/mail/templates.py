@@ -17,21 +17,18 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from userbatch.admin.users import user_in_scope
-from userbatch.batches.store import ACTIVE_STATES
 from userbatch.db import session
-from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.auth import OperatorInfo, require_admin
+from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import organisation_name
-from userbatch.errors import PolicyError
+from userbatch.directory.scope import user_in_scope
+from userbatch.errors import Conflict, DeliveryFailed, Invalid, NotFound
+from userbatch.mail.delivery import deliver
+from userbatch.mail.invitations import invitation_variables
 from userbatch.mail.outbox import accept_url
-from userbatch.mail.render import SET_PASSWORD_URL, Rendered, deliver, invitation_variables, render
-from userbatch.mail.template_check import (
-    MAX_SUBJECT_LENGTH,
-    custom_keys,
-    sample_variables,
-    validate_template,
-)
-from userbatch.models import Batch, EmailTemplate, OutboxMessage, utcnow
+from userbatch.mail.render import SET_PASSWORD_URL, Rendered, render
+from userbatch.mail.template_check import MAX_SUBJECT_LENGTH, sample_variables, validate_template
+from userbatch.models import Batch, BatchState, EmailTemplate, OutboxMessage, utcnow
 from userbatch.settings import Settings
 
 MAX_NAME_LENGTH = 100
@@ -39,7 +36,8 @@ TEST_PREFIX = "[Test] "
 # The set-password link of a preview or a test: it looks like the real one and sets nothing.
 EXAMPLE_TOKEN = "this-test-link-sets-no-password"
 # A batch in one of these states has still to run (a stored one is queued by Execute again).
-WAITING_STATES = ("stored", *ACTIVE_STATES)
+# A template is in use while a batch that sends it has not ended.
+NOT_ENDED = [state.value for state in BatchState if not state.is_final]
 
 
 @dataclass(frozen=True)
@@ -62,9 +60,9 @@ def list_templates(engine: Engine) -> list[TemplateInfo]:
 def create_template(
     engine: Engine, operator: OperatorInfo, *, name: str, subject: str, body: str
 ) -> int:
-    """Add a template; returns its id. Raises ``PolicyError`` for a manager, a name that is
+    """Add a template; returns its id. Raises a ``UserbatchError`` for a manager, a name that is
     empty or taken, or a template with problems."""
-    _require_admin(operator, "create")
+    _require_admin(engine, operator, "create")
     _require_valid(engine, subject, body)
     try:
         with session(engine) as db, db.begin():
@@ -75,7 +73,7 @@ def create_template(
             db.flush()
             return template.id
     except IntegrityError:  # created at the same moment by someone else
-        raise PolicyError(f"There is already a template named '{name.strip()}'.") from None
+        raise Conflict(f"There is already a template named '{name.strip()}'.") from None
 
 
 def save_template(
@@ -88,40 +86,40 @@ def save_template(
     name: str | None = None,
 ) -> None:
     """Change a template's subject and body (and its name, when given). Raises
-    ``PolicyError`` for a manager, a template that no longer exists, a name that is empty
+    a ``UserbatchError`` for a manager, a template that no longer exists, a name that is empty
     or taken, or a template with problems."""
-    _require_admin(operator, "edit")
+    _require_admin(engine, operator, "edit")
     _require_valid(engine, subject, body)
     try:
         with session(engine) as db, db.begin():
             template = db.get(EmailTemplate, template_id)
             if template is None:
-                raise PolicyError("That e-mail template no longer exists.")
+                raise NotFound("That e-mail template no longer exists.")
             if name is not None:
                 template.name = _free_name(db, name, template_id=template_id)
             template.subject, template.body, template.updated_at = subject, body, utcnow()
     except IntegrityError:
-        raise PolicyError(f"There is already a template named '{(name or '').strip()}'.") from None
+        raise Conflict(f"There is already a template named '{(name or '').strip()}'.") from None
 
 
 def delete_template(engine: Engine, operator: OperatorInfo, *, template_id: int) -> None:
-    """Delete a template. Raises ``PolicyError`` for a manager, for the last template (the
+    """Delete a template. Raises a ``UserbatchError`` for a manager, for the last template (the
     Execute dialog needs one), and while a batch that has still to run, or whose invitations
     are still scheduled, was executed with it; the message names those batches."""
-    _require_admin(operator, "delete")
+    _require_admin(engine, operator, "delete")
     with session(engine) as db, db.begin():
         template = db.get(EmailTemplate, template_id)
         if template is None:
-            raise PolicyError("That e-mail template no longer exists.")
+            raise NotFound("That e-mail template no longer exists.")
         if db.scalar(select(func.count()).select_from(EmailTemplate)) == 1:
-            raise PolicyError(
+            raise Conflict(
                 f"'{template.name}' is the only e-mail template and the Execute dialog needs "
                 "one; create another template before deleting this one."
             )
         uses = _waiting_uses(db, template_id)
         if uses:
             shown = uses[:5] + ([f"{len(uses) - 5} more"] if len(uses) > 5 else [])
-            raise PolicyError(
+            raise Conflict(
                 f"'{template.name}' cannot be deleted while a scheduled batch uses it: "
                 + "; ".join(shown)
                 + ". Delete it once they have run and their invitations have gone out (a batch "
@@ -143,7 +141,7 @@ def _waiting_uses(db: Session, template_id: int) -> list[str]:
     }
     batches = db.scalars(
         select(Batch)
-        .where(or_(Batch.state.in_(WAITING_STATES), Batch.id.in_(list(scheduled))))
+        .where(or_(Batch.state.in_(NOT_ENDED), Batch.id.in_(list(scheduled))))
         .order_by(Batch.submitted_at)
     ).all()
     uses = []
@@ -169,36 +167,34 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _require_admin(operator: OperatorInfo, action: str) -> None:
-    if not operator.is_admin:
-        raise PolicyError(
-            f"Only an administrator can {action} e-mail templates: they are shared by the "
-            "whole organisation."
-        )
+def _require_admin(engine: Engine, operator: OperatorInfo, action: str) -> None:
+    """Raises ``NotAllowed`` unless ``operator`` is, as the database says now, an admin."""
+    with session(engine) as db:
+        require_admin(db, operator, f"{action} e-mail templates, which everyone shares")
 
 
 def _require_valid(engine: Engine, subject: str, body: str) -> list[str]:
-    """The custom field keys; raises ``PolicyError`` listing the template's problems."""
+    """The custom field keys; raises a ``UserbatchError`` listing the template's problems."""
     keys = custom_keys(engine)
     problems = validate_template(subject, body, custom_keys=keys)
     if problems:
-        raise PolicyError("The template has problems: " + " ".join(map(str, problems)))
+        raise Invalid("The template has problems: " + " ".join(map(str, problems)))
     return keys
 
 
 def _free_name(db: Session, name: str, *, template_id: int | None) -> str:
     name = name.strip()
     if not name:
-        raise PolicyError("A template name must not be empty.")
+        raise Invalid("A template name must not be empty.")
     if len(name) > MAX_NAME_LENGTH:
-        raise PolicyError(f"A template name has at most {MAX_NAME_LENGTH} characters.")
+        raise Invalid(f"A template name has at most {MAX_NAME_LENGTH} characters.")
     taken = db.scalar(
         select(EmailTemplate.name).where(
             func.lower(EmailTemplate.name) == name.lower(), EmailTemplate.id != (template_id or 0)
         )
     )
     if taken is not None:
-        raise PolicyError(f"There is already a template named '{taken}'.")
+        raise Conflict(f"There is already a template named '{taken}'.")
     return name
 
 
@@ -212,7 +208,7 @@ def preview_template(
     user_id: int | None = None,
 ) -> Rendered:
     """The mail as the user ``user_id`` would get it (sample values when None); the
-    set-password link is an example that sets nothing. Raises ``PolicyError`` for a template
+    set-password link is an example that sets nothing. Raises a ``UserbatchError`` for a template
     with problems or a user outside the operator's groups."""
     keys = _require_valid(engine, subject, body)
     site_name = organisation_name(engine) or "userbatch"
@@ -256,13 +252,13 @@ def send_test(
     """Send the template, filled in for ``user_id`` (sample values when None), to
     ``recipient`` with "[Test]" before the subject; returns the transport: 'smtp', or
     'outbox' when SMTP_URL is unset and the message is kept in the Outbox. Every test is
-    recorded in the outbox table (no batch). Raises ``PolicyError`` for a bad address, a
+    recorded in the outbox table (no batch). Raises a ``UserbatchError`` for a bad address, a
     template with problems, a user outside the operator's groups, or a server that refuses
     (the test is then recorded as failed)."""
     try:
         address = validate_email(recipient.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise PolicyError(f"'{recipient.strip()}' is not a valid e-mail address: {exc}") from None
+        raise Invalid(f"'{recipient.strip()}' is not a valid e-mail address: {exc}") from None
     rendered = preview_template(
         engine, settings, operator=operator, subject=subject, body=body, user_id=user_id
     )
@@ -284,7 +280,18 @@ def send_test(
         error = f"{type(exc).__name__}: {exc}"
         with engine.begin() as connection:
             connection.execute(outcome.values(state="failed", last_error=error, claimed_at=None))
-        raise PolicyError(f"The test to {address} was not sent: {error}") from None
+        raise DeliveryFailed(f"The test to {address} was not sent: {error}") from None
     with engine.begin() as connection:
         connection.execute(outcome.values(state="sent", sent_at=utcnow(), transport=transport))
     return transport
+
+
+def default_template(engine: Engine) -> EmailTemplate:
+    """The "Invitation" template (or the first one, if it was renamed)."""
+    with session(engine) as db:
+        template = db.scalars(
+            select(EmailTemplate).order_by((EmailTemplate.name != "Invitation"), EmailTemplate.id)
+        ).first()
+    if template is None:
+        raise NotFound("There is no e-mail template; create one under E-mail templates.")
+    return template

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from userbatch.admin.users import accept_invitation, invitation_for
 from userbatch.errors import UserbatchError
+from userbatch.mail.invitations import accept_invitation, invitation_for
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert

@@ -21,19 +21,19 @@ import pandas as pd
 import streamlit as st
 
 from userbatch.admin.users import export_users
-from userbatch.batches.store import Invitation, invited_rows, preview_invitation, store_batch
+from userbatch.batches.store import Invitation, invited_rows, new_batch_id, preview_invitation
 from userbatch.check.checker import CheckResult, RowResult, check_file, check_sheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo
-from userbatch.errors import CsvFileError, PolicyError, UserbatchError
+from userbatch.errors import CsvFileError, UserbatchError
 from userbatch.files.csvfile import DELIMITERS, ENCODINGS, download_encoding, write_table
 from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui import demo
 from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
-from userbatch.worker.jobs import enqueue_batch
+from userbatch.worker.submit import submit_batch
 
 KEY = "batch_upload"
 ONLY_ERRORS = "batch_only_errors"
@@ -413,7 +413,7 @@ def _error_file(result: CheckResult) -> bytes:
     header, rows = result.error_report()
     try:
         return write_table(header, rows, encoding=download_encoding(result.sheet.encoding))
-    except PolicyError:
+    except UserbatchError:
         return write_table(header, rows, encoding="utf-8-sig")
 
 
@@ -453,12 +453,14 @@ def _execute_dialog(app: AppContext, operator: OperatorInfo, upload: Upload) -> 
         return
     if st.button("Execute", type="primary", key="execute_confirm"):
         try:
-            # Stored once: pressing Execute again after a failed hand-over only queues it.
-            upload.batch_id = upload.batch_id or store_batch(
+            # One id per upload: pressing Execute again after a failed hand-over only queues
+            # the batch stored the first time.
+            upload.batch_id = upload.batch_id or new_batch_id()
+            submit_batch(
                 app.engine, app.settings, result, operator=operator,
                 working_group=result.options.working_group, invitation=invitation,
+                batch_id=upload.batch_id,
             )  # fmt: skip
-            enqueue_batch(app.engine, app.settings, upload.batch_id)
         except UserbatchError as exc:
             st.error(inert(str(exc)))
             return
@@ -496,12 +498,12 @@ def _invitation_settings(
                 save_template(
                     app.engine, operator, template_id=template.id, subject=subject, body=body
                 )
-            except PolicyError as exc:
+            except UserbatchError as exc:
                 st.error(inert(str(exc)))
                 return None
     try:
         preview = preview_invitation(app.engine, app.settings, result, subject=subject, body=body)
-    except PolicyError as exc:
+    except UserbatchError as exc:
         st.error(inert(str(exc)))
         return None
     if preview is not None:

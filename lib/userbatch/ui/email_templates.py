@@ -13,13 +13,14 @@ import pandas as pd
 import streamlit as st
 
 from userbatch.admin.users import search_users
-from userbatch.batches.store import default_template
 from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import custom_keys
 from userbatch.errors import UserbatchError
-from userbatch.mail.template_check import custom_keys, validate_template, variable_names
+from userbatch.mail.template_check import validate_template, variable_names
 from userbatch.mail.templates import (
     TemplateInfo,
     create_template,
+    default_template,
     delete_template,
     list_templates,
     preview_template,

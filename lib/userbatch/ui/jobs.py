@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from userbatch.batches.store import (
-    ACTIVE_STATES,
+from userbatch.batches.history import (
     BatchSummary,
     active_batches,
     batch_for,
@@ -20,12 +19,15 @@ from userbatch.batches.store import (
 )
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
+from userbatch.models import ACTIVE_STATES, BatchState
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
-from userbatch.worker.jobs import cancel_batch, retry_batch, sync_batch_states
+from userbatch.worker.maintenance import sync_batch_states
+from userbatch.worker.submit import cancel_batch, retry_batch
 
-STATES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "canceled", "stored"]
+# The states a history can be filtered by: those of the workers' batches first.
+STATES = [state.value for state in BatchState if state is not BatchState.STORED] + ["stored"]
 WATCHED = "jobs_panel_watched"
 SELECTED = "jobs_selected"
 PANEL_SECONDS = 3
@@ -139,7 +141,7 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
     if middle.button(
         "Cancel",
         key="cancel_batch",
-        disabled=batch.state not in ("queued", "scheduled", "deferred", "stored"),
+        disabled=not BatchState(batch.state).is_waiting,
     ):
         _act(lambda: cancel_batch(app.engine, app.settings, operator, batch_id))
     if right.button("Retry", key="retry_batch", disabled=batch.state != "failed"):
@@ -148,11 +150,22 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
         "Rows", ["All", "created", "updated", "unchanged", "failed", "pending"], key="jobs_outcome"
     )
     rows = row_outcomes(app.engine, batch_id, outcome=None if outcome == "All" else outcome)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    table = pd.DataFrame(
+        [(r.row, r.key, r.checked_as, r.outcome, r.message) for r in rows],
+        columns=["Row", "Key", "Checked as", "Result", "Message"],
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
     invitations = batch_invitations(app.engine, batch_id)
     if invitations:
         st.caption("Invitations")
-        st.dataframe(pd.DataFrame(invitations), hide_index=True, width="stretch")
+        sent = pd.DataFrame(
+            [
+                (m.recipient, m.state, m.send_at, m.sent_at, m.attempts, m.last_error)
+                for m in invitations
+            ],
+            columns=["Recipient", "State", "Send at", "Sent at", "Attempts", "Last error"],
+        )
+        st.dataframe(sent, hide_index=True, width="stretch")
 
 
 def _act(action: Callable[[], object]) -> None:

@@ -1,0 +1,135 @@
+"""Every change of a batch's state, each a guarded compare-and-set.
+
+A transition is one ``UPDATE batches SET state = … WHERE id = … AND state IN (…)``: it moves
+the batch only from the states it names, and says whether it did. So a late or repeated
+writer can never move a batch backwards — a submitter that records the hand-over after a fast
+worker has finished the batch changes nothing, and a job that RQ runs again after the batch
+was canceled or finished leaves it alone. The words and their order are ``BatchState``'s
+(``userbatch.models``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from userbatch.db import retry_blips
+from userbatch.models import (
+    ACTIVE_STATES,
+    WAITING_STATES,
+    Batch,
+    BatchRow,
+    BatchState,
+    utcnow,
+)
+
+# A job may start (again) while its batch waits, runs, or failed and is being run again.
+_STARTABLE = {*ACTIVE_STATES, BatchState.FAILED}
+# The end is written by the batch's last job; after a failure, a run that applied every
+# remaining row may still finish it.
+_FINISHABLE = {BatchState.STARTED, BatchState.FAILED}
+
+
+def _move(
+    engine: Engine, batch_id: str, *, allowed: Collection[BatchState], to: BatchState,
+    **values: Any,
+) -> bool:  # fmt: skip
+    with engine.begin() as connection:
+        moved = connection.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.state.in_([state.value for state in allowed]))
+            .values(state=to.value, **values)
+        ).rowcount
+    return moved == 1
+
+
+@retry_blips
+def hand_over(engine: Engine, batch_id: str, job_id: str) -> bool:
+    """stored or failed → queued, recording the RQ job that will run it; False when the
+    batch was neither (it was handed over already, or has ended)."""
+    allowed = {BatchState.STORED, BatchState.FAILED}
+    return _move(engine, batch_id, allowed=allowed, to=BatchState.QUEUED, job_id=job_id, error=None)
+
+
+@retry_blips
+def take_back(engine: Engine, batch_id: str, *, to: BatchState) -> bool:
+    """queued → ``to`` (stored or failed): the hand-over to Redis failed, nothing runs it."""
+    return _move(engine, batch_id, allowed={BatchState.QUEUED}, to=to)
+
+
+@retry_blips
+def track_job(engine: Engine, batch_id: str, job_id: str) -> None:
+    """Record the RQ job whose end is the batch's (a fanned-out batch's finishing job)."""
+    with engine.begin() as connection:
+        connection.execute(update(Batch).where(Batch.id == batch_id).values(job_id=job_id))
+
+
+@retry_blips
+def start(engine: Engine, batch_id: str) -> int | None:
+    """→ started (from queued, started, or failed and run again); returns the number of rows,
+    or None when the batch has ended or was canceled and must not run."""
+    with engine.begin() as connection:
+        moved = connection.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.state.in_([state.value for state in _STARTABLE]))
+            .values(
+                state=BatchState.STARTED.value,
+                started_at=func.coalesce(Batch.started_at, utcnow()),
+                error=None,
+            )
+        ).rowcount
+        if moved != 1:
+            return None
+        total: int = connection.scalar(select(Batch.total).where(Batch.id == batch_id)) or 0
+    return total
+
+
+@retry_blips
+def finish(engine: Engine, batch_id: str) -> BatchState | None:
+    """started → finished, or → failed when rows are still pending (a part failed); returns
+    the new state, or None when the batch was not running (it ended already)."""
+    with engine.begin() as connection:
+        pending = connection.scalar(
+            select(func.count()).where(BatchRow.batch_id == batch_id, BatchRow.outcome == "pending")
+        )
+        to = BatchState.FAILED if pending else BatchState.FINISHED
+        error = (
+            f"{pending} row(s) were not applied because a part of the batch failed; "
+            "Retry applies them."
+        )
+        moved = connection.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.state.in_([state.value for state in _FINISHABLE]))
+            .values(
+                state=to.value,
+                finished_at=utcnow(),
+                error=func.coalesce(Batch.error, error) if pending else Batch.error,
+            )
+        ).rowcount
+    return to if moved == 1 else None
+
+
+def fail(engine: Engine, batch_id: str, error: str | None) -> bool:
+    """queued or started → failed with ``error``; False when it had ended."""
+    return _move(engine, batch_id, allowed=ACTIVE_STATES, to=BatchState.FAILED, error=error)
+
+
+def settle(engine: Engine, batch_id: str, state: BatchState, error: str | None = None) -> bool:
+    """queued or started → the final ``state`` RQ reports for the batch's job (its worker
+    died, or the job ended without writing the end itself)."""
+    if not state.is_final:
+        raise ValueError(f"not a final state: {state}")
+    return _move(
+        engine, batch_id, allowed=ACTIVE_STATES, to=state,
+        error=func.coalesce(Batch.error, error),
+    )  # fmt: skip
+
+
+@retry_blips
+def cancel(engine: Engine, batch_id: str) -> bool:
+    """stored or queued → canceled; False once it has started or ended."""
+    return _move(
+        engine, batch_id, allowed=WAITING_STATES, to=BatchState.CANCELED, finished_at=utcnow()
+    )

@@ -1,0 +1,228 @@
+"""Writing one re-checked chunk of a batch with bulk Core statements: new users and their
+groups, updates, the invitations of new users, and each row's outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+
+from userbatch.batches.records import custom_values, groups_of, new_user, user_fields
+from userbatch.check.checker import CheckResult, RowResult
+from userbatch.check.rules import split_multi
+from userbatch.db import insert_ignoring_conflicts
+from userbatch.directory.fields import ColumnSpec
+from userbatch.directory.groups import GroupInfo, in_subtree_clause
+from userbatch.mail.invitations import invitation_messages
+from userbatch.models import Batch, Group, Membership, OutboxMessage, User, utcnow
+from userbatch.settings import Settings
+
+_TAKEN = (
+    "Another batch or an operator created a user with this login ID or e-mail while this "
+    "batch ran; upload the row again to update that user."
+)
+
+
+class PendingRow(NamedTuple):
+    """What applying a stored row reads of it (plain columns: no ORM objects)."""
+
+    row_no: int
+    action: str
+    key: str
+    values: dict[str, str]
+    secret: str | None
+
+
+@dataclass
+class ChunkOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed
+
+
+def _problem(row: PendingRow, checked: RowResult) -> str | None:
+    if checked.status == "error":
+        errors = [issue.message for issue in checked.issues if issue.level == "error"]
+        return "Since the check: " + " ".join(errors)
+    if row.action == "new" and checked.status != "new":
+        return (
+            f"A user with the key '{row.key}' was created after the check; upload the file "
+            "again to update that user."
+        )
+    if row.action != "new" and checked.status == "new":
+        return f"The user '{row.key}' was deleted after the check."
+    return None
+
+
+def outcome_of(
+    row: PendingRow, outcome: str, message: str | None, user_id: int | None
+) -> dict[str, Any]:
+    return {"r_row": row.row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id}
+
+
+class ChunkWriter:
+    """Collects a chunk's new users and updates, then writes them with bulk statements."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        batch: Batch,
+        columns: list[ColumnSpec],
+        result: CheckResult,
+        group: GroupInfo,
+        scope_path: str,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.batch = batch
+        self.columns = columns
+        self.result = result
+        self.group = group
+        self.scope_path = scope_path
+        self.new: list[tuple[PendingRow, dict[str, str]]] = []
+        self.updates: list[tuple[PendingRow, RowResult, dict[str, str]]] = []
+        self.hashes: dict[int, str] = {}
+
+    def _password(self, row: PendingRow) -> str | None:
+        return self.hashes.get(row.row_no)
+
+    def sort(self, rows: list[PendingRow], outcome: ChunkOutcome) -> None:
+        """Sort the re-checked rows into new users, updates, failures and unchanged rows."""
+        values = self.result.records()
+        checked_rows = {checked.row: checked for checked in self.result.ordered()}
+        for row in rows:
+            checked = checked_rows[row.row_no]
+            problem = _problem(row, checked)
+            if problem:
+                outcome.failed += 1
+                outcome.outcomes.append(outcome_of(row, "failed", problem, checked.user_id))
+            elif checked.status == "new":
+                self.new.append((row, values[row.row_no]))
+            elif checked.status == "update":
+                self.updates.append((row, checked, values[row.row_no]))
+            else:
+                outcome.unchanged += 1
+                outcome.outcomes.append(outcome_of(row, "unchanged", None, checked.user_id))
+
+    def write(self, connection: Connection, outcome: ChunkOutcome) -> None:
+        now = utcnow()
+        group_ids = self.result.lookup.group_ids
+        memberships: dict[str, list[str]] = {}
+        if self.new:
+            users = []
+            for row, values in self.new:
+                user = new_user(values, self.columns)
+                users.append(
+                    user | {"password_hash": self._password(row), "created_at": now,
+                            "updated_at": now}
+                )  # fmt: skip
+                memberships[user["login_id"]] = groups_of(values, self.group.path)
+            # A user created by someone else since the re-check wins; that row fails alone.
+            connection.execute(insert_ignoring_conflicts(connection, User), users)
+            ours = {
+                login: user_id
+                for login, user_id, created_at in connection.execute(
+                    select(User.login_id, User.id, User.created_at).where(
+                        User.login_id.in_([user["login_id"] for user in users])
+                    )
+                )
+                if created_at == now
+            }
+            rows = [
+                {"user_id": ours[login], "group_id": group_ids[path]}
+                for login, paths in memberships.items()
+                if login in ours
+                for path in paths
+            ]
+            if rows:
+                connection.execute(insert(Membership), rows)
+            for (row, _), user in zip(self.new, users, strict=True):
+                if user["login_id"] in ours:
+                    outcome.created += 1
+                    outcome.outcomes.append(
+                        outcome_of(row, "created", None, ours[user["login_id"]])
+                    )
+                else:
+                    outcome.failed += 1
+                    outcome.outcomes.append(outcome_of(row, "failed", _TAKEN, None))
+            if self.batch.options.get("invite"):
+                created = [
+                    (ours[user["login_id"]], user, memberships[user["login_id"]])
+                    for user in users
+                    if user["login_id"] in ours
+                ]
+                messages = invitation_messages(
+                    self.engine, self.settings, batch_id=self.batch.id,
+                    options=self.batch.options, users=created, now=now,
+                )  # fmt: skip
+                if messages:
+                    connection.execute(insert(OutboxMessage), messages)
+        if self.updates:
+            self._update(connection, now, outcome)
+
+    def _update(self, connection: Connection, now: dt.datetime, outcome: ChunkOutcome) -> None:
+        group_ids = self.result.lookup.group_ids
+        ids = [checked.user_id for _, checked, _ in self.updates]
+        customs: dict[int, dict[str, Any]] = {
+            user_id: custom
+            for user_id, custom in connection.execute(
+                select(User.id, User.custom).where(User.id.in_(ids))
+            )
+        }
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        new_memberships: list[dict[str, int]] = []
+        regrouped: list[int] = []
+        for row, checked, values in self.updates:
+            assert checked.user_id is not None
+            fields = user_fields(values, self.columns)
+            fields.pop("login_id", None)
+            password = self._password(row)
+            if password:
+                fields["password_hash"] = password
+            if any(column.custom for column in self.columns):
+                custom = dict(customs.get(checked.user_id) or {})
+                for column in self.columns:
+                    if column.custom:
+                        custom.pop(column.key, None)
+                custom.update(custom_values(values, self.columns))
+                fields["custom"] = custom
+            fields["updated_at"] = now
+            by_shape.setdefault(tuple(sorted(fields)), []).append(
+                {"u_id": checked.user_id, **{f"u_{k}": v for k, v in fields.items()}}
+            )
+            paths = split_multi(values.get("belong_to", ""))
+            if paths:
+                regrouped.append(checked.user_id)
+                new_memberships += [
+                    {"user_id": checked.user_id, "group_id": group_ids[path]} for path in paths
+                ]
+            outcome.updated += 1
+            outcome.outcomes.append(outcome_of(row, "updated", None, checked.user_id))
+        for shape, params in by_shape.items():
+            connection.execute(
+                update(User)
+                .where(User.id == bindparam("u_id"))
+                .values({key: bindparam(f"u_{key}") for key in shape}),
+                params,
+            )
+        if regrouped:
+            # "Belong to" replaces the groups the operator may see; a manager's batch keeps a
+            # user's groups outside the manager's scope.
+            replaced = delete(Membership).where(Membership.user_id.in_(regrouped))
+            if self.scope_path:
+                replaced = replaced.where(
+                    Membership.group_id.in_(
+                        select(Group.id).where(in_subtree_clause(self.scope_path))
+                    )
+                )
+            connection.execute(replaced)
+            connection.execute(insert(Membership), new_memberships)

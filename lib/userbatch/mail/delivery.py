@@ -1,0 +1,44 @@
+"""Handing one message to the SMTP server (or keeping it in the Outbox without one)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from userbatch.settings import Settings
+
+
+def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> str:
+    """Hand one message to the SMTP server of ``SMTP_URL``; returns the transport used.
+
+    Without ``SMTP_URL`` nothing leaves the machine: the message is kept in the Outbox
+    ('outbox'). Raises ``smtplib.SMTPException`` or ``OSError`` when the server refuses or
+    cannot be reached.
+    """
+    if not settings.smtp_url:
+        return "outbox"
+    url = urlsplit(settings.smtp_url)
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = subject
+    message.set_content(body)
+    context = ssl.create_default_context()
+    host, port = url.hostname or "localhost", url.port
+    if url.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=context)
+    else:
+        client = smtplib.SMTP(host, port or 587, timeout=30)
+    with client:
+        if url.scheme == "smtp":
+            client.ehlo()
+            require = "starttls=require" in (url.query or "")
+            if client.has_extn("starttls") or require:
+                client.starttls(context=context)
+                client.ehlo()
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(message)
+    return "smtp"

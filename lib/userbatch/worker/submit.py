@@ -1,0 +1,115 @@
+"""Handing batches to the workers: submit a checked sheet, retry a failed batch, cancel a
+waiting one. The screen, the CLI and the tests each make these calls, nothing more."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine
+
+from userbatch.batches import lifecycle
+from userbatch.batches.history import batch_for, find_batch, get_batch
+from userbatch.batches.store import Invitation, new_batch_id, store_batch
+from userbatch.check.checker import CheckResult
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import GroupInfo
+from userbatch.errors import Conflict
+from userbatch.models import BatchState
+from userbatch.settings import Settings
+from userbatch.worker.connection import get_queue
+from userbatch.worker.jobs import AGAIN, apply_batch_job, job_timeout
+from userbatch.worker.maintenance import sync_batch_states
+
+
+def submit_batch(
+    engine: Engine,
+    settings: Settings,
+    result: CheckResult,
+    *,
+    operator: OperatorInfo,
+    working_group: GroupInfo,
+    invitation: Invitation | None = None,
+    batch_id: str | None = None,
+) -> str:
+    """Store the checked sheet as batch ``batch_id`` (a new id when None) and queue it for the
+    workers; returns the batch id.
+
+    Idempotent per id: a batch stored by an earlier call whose hand-over to Redis failed is
+    queued now, and one already queued (or further) is left as it is. Raises what
+    ``store_batch`` raises, and ``ConfigError`` when Redis does not answer (the batch stays
+    stored: calling again with the same id queues it).
+    """
+    batch_id = batch_id or new_batch_id()
+    existing = find_batch(engine, batch_id)
+    if existing is None:
+        store_batch(
+            engine, settings, result, operator=operator, working_group=working_group,
+            invitation=invitation, batch_id=batch_id,
+        )  # fmt: skip
+    elif existing.state != BatchState.STORED:
+        return batch_id
+    _hand_over(engine, settings, batch_id, from_state=BatchState.STORED, attempt=None)
+    return batch_id
+
+
+def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> None:
+    """Queue a stored batch for the workers. Raises ``NotFound``, ``Conflict`` when it is not
+    stored (handed over already, or ended), ``ConfigError`` when Redis does not answer."""
+    if not _hand_over(engine, settings, batch_id, from_state=BatchState.STORED, attempt=None):
+        state = get_batch(engine, batch_id).state
+        raise Conflict(f"Only a stored batch can be queued; this one is {state}.")
+
+
+def _hand_over(
+    engine: Engine, settings: Settings, batch_id: str, *, from_state: BatchState,
+    attempt: str | None,
+) -> bool:  # fmt: skip
+    """Record the hand-over, then put the job in Redis: a worker can never see the job before
+    the batch says queued, and a failed enqueue takes the batch back."""
+    batch = get_batch(engine, batch_id)
+    queue = get_queue(settings)  # before the hand-over: a Redis that is away changes nothing
+    job_id = f"batch-{batch_id}" + (f"-{attempt}" if attempt else "")
+    if not lifecycle.hand_over(engine, batch_id, job_id):
+        return False
+    try:
+        queue.enqueue(
+            apply_batch_job,
+            batch_id,
+            job_id=job_id,
+            job_timeout=job_timeout(batch.total),
+            result_ttl=7 * 24 * 3600,
+            failure_ttl=30 * 24 * 3600,
+            description=f"apply batch {batch.file_name}",
+            retry=AGAIN,
+        )
+    except Exception:
+        lifecycle.take_back(engine, batch_id, to=from_state)
+        raise
+    return True
+
+
+def retry_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> str:
+    """Queue a failed batch again; it continues with the rows still pending. Returns the batch
+    id. Raises ``NotAllowed`` for another operator's batch when ``operator`` is a manager,
+    ``Conflict`` when the batch is not failed."""
+    sync_batch_states(engine, settings)
+    batch = batch_for(engine, operator, batch_id)
+    if batch.state != BatchState.FAILED or not _hand_over(
+        engine, settings, batch_id, from_state=BatchState.FAILED, attempt=uuid.uuid4().hex[:8]
+    ):
+        state = get_batch(engine, batch_id).state
+        raise Conflict(f"Only a failed batch can be retried; this one is {state}.")
+    return batch_id
+
+
+def cancel_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> None:
+    """Cancel a batch that waits in the queue. Raises ``NotAllowed`` for another operator's
+    batch when ``operator`` is a manager, ``Conflict`` once it runs or has ended."""
+    batch = batch_for(engine, operator, batch_id)
+    if not BatchState(batch.state).is_waiting or not lifecycle.cancel(engine, batch_id):
+        state = get_batch(engine, batch_id).state
+        raise Conflict(f"Only a waiting batch can be canceled; this one is {state}.")
+    if batch.job_id:
+        job = get_queue(settings).fetch_job(batch.job_id)
+        if job is not None:
+            job.cancel()
