@@ -16,8 +16,9 @@ from userbatch.db import session
 from userbatch.mail.templates import list_templates
 from userbatch.models import Batch, utcnow
 from userbatch.settings import Settings
-from userbatch.ui import batch
+from userbatch.ui import keys
 from userbatch.ui import session as ui_session
+from userbatch.ui.batch.state import Checked
 from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (
@@ -90,13 +91,13 @@ def test_upload_and_check_counts_and_marks_bad_cells(app: AppTest) -> None:
 
 def test_show_only_errors(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    app.checkbox(key=batch.ONLY_ERRORS).check().run()
+    app.checkbox(key=keys.ONLY_ERRORS).check().run()
     assert _grid_rows(app) == [3, 4]
 
 
 def _edit_grid(app: AppTest, change: dict[str, object]) -> AppTest:
-    upload: batch.Upload = app.session_state[batch.KEY]
-    app.session_state[upload.grid_key] = {
+    checked: Checked = app.session_state[keys.BATCH]
+    app.session_state[checked.grid_key] = {
         "edited_rows": {},
         "added_rows": [],
         "deleted_rows": [],
@@ -154,9 +155,9 @@ def test_a_file_error_is_one_message_with_re_upload(app: AppTest) -> None:
 
 def test_the_encoding_can_be_chosen_again(app: AppTest) -> None:
     _upload(app, "Login ID,Name\r\ntanaka01,田中\r\n".encode("cp932"))
-    upload: batch.Upload = app.session_state[batch.KEY]
-    assert upload.result is not None and upload.result.sheet.encoding == "cp932"
-    app.selectbox(key=f"encoding-{upload.grid_version}").select("utf-8").run()
+    checked: Checked = app.session_state[keys.BATCH]
+    assert checked.result.sheet.encoding == "cp932"
+    app.selectbox(key=keys.encoding(checked.version)).select("utf-8").run()
     assert "cannot be read as UTF-8" in literal(app.error[1].value)
 
 
@@ -202,8 +203,8 @@ def test_a_manager_works_in_their_subtree(
     _upload(app, b"Login ID,Name,Belong to\r\ntanaka01,T,Support\r\nsuzuki01,S,\r\n")
     assert _counts(app) == {"New": "1", "Update": "0", "Unchanged": "0", "Error": "1"}
     assert "outside your groups" in app.data_editor[0].value["Problems"].tolist()[0]
-    upload: batch.Upload = app.session_state[batch.KEY]
-    assert upload.result is not None and upload.result.options.working_group.path == "Sales"
+    checked: Checked = app.session_state[keys.BATCH]
+    assert checked.result.options.working_group.path == "Sales"
 
 
 def _edit_invitation(app: AppTest, data: bytes) -> AppTest:

@@ -1,0 +1,28 @@
+"""The "Batch user registration/update" screen: upload and check, fix in the grid, execute.
+
+``state`` holds where the screen stands; ``upload``, ``grid`` and ``execute`` draw each
+state and carry out its actions.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.groups import GroupInfo
+from userbatch.ui.batch import execute, grid, upload
+from userbatch.ui.batch.state import Checked, Refused, Stored, current
+from userbatch.ui.context import AppContext
+
+
+def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
+    st.title("Batch user registration/update")
+    match current():
+        case None:
+            upload.start(app, operator, working)
+        case Refused() as refused:
+            upload.refused(app, operator, working, refused)
+        case Checked() as checked:
+            grid.checked(app, operator, working, checked)
+        case Stored() as stored:
+            execute.stored(stored)

@@ -1,0 +1,139 @@
+"""The batch screen before a file is checked: templates, the column guide, the upload; a
+file that cannot be checked, with the encoding to try instead."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from userbatch.admin.users import export_users
+from userbatch.batches.store import new_batch_id
+from userbatch.check.run import check_file
+from userbatch.directory.auth import OperatorInfo
+from userbatch.directory.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
+from userbatch.directory.groups import GroupInfo
+from userbatch.errors import CsvFileError
+from userbatch.files.decode import ENCODINGS
+from userbatch.files.download import write_table
+from userbatch.ui import demo, keys
+from userbatch.ui.batch.state import Checked, Refused, SourceFile, put, reset
+from userbatch.ui.context import AppContext
+from userbatch.ui.text import inert
+
+
+def start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
+    """No file yet: the templates to download and the uploader."""
+    demo.offer(app, operator)
+    st.write(
+        "Register and update many users at once. Download the CSV, fill it in (Excel is "
+        "fine), then upload it here and check it. **Nothing is saved until you execute.**"
+    )
+    columns = load_columns(app.engine)
+    header = [column.label for column in columns]
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Download CSV", write_table(header, [], encoding="utf-8-sig"),
+        file_name="users_template.csv", mime="text/csv", icon=":material/download:",
+        help="The header row for your input field settings, UTF-8 (opens correctly in Excel).",
+    )  # fmt: skip
+    middle.download_button(
+        "Download CSV (Shift_JIS)", write_table(header, [], encoding="cp932"),
+        file_name="users_template_sjis.csv", mime="text/csv",
+        help="The same template in Shift_JIS, for older Excel in Japan.",
+    )  # fmt: skip
+    right.download_button(
+        "Download current users", lambda: export_users(
+            app.engine, columns, scope_path=operator.scope_path
+        ),
+        file_name="users.csv", mime="text/csv",
+        help="To update users: download them, edit the cells to change, upload the file.",
+    )  # fmt: skip
+    with st.expander("What goes in each column"):
+        _column_help(columns, app.settings.password_min_length)
+    group = inert(group_name(working))
+    st.caption(f"New users with a blank 'Belong to' join the working group: **{group}**.")
+    file = st.file_uploader(
+        "Drag and drop the edited file here, or choose it", type=["csv", "txt", "tsv", "xlsx"],
+        key=keys.BATCH_FILE,
+    )  # fmt: skip
+    pressed = st.button(
+        "Upload and check", type="primary", disabled=file is None, key=keys.UPLOAD_AND_CHECK
+    )
+    if pressed and file is not None:
+        source = SourceFile(file_name=file.name, data=file.getvalue(), batch_id=new_batch_id())
+        with st.spinner("Checking every row…"):
+            put(read(app, operator, working, source))
+        st.rerun()
+
+
+def _column_help(columns: list[ColumnSpec], min_length: int) -> None:
+    rows = [
+        {
+            "Column": column.label,
+            "Also accepted": column.japanese or "",
+            "Required": "Yes" if column.required else "",
+            "What it accepts": column.rule(min_password_length=min_length),
+        }
+        for column in columns
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    ignored = " and ".join(english for english, _ in DOWNLOAD_ONLY_LABELS.values())
+    st.caption(
+        f"{ignored} appear in downloads and are ignored on upload, as are the Result and Message "
+        "columns of the error and results downloads (fix those files and upload them again). "
+        "Headers match whatever their "
+        "case; cells are trimmed. Encodings: UTF-8, Shift_JIS and UTF-16 are detected, and "
+        "Excel workbooks (.xlsx) are read from their first sheet."
+    )
+
+
+def group_name(group: GroupInfo) -> str:
+    return "the whole organisation" if group.is_root else group.path
+
+
+def read(
+    app: AppContext,
+    operator: OperatorInfo,
+    working: GroupInfo,
+    source: SourceFile,
+    version: int = 0,
+) -> Checked | Refused:
+    """Read and check ``source``: the checked file, or the file refused with why."""
+    try:
+        result = check_file(
+            app.engine, app.settings, source.data, file_name=source.file_name,
+            working_group=working, scope_path=operator.scope_path,
+            encoding=source.encoding, delimiter=source.delimiter,
+        )  # fmt: skip
+    except CsvFileError as error:
+        return Refused(source, error, version=version)
+    return Checked(source, result, version=version)
+
+
+def refused(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Refused) -> None:
+    """A file that cannot be checked: the problems, another encoding to try, re-upload."""
+    source = state.source
+    st.error(f"**{inert(source.file_name)}** cannot be checked:")
+    for code, message in state.error.problems:
+        st.error(f"{inert(message)} `{code}`")
+    if state.error.code == "unreadable":
+        choice = encoding_picker(source, state.version, "Read the file as")
+        if choice is not None:
+            source.encoding = choice
+            put(read(app, operator, working, source, state.version))
+            st.rerun()
+    st.button("Re-upload", on_click=reset, type="primary", key=keys.REUPLOAD_AFTER_ERROR)
+
+
+def encoding_picker(
+    source: SourceFile, version: int, label: str, detected: str | None = None
+) -> str | None:
+    """The encoding to read ``source`` as, when the operator picks another one."""
+    options = [name for name in ENCODINGS if name != "xlsx"]
+    current = source.encoding or detected
+    chosen = st.selectbox(
+        label, options, index=options.index(current) if current in options else None,
+        format_func=lambda name: ENCODINGS[name], placeholder="Choose an encoding",
+        key=keys.encoding(version),
+    )  # fmt: skip
+    return chosen if chosen != current else None
