@@ -13,7 +13,7 @@ from tests.helpers import literal
 from userbatch.db import open_database
 from userbatch.directory import auth
 from userbatch.settings import Settings
-from userbatch.ui import session as ui_session
+from userbatch.ui import keys
 
 PASSWORD = "correct-horse-7"
 
@@ -47,7 +47,7 @@ def test_first_run_creates_the_admin_and_signs_in(app: AppTest, settings: Settin
     _set_up(app)
     assert not app.exception
     assert "Signed in as **admin** (admin)" in _sidebar_text(app)
-    assert app.sidebar.selectbox(key=ui_session.WORKING_GROUP).value is not None
+    assert app.sidebar.selectbox(key=keys.WORKING_GROUP).value is not None
     assert app.title[0].value == "Batch user registration/update"
     assert not auth.needs_setup(open_database(settings))
 
@@ -97,7 +97,7 @@ def test_sign_in_and_sign_out(app: AppTest) -> None:
 def test_an_idle_session_expires(app: AppTest, settings: Settings) -> None:
     _set_up(app)
     idle = dt.timedelta(minutes=settings.session_minutes, seconds=1)
-    app.session_state[ui_session.LAST_SEEN] -= idle
+    app.session_state[keys.LAST_SEEN] -= idle
     app.run()
     assert app.title[0].value == "Sign in to userbatch"
     assert [literal(info.value) for info in app.info] == [

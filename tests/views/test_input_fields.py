@@ -10,11 +10,15 @@ from tests.conftest import World
 from tests.helpers import literal
 from userbatch.admin.field_settings import CustomField, add_custom_field, list_fields
 from userbatch.mail.templates import list_templates, save_template
-from userbatch.ui.input_fields import GRID
+from userbatch.ui import keys
 
 
 def save_grid(app: AppTest, edited_rows: dict[int, dict[str, object]]) -> AppTest:
-    app.session_state[GRID] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    app.session_state[keys.FIELD_CHOICES] = {
+        "edited_rows": edited_rows,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     return app.button(key="FormSubmitter:field_settings-Save settings").click().run()
 
 

@@ -14,8 +14,7 @@ from userbatch.admin.operators import add_operator, change_role, list_operators
 from userbatch.directory import auth
 from userbatch.models import utcnow
 from userbatch.settings import Settings
-from userbatch.ui import clock
-from userbatch.ui import session as ui_session
+from userbatch.ui import clock, keys
 
 PASSWORD = "correct-horse-7"
 SCREEN = "views/operators.py"
@@ -103,8 +102,8 @@ def test_a_manager_who_reaches_the_screen_sees_no_operator_data(
     manager = world.manager("lead", "Sales")
     # The navigation offers a manager no Operators screen; run the screen itself regardless.
     app = AppTest.from_file(str(ROOT / SCREEN), default_timeout=60)
-    app.session_state[ui_session.OPERATOR_ID] = manager.id
-    app.session_state[ui_session.LAST_SEEN] = utcnow()
+    app.session_state[keys.OPERATOR_ID] = manager.id
+    app.session_state[keys.LAST_SEEN] = utcnow()
     app.run()
     assert not app.exception
     assert [literal(e.value) for e in app.error] == ["Only an administrator can manage operators."]

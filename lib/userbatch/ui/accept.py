@@ -6,16 +6,15 @@ import streamlit as st
 
 from userbatch.errors import UserbatchError
 from userbatch.mail.invitations import accept_invitation, invitation_for
+from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
 
-DONE = "accepted_login"
-
 
 def render(app: AppContext) -> None:
     st.title("Set your password")
-    done = st.session_state.get(DONE)
+    done = st.session_state.get(keys.ACCEPTED_LOGIN)
     if done:
         st.success(
             f"Your password is set. Sign in with login ID **{inert(done)}** and your new password."
@@ -33,7 +32,7 @@ def render(app: AppContext) -> None:
     st.write(f"Choose the password for login ID **{inert(login_id)}**.")
     with st.form("accept"):
         password = new_password(
-            "New password", key="accept", min_length=app.settings.password_min_length
+            "New password", key=keys.ACCEPT_PASSWORD, min_length=app.settings.password_min_length
         )
         submitted = st.form_submit_button("Set password", type="primary")
     if not submitted:
@@ -42,7 +41,8 @@ def render(app: AppContext) -> None:
         differing_passwords()
         return
     try:
-        st.session_state[DONE] = accept_invitation(app.engine, app.settings, token, password)
+        login = accept_invitation(app.engine, app.settings, token, password)
+        st.session_state[keys.ACCEPTED_LOGIN] = login
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return

@@ -27,15 +27,12 @@ from userbatch.mail.templates import (
     save_template,
     send_test,
 )
+from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
-NOTICE = "templates_notice"
-CHOICE = "templates_choice"
 # Set before a rerun: the template to show next (None: the first), its editor filled afresh.
-NEXT = "templates_next"
 # Edits not saved yet, by editor (its widgets' key prefix): {"name", "subject", "body"}.
-DRAFTS = "templates_drafts"
 FIELDS = ("name", "subject", "body")
 NEW = 0  # the choice that starts a new template
 SAMPLE = 0  # the choice that previews with sample values instead of a user
@@ -44,9 +41,9 @@ USERS_SHOWN = 20
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("E-mail templates")
-    if NEXT in st.session_state:
-        _switch(st.session_state.pop(NEXT))
-    notice = st.session_state.pop(NOTICE, None)
+    if keys.TEMPLATES_NEXT in st.session_state:
+        _switch(st.session_state.pop(keys.TEMPLATES_NEXT))
+    notice = st.session_state.pop(keys.TEMPLATES_NOTICE, None)
     if notice:
         st.success(inert(notice))
     templates = list_templates(app.engine)
@@ -59,13 +56,13 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         st.caption(f"'{name}' is the default wherever a template is chosen.")
     by_id = {template.id: template for template in templates}
     choice = st.selectbox(
-        "Template", list(by_id) + ([NEW] if operator.is_admin else []), key=CHOICE,
+        "Template", list(by_id) + ([NEW] if operator.is_admin else []), key=keys.TEMPLATES_CHOICE,
         format_func=lambda i: by_id[i].name if i in by_id else "New template",
     )  # fmt: skip
-    keys = custom_keys(app.engine)
+    custom = custom_keys(app.engine)
     template = by_id.get(choice)
     if operator.is_admin:
-        subject, body, ready = _editor(app, operator, template, keys)
+        subject, body, ready = _editor(app, operator, template, custom)
     elif template is not None:
         subject, body, ready = _read_only(template)
     else:
@@ -76,23 +73,23 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 def _switch(template_id: int | None) -> None:
     """Show ``template_id`` next (the first when None), its editor filled afresh from what
     is saved or from its draft."""
-    for key in [k for k in st.session_state if str(k).startswith("template_")]:
+    for key in [k for k in st.session_state if str(k).startswith(keys.TEMPLATE_EDITOR)]:
         del st.session_state[key]
     if template_id is None:
-        st.session_state.pop(CHOICE, None)
+        st.session_state.pop(keys.TEMPLATES_CHOICE, None)
     else:
-        st.session_state[CHOICE] = template_id
+        st.session_state[keys.TEMPLATES_CHOICE] = template_id
 
 
 def _editor(
-    app: AppContext, operator: OperatorInfo, template: TemplateInfo | None, keys: list[str]
+    app: AppContext, operator: OperatorInfo, template: TemplateInfo | None, custom: list[str]
 ) -> tuple[str, str, bool]:
     """The edit form of ``template`` (a new one when None); returns the subject and body as
     typed and whether they have no problems."""
-    prefix = f"template_{template.id}" if template else "template_new"
+    prefix = keys.template_editor(template.id if template else None)
     starting = template or TemplateInfo(0, "", "", "")
     saved = {field: getattr(starting, field) for field in FIELDS}
-    drafts = st.session_state.setdefault(DRAFTS, {})
+    drafts = st.session_state.setdefault(keys.TEMPLATES_DRAFTS, {})
     for field in FIELDS:
         # Set once, so what is typed survives reruns and the Insert button can append; a
         # draft left for another template comes back when this one is picked again.
@@ -115,7 +112,7 @@ def _editor(
         )  # fmt: skip
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
-        "Variable", variable_names(keys), key=f"{prefix}_variable",
+        "Variable", variable_names(custom), key=f"{prefix}_variable",
         format_func=lambda name: "{{ " + name + " }}",
     )  # fmt: skip
     right.button(
@@ -125,13 +122,13 @@ def _editor(
         "Insert adds the variable at the end of the body (Streamlit cannot insert at the "
         "cursor); cut and paste it where it belongs."
     )
-    problems = validate_template(subject, body, custom_keys=keys)
+    problems = validate_template(subject, body, custom_keys=custom)
     if problems:
         st.error("\n".join(f"- {inert(str(problem))}" for problem in problems))
     else:
         st.caption(":material/check: No problems: every variable is known.")
     if template is None:
-        if st.button("Create template", type="primary", key="template_create"):
+        if st.button("Create template", type="primary", key=keys.TEMPLATE_CREATE):
             _act(
                 lambda: create_template(
                     app.engine, operator, name=name, subject=subject, body=body
@@ -165,7 +162,7 @@ def _editor(
 
 
 def _discard(prefix: str) -> None:
-    st.session_state[DRAFTS].pop(prefix, None)
+    st.session_state[keys.TEMPLATES_DRAFTS].pop(prefix, None)
     for field in FIELDS:
         st.session_state.pop(f"{prefix}_{field}", None)
 
@@ -187,16 +184,16 @@ def _act(
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    st.session_state[DRAFTS].pop(draft, None)
-    st.session_state[NOTICE] = done
+    st.session_state[keys.TEMPLATES_DRAFTS].pop(draft, None)
+    st.session_state[keys.TEMPLATES_NOTICE] = done
     if show_first or isinstance(result, int):
-        st.session_state[NEXT] = None if show_first else result
+        st.session_state[keys.TEMPLATES_NEXT] = None if show_first else result
     st.rerun()
 
 
 def _read_only(template: TemplateInfo) -> tuple[str, str, bool]:
-    st.text_input("Subject", value=template.subject, disabled=True, key="template_ro_subject")
-    st.text_area("Body", value=template.body, disabled=True, height=300, key="template_ro_body")
+    st.text_input("Subject", value=template.subject, disabled=True, key=keys.TEMPLATE_RO_SUBJECT)
+    st.text_area("Body", value=template.body, disabled=True, height=300, key=keys.TEMPLATE_RO_BODY)
     st.caption(
         "Templates are shared by the whole organisation, so only an administrator changes "
         "them. You can preview them with users of your groups and send a test."
@@ -209,14 +206,14 @@ def _preview(
 ) -> None:
     st.subheader("Preview")
     text = st.text_input(
-        "Find a user", key="templates_user_search", placeholder="Login ID, name or e-mail"
+        "Find a user", key=keys.TEMPLATES_USER_SEARCH, placeholder="Login ID, name or e-mail"
     )
     users, total = search_users(
         app.engine, scope_path=operator.scope_path, text=text, page_size=USERS_SHOWN
     )
     labels = {user.id: f"{user.login_id} — {user.name}" for user in users}
     user_id = st.selectbox(
-        "Preview with", [*labels, SAMPLE], key="templates_user",
+        "Preview with", [*labels, SAMPLE], key=keys.TEMPLATES_USER,
         format_func=lambda i: labels.get(i, "Sample values (no real user)"),
     )  # fmt: skip
     if total > USERS_SHOWN:
@@ -245,7 +242,7 @@ def _send_test(
 ) -> None:
     st.subheader("Send a test")
     with st.form("templates_send_test"):
-        address = st.text_input("Send to", key="templates_test_address")
+        address = st.text_input("Send to", key=keys.TEMPLATES_TEST_ADDRESS)
         st.caption(
             "The template as previewed, with [Test] before the subject. "
             + ("Without SMTP_URL it is kept in the Outbox." if not app.settings.smtp_url else "")

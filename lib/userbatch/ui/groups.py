@@ -15,15 +15,14 @@ from userbatch.directory.groups import (
     organisation_name,
     rename_group,
 )
+from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
-
-NOTICE = "groups_notice"
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Groups")
-    show_notice(NOTICE)
+    show_notice(keys.GROUPS_NOTICE)
     nodes = group_tree(app.engine, operator.scope_path)
     organisation = organisation_name(app.engine) or ""
     st.dataframe(
@@ -48,41 +47,41 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
     create, rename, move, delete = st.tabs(["Create", "Rename", "Move", "Delete"])
     with create, st.form("create_group", clear_on_submit=True):
-        parent = st.selectbox("Parent", list(by_id), format_func=label, key="create_parent")
-        name = st.text_input("Name", max_chars=30, key="create_name",
+        parent = st.selectbox("Parent", list(by_id), format_func=label, key=keys.CREATE_PARENT)
+        name = st.text_input("Name", max_chars=30, key=keys.CREATE_NAME,
                              help="At most 30 characters, without |, \\ or >>.")  # fmt: skip
         if st.form_submit_button("Create group", type="primary"):
             # One name under the chosen parent: a '>>' in it is refused, never read as a path.
             act(
                 lambda: add_subgroup(app.engine, parent, name, scope_path=operator.scope_path),
                 f"Created {child_path(by_id[parent].path, name.strip())}.",
-                notice=NOTICE,
+                notice=keys.GROUPS_NOTICE,
             )
     with rename, st.form("rename_group"):
-        group = st.selectbox("Group", list(by_id), format_func=label, key="rename_group")
-        name = st.text_input("New name", max_chars=30, key="rename_name")
+        group = st.selectbox("Group", list(by_id), format_func=label, key=keys.RENAME_GROUP)
+        name = st.text_input("New name", max_chars=30, key=keys.RENAME_NAME)
         if st.form_submit_button("Rename"):
             act(
                 lambda: rename_group(app.engine, group, name, scope_path=operator.scope_path),
                 "Renamed.",
-                notice=NOTICE,
+                notice=keys.GROUPS_NOTICE,
             )
     movable = [node.id for node in nodes if node.path and node.path != operator.scope_path]
     with move, st.form("move_group"):
-        group = st.selectbox("Group", movable, format_func=label, key="move_group")
-        parent = st.selectbox("New parent", list(by_id), format_func=label, key="move_parent")
+        group = st.selectbox("Group", movable, format_func=label, key=keys.MOVE_GROUP)
+        parent = st.selectbox("New parent", list(by_id), format_func=label, key=keys.MOVE_PARENT)
         if st.form_submit_button("Move"):
             act(
                 lambda: move_group(app.engine, group, parent, scope_path=operator.scope_path),
                 "Moved.",
-                notice=NOTICE,
+                notice=keys.GROUPS_NOTICE,
             )
     with delete, st.form("delete_group"):
-        group = st.selectbox("Group", movable, format_func=label, key="delete_group")
+        group = st.selectbox("Group", movable, format_func=label, key=keys.DELETE_GROUP)
         st.caption("Only an empty group can be deleted: no subgroups, no users, no operator.")
         if st.form_submit_button("Delete"):
             act(
                 lambda: delete_group(app.engine, group, scope_path=operator.scope_path),
                 "Deleted.",
-                notice=NOTICE,
+                notice=keys.GROUPS_NOTICE,
             )

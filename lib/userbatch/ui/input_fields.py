@@ -20,16 +20,15 @@ from userbatch.admin.field_settings import (
 )
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import CUSTOM_TYPES
+from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
-
-NOTICE = "input_fields_notice"
-GRID = "field_choices"
+from userbatch.ui.keys import FIELD_CHOICES as GRID
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Input field settings")
-    show_notice(NOTICE)
+    show_notice(keys.INPUT_FIELDS_NOTICE)
     st.caption(
         "One CSV column per field in use, in this order. The template download and the check "
         "follow a change at once. Name is always required; Login ID, when in use, is every "
@@ -92,7 +91,7 @@ def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -
     act(
         lambda: save_choices(app.engine, operator, choices),
         "Saved the input field settings.",
-        notice=NOTICE,
+        notice=keys.INPUT_FIELDS_NOTICE,
         forget=[GRID],
     )
 
@@ -119,32 +118,32 @@ def _field_form(prefix: str, field: FieldInfo | None = None) -> CustomField:
 def _add(app: AppContext, operator: OperatorInfo) -> None:
     with st.form("add_field", clear_on_submit=True):
         key = st.text_input(
-            "Key", max_chars=40, key="add_key",
+            "Key", max_chars=40, key=keys.ADD_KEY,
             help="Lower-case letters, digits and _; templates read it as {{ custom.<key> }}. "
             "It cannot change later.",
         )  # fmt: skip
-        field = _field_form("add")
+        field = _field_form(keys.NEW_FIELD)
         if st.form_submit_button("Add field", type="primary"):
             new = CustomField(key.strip(), field.label, field.type, field.options, field.required)
             act(
                 lambda: add_custom_field(app.engine, operator, new),
                 f"Added {field.label}.",
-                notice=NOTICE,
+                notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[GRID],
             )
 
 
 def _edit(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> None:
     by_key = {field.key: field for field in custom}
-    key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key), key="edit_field")
+    key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key), key=keys.EDIT_FIELD)
     with st.form(f"edit_field_{key}"):
-        field = _field_form(f"edit_{key}", by_key[key])
+        field = _field_form(keys.field_editor(key), by_key[key])
         st.caption("Values users already have are kept; the next upload checks them anew.")
         if st.form_submit_button("Save field"):
             act(
                 lambda: edit_custom_field(app.engine, operator, field),
                 f"Saved {field.label}.",
-                notice=NOTICE,
+                notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[GRID],
             )
 
@@ -153,7 +152,7 @@ def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) ->
     by_key = {field.key: field for field in custom}
     with st.form("remove_field"):
         key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key),
-                           key="remove_field_key")  # fmt: skip
+                           key=keys.REMOVE_FIELD_KEY)  # fmt: skip
         st.caption(
             "The column disappears from templates and checks. Values users have are kept and "
             "come back if a field with the same key is added again."
@@ -163,7 +162,7 @@ def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) ->
             act(
                 lambda: remove_custom_field(app.engine, operator, key),
                 f"Removed {label}.",
-                notice=NOTICE,
+                notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[GRID],
             )
 

@@ -20,16 +20,16 @@ from userbatch.batches.history import (
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import ACTIVE_STATES, BatchState
+from userbatch.ui import keys
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
+from userbatch.ui.keys import JOBS_SELECTED as SELECTED
 from userbatch.ui.text import inert
 from userbatch.worker.maintenance import sync_batch_states
 from userbatch.worker.submit import cancel_batch, retry_batch
 
 # The states a history can be filtered by: those of the workers' batches first.
 STATES = [state.value for state in BatchState if state is not BatchState.STORED] + ["stored"]
-WATCHED = "jobs_panel_watched"
-SELECTED = "jobs_selected"
 PANEL_SECONDS = 3
 # Widths that keep file, state, progress, counts and invitations within a 1400 px window
 # beside the sidebar; the times follow, and the pinned file name stays when they scroll in.
@@ -63,17 +63,17 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Background processing")
     _sync(app)
     left, right = st.columns(2)
-    states = left.multiselect("State", STATES, key="jobs_states", placeholder="Any state")
+    states = left.multiselect("State", STATES, key=keys.JOBS_STATES, placeholder="Any state")
     login = None
     if operator.is_admin:
-        login = right.text_input("Operator (login)", key="jobs_operator") or None
+        login = right.text_input("Operator (login)", key=keys.JOBS_OPERATOR) or None
     batches = list_batches(app.engine, operator, states=states or None, operator_login=login)
     if not batches:
         st.info("No batches yet. Executed batches appear here, newest first.")
         return
     event = st.dataframe(
         _history_frame(batches), hide_index=True, width="stretch", on_select="rerun",
-        selection_mode="single-row", key="jobs_table",
+        selection_mode="single-row", key=keys.JOBS_TABLE,
         column_config=HISTORY_COLUMNS | {name: time_column(width=130) for name in HISTORY_TIMES},
     )  # fmt: skip
     st.caption(zone_caption())
@@ -136,18 +136,21 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
     left.download_button(
         "Download results", lambda: results_file(app.engine, batch_id),
         file_name=f"results_{batch.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
-        key="download_results", help="The uploaded columns of every row, plus Result and Message.",
+        key=keys.DOWNLOAD_RESULTS,
+        help="The uploaded columns of every row, plus Result and Message.",
     )  # fmt: skip
     if middle.button(
         "Cancel",
-        key="cancel_batch",
+        key=keys.CANCEL_BATCH,
         disabled=not BatchState(batch.state).is_waiting,
     ):
         _act(lambda: cancel_batch(app.engine, app.settings, operator, batch_id))
-    if right.button("Retry", key="retry_batch", disabled=batch.state != "failed"):
+    if right.button("Retry", key=keys.RETRY_BATCH, disabled=batch.state != "failed"):
         _act(lambda: retry_batch(app.engine, app.settings, operator, batch_id))
     outcome = st.selectbox(
-        "Rows", ["All", "created", "updated", "unchanged", "failed", "pending"], key="jobs_outcome"
+        "Rows",
+        ["All", "created", "updated", "unchanged", "failed", "pending"],
+        key=keys.JOBS_OUTCOME,
     )
     rows = row_outcomes(app.engine, batch_id, outcome=None if outcome == "All" else outcome)
     table = pd.DataFrame(
@@ -182,7 +185,7 @@ def panel(app: AppContext, operator: OperatorInfo) -> None:
     """The operator's queued and running batches, refreshed by itself; a toast when one ends."""
     st.caption("Background jobs")
     running = active_batches(app.engine, operator.id)
-    watched: dict[str, str] = st.session_state.setdefault(WATCHED, {})
+    watched: dict[str, str] = st.session_state.setdefault(keys.JOBS_WATCHED, {})
     ended = set(watched) - {batch.id for batch in running}
     for batch_id, (state, name) in batch_states(app.engine, sorted(ended)).items():
         if state == "finished":

@@ -6,6 +6,123 @@ tests drive widgets by key. Keys that carry an id or a version are functions.
 
 from __future__ import annotations
 
+# -- who is signed in (ui.session) and the sidebar
+OPERATOR_ID = "operator_id"
+LAST_SEEN = "last_seen"
+SIGN_IN_NOTICE = "sign_in_notice"
+WORKING_GROUP = "working_group_id"  # the sidebar's picker
+CURRENT_GROUP = "working_group"  # the group it drew on this run
+SIGN_OUT = "sign_out"
+SETUP_ORGANISATION = "setup_organisation"
+SETUP_LOGIN = "setup_login"
+SETUP_PASSWORD = "setup"  # a prefix: see password_fields
+SIGN_IN_LOGIN = "sign_in_login"
+SIGN_IN_PASSWORD = "sign_in_password"
+
+
+def password_fields(prefix: str) -> list[str]:
+    """The keys of a new password's field and its repetition (ui.forms.new_password)."""
+    return [f"{prefix}_password", f"{prefix}_confirm"]
+
+
+# -- the set-password page an invitation links to
+ACCEPTED_LOGIN = "accepted_login"
+ACCEPT_PASSWORD = "accept"  # a prefix: see password_fields
+
+# -- background processing: the jobs panel and the history
+JOBS_WATCHED = "jobs_panel_watched"
+JOBS_SELECTED = "jobs_selected"
+JOBS_STATES = "jobs_states"
+JOBS_OPERATOR = "jobs_operator"
+JOBS_TABLE = "jobs_table"
+JOBS_OUTCOME = "jobs_outcome"
+DOWNLOAD_RESULTS = "download_results"
+CANCEL_BATCH = "cancel_batch"
+RETRY_BATCH = "retry_batch"
+
+# -- the outbox
+OUTBOX_NOTICE = "outbox_notice"
+OUTBOX_STATES = "outbox_states"
+OUTBOX_TABLE = "outbox_table"
+REISSUE = "reissue"
+CANCEL_MESSAGE = "cancel_message"
+CANCEL_BATCH_MAIL = "cancel_batch_mail"
+
+# -- manage users
+USERS_NOTICE = "users_notice"
+USERS_SEARCH = "users_search"
+USERS_GROUP = "users_group"
+USERS_STATUS = "users_status"
+USERS_PAGE = "users_page"
+USER_DOWNLOAD = "user_download"
+OPEN_USER = "open_user"
+USER_DETAIL = "user_detail"
+
+# -- groups
+GROUPS_NOTICE = "groups_notice"
+CREATE_PARENT = "create_parent"
+CREATE_NAME = "create_name"
+RENAME_GROUP = "rename_group"
+RENAME_NAME = "rename_name"
+MOVE_GROUP = "move_group"
+MOVE_PARENT = "move_parent"
+DELETE_GROUP = "delete_group"
+
+# -- input field settings
+INPUT_FIELDS_NOTICE = "input_fields_notice"
+FIELD_CHOICES = "field_choices"  # the grid of fields
+ADD_KEY = "add_key"
+EDIT_FIELD = "edit_field"
+REMOVE_FIELD_KEY = "remove_field_key"
+NEW_FIELD = "add"  # the prefix of the new field's widgets
+
+
+def field_editor(field_key: str) -> str:
+    """The prefix of the widgets that edit custom field ``field_key``."""
+    return f"edit_{field_key}"
+
+
+# -- e-mail templates
+TEMPLATES_NOTICE = "templates_notice"
+TEMPLATES_CHOICE = "templates_choice"
+TEMPLATES_NEXT = "templates_next"  # the template to show after a save or a deletion
+TEMPLATES_DRAFTS = "templates_drafts"
+TEMPLATE_EDITOR = "template_"  # the prefix of every editor's widgets
+TEMPLATE_CREATE = "template_create"
+TEMPLATE_RO_SUBJECT = "template_ro_subject"
+TEMPLATE_RO_BODY = "template_ro_body"
+TEMPLATES_USER_SEARCH = "templates_user_search"
+TEMPLATES_USER = "templates_user"
+TEMPLATES_TEST_ADDRESS = "templates_test_address"
+
+
+def template_editor(template_id: int | None) -> str:
+    """The prefix of the keys of a template's editor (a new template's for None)."""
+    return f"{TEMPLATE_EDITOR}{template_id if template_id is not None else 'new'}"
+
+
+# -- operators
+OPERATORS_NOTICE = "operators_notice"
+ADD_LOGIN = "add_login"
+ADD_ROLE = "add_role"
+ADD_SCOPE = "add_scope"
+ADD_PASSWORD = "add"  # a prefix: see password_fields
+ADD_SUBMIT = "add_submit"
+ROLE_OPERATOR = "role_operator"
+ROLE_ROLE = "role_role"
+ROLE_SCOPE = "role_scope"
+ROLE_SUBMIT = "role_submit"
+RESET_OPERATOR = "reset_operator"
+RESET_PASSWORD = "reset"  # a prefix: see password_fields
+RESET_SUBMIT = "reset_submit"
+DISABLE_OPERATOR = "disable_operator"
+DISABLE = "disable"
+ENABLE = "enable"
+
+# -- the demo data offer
+DEMO_NOTICE = "demo_notice"
+LOAD_DEMO = "load_demo"
+
 # -- the batch screen: its state (see ui.batch.state) and widgets
 BATCH = "batch_upload"
 ONLY_ERRORS = "batch_only_errors"

@@ -17,13 +17,13 @@ from userbatch.admin.operators import (
 from userbatch.directory.auth import ROLES, OperatorInfo
 from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
+from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
 
-NOTICE = "operators_notice"
 WHOLE = "Whole organisation"
 SCOPE_HELP = "The group a manager manages, with its subgroups. Administrators have none."
 
@@ -36,7 +36,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    show_notice(NOTICE)
+    show_notice(keys.OPERATORS_NOTICE)
     st.dataframe(
         pd.DataFrame(
             {
@@ -70,13 +70,15 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 def _add_form(app: AppContext, operator: OperatorInfo, groups: list[str]) -> None:
     with st.form("add_operator"):
-        login = st.text_input("Login", max_chars=64, key="add_login", help="No spaces.")
-        role = st.selectbox("Role", ROLES, index=1, key="add_role")
-        scope = st.selectbox("Group (managers only)", groups, key="add_scope", help=SCOPE_HELP)
+        login = st.text_input("Login", max_chars=64, key=keys.ADD_LOGIN, help="No spaces.")
+        role = st.selectbox("Role", ROLES, index=1, key=keys.ADD_ROLE)
+        scope = st.selectbox("Group (managers only)", groups, key=keys.ADD_SCOPE, help=SCOPE_HELP)
         if not groups:
             st.caption("There are no groups yet; create one on the Groups screen for a manager.")
-        password = new_password("Password", key="add", min_length=app.settings.password_min_length)
-        if not st.form_submit_button("Add operator", type="primary", key="add_submit"):
+        password = new_password(
+            "Password", key=keys.ADD_PASSWORD, min_length=app.settings.password_min_length
+        )
+        if not st.form_submit_button("Add operator", type="primary", key=keys.ADD_SUBMIT):
             return
     if password is None:
         differing_passwords()
@@ -87,7 +89,8 @@ def _add_form(app: AppContext, operator: OperatorInfo, groups: list[str]) -> Non
             scope_path=_scope(role, scope), min_password_length=app.settings.password_min_length,
         ),
         f"Added {role} '{login.strip()}'.",
-        notice=NOTICE, forget=["add_login", "add_password", "add_confirm"],
+        notice=keys.OPERATORS_NOTICE,
+        forget=[keys.ADD_LOGIN, *keys.password_fields(keys.ADD_PASSWORD)],
     )  # fmt: skip
 
 
@@ -95,28 +98,28 @@ def _role_form(
     app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow], groups: list[str]
 ) -> None:
     with st.form("change_role"):
-        target = _pick(by_id, key="role_operator")
-        role = st.selectbox("New role", ROLES, index=1, key="role_role")
-        scope = st.selectbox("Group (managers only)", groups, key="role_scope", help=SCOPE_HELP)
-        if not st.form_submit_button("Change role and scope", key="role_submit"):
+        target = _pick(by_id, key=keys.ROLE_OPERATOR)
+        role = st.selectbox("New role", ROLES, index=1, key=keys.ROLE_ROLE)
+        scope = st.selectbox("Group (managers only)", groups, key=keys.ROLE_SCOPE, help=SCOPE_HELP)
+        if not st.form_submit_button("Change role and scope", key=keys.ROLE_SUBMIT):
             return
     act(
         lambda: change_role(
             app.engine, operator, operator_id=target, role=role, scope_path=_scope(role, scope)
         ),
         f"'{by_id[target].login}' is now {_describe(role, _scope(role, scope))}.",
-        notice=NOTICE,
+        notice=keys.OPERATORS_NOTICE,
     )
 
 
 def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow]) -> None:
     with st.form("reset_password"):
-        target = _pick(by_id, key="reset_operator")
+        target = _pick(by_id, key=keys.RESET_OPERATOR)
         password = new_password(
-            "New password", key="reset", min_length=app.settings.password_min_length
+            "New password", key=keys.RESET_PASSWORD, min_length=app.settings.password_min_length
         )
         st.caption("Tell the operator the new password yourself; it is not shown or sent.")
-        if not st.form_submit_button("Reset password", key="reset_submit"):
+        if not st.form_submit_button("Reset password", key=keys.RESET_SUBMIT):
             return
     if password is None:
         differing_passwords()
@@ -128,23 +131,23 @@ def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, Operat
         ),
         f"The password of '{by_id[target].login}' is reset; a lock after wrong passwords is "
         "lifted.",
-        notice=NOTICE, forget=["reset_password", "reset_confirm"],
+        notice=keys.OPERATORS_NOTICE, forget=keys.password_fields(keys.RESET_PASSWORD),
     )  # fmt: skip
 
 
 def _disable_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow]) -> None:
     with st.form("disable_operator"):
-        target = _pick(by_id, key="disable_operator")
+        target = _pick(by_id, key=keys.DISABLE_OPERATOR)
         st.caption("A disabled operator cannot sign in, and is signed out at their next click.")
         left, right = st.columns(2)
-        disable = left.form_submit_button("Disable", key="disable")
-        enable = right.form_submit_button("Enable", key="enable")
+        disable = left.form_submit_button("Disable", key=keys.DISABLE)
+        enable = right.form_submit_button("Enable", key=keys.ENABLE)
     if disable or enable:
         login = by_id[target].login
         act(
             lambda: set_disabled(app.engine, operator, operator_id=target, disabled=disable),
             f"'{login}' is disabled." if disable else f"'{login}' is enabled.",
-            notice=NOTICE,
+            notice=keys.OPERATORS_NOTICE,
         )
 
 

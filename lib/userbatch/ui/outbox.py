@@ -8,13 +8,13 @@ import streamlit as st
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.mail.outbox import KeptMessage, cancel_scheduled, list_messages, reissue_link
+from userbatch.ui import keys
 from userbatch.ui.actions import show_notice
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
 STATES = ["scheduled", "sending", "sent", "failed", "canceled"]
-NOTICE = "outbox_notice"
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -26,8 +26,8 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             "SMTP_URL is not set, so no e-mail leaves this machine: messages are kept here. "
             "Pass an invitation on by showing a fresh set-password link."
         )
-    show_notice(NOTICE)
-    states = st.multiselect("State", STATES, key="outbox_states", placeholder="Any state")
+    show_notice(keys.OUTBOX_NOTICE)
+    states = st.multiselect("State", STATES, key=keys.OUTBOX_STATES, placeholder="Any state")
     messages = list_messages(app.engine, operator=operator, states=states or None)
     if not messages:
         st.info("No messages yet.")
@@ -45,7 +45,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     )
     event = st.dataframe(
         frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key="outbox_table", column_config={"Send at": time_column(), "Sent at": time_column()},
+        key=keys.OUTBOX_TABLE, column_config={"Send at": time_column(), "Sent at": time_column()},
     )  # fmt: skip
     st.caption(zone_caption())
     if not event.selection.rows:
@@ -59,7 +59,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     if message.state == "scheduled":
         _cancel_buttons(app, operator, message)
     kept = message.has_link and message.state == "sent" and message.transport == "outbox"
-    if kept and st.button("Show a fresh set-password link", key="reissue"):
+    if kept and st.button("Show a fresh set-password link", key=keys.REISSUE):
         try:
             st.code(reissue_link(app.engine, app.settings, operator, message.id), language=None)
             st.caption("The link works once; any earlier link of this message stops working.")
@@ -70,17 +70,17 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 def _cancel_buttons(app: AppContext, operator: OperatorInfo, message: KeptMessage) -> None:
     """Cancel a message that waits for its send time, or every such message of its batch."""
     left, right = st.columns(2)
-    if left.button("Cancel this message", key="cancel_message"):
+    if left.button("Cancel this message", key=keys.CANCEL_MESSAGE):
         _canceled(cancel_scheduled(app.engine, operator, message_id=message.id))
     if message.batch_id is not None:
         with right.popover("Cancel every scheduled invitation of its batch"):
             st.write("The batch's invitations that have not gone out yet will not be sent.")
-            if st.button("Cancel them", key="cancel_batch_mail", type="primary"):
+            if st.button("Cancel them", key=keys.CANCEL_BATCH_MAIL, type="primary"):
                 _canceled(cancel_scheduled(app.engine, operator, batch_id=message.batch_id))
 
 
 def _canceled(count: int) -> None:
-    st.session_state[NOTICE] = (
+    st.session_state[keys.OUTBOX_NOTICE] = (
         f"Canceled {count:,} scheduled message(s)."
         if count
         else "Nothing was canceled: the message is no longer waiting (it is being sent or sent)."

@@ -10,14 +10,12 @@ from userbatch.directory import auth
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import utcnow
+from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
+from userbatch.ui.keys import LAST_SEEN, OPERATOR_ID
+from userbatch.ui.keys import WORKING_GROUP as WORKING_GROUP  # tests/hostile reads it here
 from userbatch.ui.text import inert
-
-OPERATOR_ID = "operator_id"
-LAST_SEEN = "last_seen"
-NOTICE = "sign_in_notice"
-WORKING_GROUP = "working_group_id"
 
 
 def current_operator(app: AppContext) -> OperatorInfo | None:
@@ -48,7 +46,7 @@ def sign_out(*, notice: str | None = None) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if notice:
-        st.session_state[NOTICE] = notice
+        st.session_state[keys.SIGN_IN_NOTICE] = notice
 
 
 def first_run_form(app: AppContext) -> None:
@@ -59,10 +57,10 @@ def first_run_form(app: AppContext) -> None:
         "create the first administrator."
     )
     with st.form("first_run"):
-        organisation = st.text_input("Organisation name", max_chars=30, key="setup_organisation")
-        login = st.text_input("Administrator login", key="setup_login")
+        organisation = st.text_input("Organisation name", max_chars=30, key=keys.SETUP_ORGANISATION)
+        login = st.text_input("Administrator login", key=keys.SETUP_LOGIN)
         password = new_password(
-            "Password", key="setup", min_length=app.settings.password_min_length
+            "Password", key=keys.SETUP_PASSWORD, min_length=app.settings.password_min_length
         )
         submitted = st.form_submit_button("Create administrator", type="primary")
     if not submitted:
@@ -88,12 +86,12 @@ def first_run_form(app: AppContext) -> None:
 def sign_in_form(app: AppContext) -> None:
     """The sign-in page."""
     st.title("Sign in to userbatch")
-    notice = st.session_state.pop(NOTICE, None)
+    notice = st.session_state.pop(keys.SIGN_IN_NOTICE, None)
     if notice:
         st.info(notice)
     with st.form("sign_in"):
-        login = st.text_input("Login", key="sign_in_login")
-        password = st.text_input("Password", type="password", key="sign_in_password")
+        login = st.text_input("Login", key=keys.SIGN_IN_LOGIN)
+        password = st.text_input("Password", type="password", key=keys.SIGN_IN_PASSWORD)
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return

@@ -6,12 +6,10 @@ import streamlit as st
 
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
-from userbatch.ui import jobs
+from userbatch.ui import jobs, keys
 from userbatch.ui.context import AppContext
-from userbatch.ui.session import WORKING_GROUP, sign_out
+from userbatch.ui.session import sign_out
 from userbatch.ui.text import inert
-
-CURRENT_GROUP = "working_group"
 
 
 def group_label(group: GroupInfo, organisation: str) -> str:
@@ -24,13 +22,13 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
     groups = groups_in_scope(app.engine, operator.scope_path)
     organisation = organisation_name(app.engine) or ""
     by_id = {group.id: group for group in groups}
-    if st.session_state.get(WORKING_GROUP) not in by_id:
-        st.session_state[WORKING_GROUP] = groups[0].id
+    if st.session_state.get(keys.WORKING_GROUP) not in by_id:
+        st.session_state[keys.WORKING_GROUP] = groups[0].id
     chosen = st.sidebar.selectbox(
         "Working group",
         options=list(by_id),
         format_func=lambda group_id: group_label(by_id[group_id], organisation),
-        key=WORKING_GROUP,
+        key=keys.WORKING_GROUP,
         help="New users with a blank 'Belong to' join this group.",
     )
     return by_id[chosen]
@@ -39,11 +37,11 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
 def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     """Draw the sidebar; returns the working group."""
     st.sidebar.write(f"Signed in as **{inert(operator.login)}** ({operator.role})")
-    if st.sidebar.button("Sign out", key="sign_out"):
+    if st.sidebar.button("Sign out", key=keys.SIGN_OUT):
         sign_out(notice="You are signed out.")
         st.rerun()
     group = working_group_selector(app, operator)
-    st.session_state[CURRENT_GROUP] = group
+    st.session_state[keys.CURRENT_GROUP] = group
     with st.sidebar:
         jobs.panel(app, operator)
     return group
@@ -51,5 +49,5 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
 
 def current_working_group() -> GroupInfo:
     """The working group the sidebar drew on this run."""
-    group: GroupInfo = st.session_state[CURRENT_GROUP]
+    group: GroupInfo = st.session_state[keys.CURRENT_GROUP]
     return group

@@ -12,13 +12,12 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import load_columns
 from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
-from userbatch.ui import demo
+from userbatch.ui import demo, keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
 PAGE_SIZE = 50
-NOTICE = "users_notice"
 STATUS_OPTIONS = {
     "": "Any status",
     "valid": "Valid",
@@ -29,19 +28,22 @@ STATUS_OPTIONS = {
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Manage users")
-    show_notice(NOTICE)
+    show_notice(keys.USERS_NOTICE)
     demo.offer(app, operator)
     groups = {group.path: group for group in groups_in_scope(app.engine, operator.scope_path)}
     left, middle, right = st.columns([2, 2, 1])
-    text = left.text_input("Search", key="users_search", placeholder="Login ID, name or e-mail")
+    text = left.text_input("Search", key=keys.USERS_SEARCH, placeholder="Login ID, name or e-mail")
     group_path = middle.selectbox(
-        "Group", list(groups), key="users_group",
+        "Group", list(groups), key=keys.USERS_GROUP,
         format_func=lambda path: path or "Whole organisation",
     )  # fmt: skip
     status = right.selectbox(
-        "Status", list(STATUS_OPTIONS), format_func=STATUS_OPTIONS.__getitem__, key="users_status"
+        "Status",
+        list(STATUS_OPTIONS),
+        format_func=STATUS_OPTIONS.__getitem__,
+        key=keys.USERS_STATUS,
     )
-    page = st.session_state.get("users_page", 1)
+    page = st.session_state.get(keys.USERS_PAGE, 1)
     try:
         users, total = search_users(
             app.engine, scope_path=operator.scope_path, text=text,
@@ -66,14 +68,14 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     )  # fmt: skip
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if pages > 1:
-        st.pagination(pages, key="users_page")
+        st.pagination(pages, key=keys.USERS_PAGE)
     st.download_button(
         "User download",
         lambda: export_users(
             app.engine, load_columns(app.engine), scope_path=operator.scope_path,
             group_path=group_path or None,
         ),
-        file_name="users.csv", mime="text/csv", key="user_download",
+        file_name="users.csv", mime="text/csv", key=keys.USER_DOWNLOAD,
         help="The users of the chosen group (and below) in the upload format, with First "
         "login and Creation date.",
     )  # fmt: skip
@@ -83,7 +85,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -> None:
     user_id = st.selectbox(
-        "Open a user", list(users), index=None, format_func=users.__getitem__, key="open_user",
+        "Open a user", list(users), index=None, format_func=users.__getitem__, key=keys.OPEN_USER,
         placeholder="Choose a user of this page",
     )  # fmt: skip
     if user_id is None:
@@ -98,7 +100,7 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
     with st.container(border=True):
         st.dataframe(
             pd.DataFrame({"Field": list(detail), "Value": list(detail.values())}),
-            hide_index=True, width="stretch", key="user_detail",
+            hide_index=True, width="stretch", key=keys.USER_DETAIL,
         )  # fmt: skip
         st.caption(
             "Other fields change by CSV: User download, edit, upload. The login ID changes "
@@ -116,5 +118,5 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
                         app.engine, user_id, login_id, scope_path=operator.scope_path
                     ),
                     f"The login ID is now '{login_id.strip()}'.",
-                    notice=NOTICE,
+                    notice=keys.USERS_NOTICE,
                 )
