@@ -58,6 +58,11 @@ USER_DOWNLOAD = "user_download"
 OPEN_USER = "open_user"
 USER_DETAIL = "user_detail"
 
+
+def edit_login_id(user_id: int) -> str:
+    return f"edit_login_id_{user_id}"
+
+
 # -- groups
 GROUPS_NOTICE = "groups_notice"
 CREATE_PARENT = "create_parent"

@@ -109,7 +109,7 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
         with st.form("edit_user"):
             st.markdown("**Edit user**")
             login_id = st.text_input(
-                "Login ID", value=detail.get("Login ID", ""), key=f"edit_login_id_{user_id}",
+                "Login ID", value=detail.get("Login ID", ""), key=keys.edit_login_id(user_id),
                 help="5–30 half-width characters; unique.",
             )  # fmt: skip
             if st.form_submit_button("Change login ID"):
