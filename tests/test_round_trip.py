@@ -14,7 +14,7 @@ from tests.conftest import RunBatch, World
 from userbatch.admin.users import export_users
 from userbatch.batches.history import results_file
 from userbatch.db import session
-from userbatch.files.csvfile import write_table
+from userbatch.files.download import write_table
 from userbatch.models import FieldSetting, User
 
 PEOPLE = [

@@ -14,7 +14,7 @@ from userbatch.check.checker import CheckOptions, CheckResult, check_sheet
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
-from userbatch.files.csvfile import read_sheet
+from userbatch.files.reader import read_sheet
 from userbatch.models import Batch, Membership, OutboxMessage, User
 
 

@@ -166,7 +166,7 @@ def test_1_mb_cells_are_judged_and_cut_in_messages(world: World) -> None:
 )
 def test_odd_names_are_text(world: World, name: str) -> None:
     # Stored and shown as typed: nothing in them is run, rendered or parsed.
-    from userbatch.files.csvfile import write_table
+    from userbatch.files.download import write_table
 
     data = write_table(["Login ID", "Name"], [["abcde", name]], encoding="utf-8")
     result = _check(world, data)
@@ -179,7 +179,7 @@ def test_odd_names_are_stored_as_typed_and_downloaded_safely(
 ) -> None:
     from userbatch.admin.users import export_users
     from userbatch.batches.store import store_batch
-    from userbatch.files.csvfile import write_table
+    from userbatch.files.download import write_table
 
     names = {
         "emoji1": "Zoë 😀 Smith", "rtl01": "שרה כהן", "html1": "<script>alert(1)</script>",
@@ -211,7 +211,7 @@ def _peak_mb(code: str, *, setup: str = "") -> float:
     """Peak resident memory (MB) of a fresh interpreter running ``code`` after the imports
     a check needs and ``setup``, minus the same interpreter's peak before ``code``."""
     script = (
-        "import resource, userbatch.check.checker, userbatch.files.csvfile\n"
+        "import resource, userbatch.check.checker, userbatch.files.reader\n"
         f"{setup}\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"{code}\n"
@@ -228,7 +228,7 @@ def test_reading_a_50_mb_line_stays_bounded() -> None:
         "sheet = read_sheet(data, file_name='u.csv', columns=columns, max_bytes=2**28, "
         "max_rows=10)\n"
         "assert len(sheet.cells.at[2, 'name']) == 50 * 2**20",
-        setup="from userbatch.files.csvfile import read_sheet\n"
+        setup="from userbatch.files.reader import read_sheet\n"
         "from userbatch.directory.fields import STANDARD_LABELS, ColumnSpec\n"
         "columns = [ColumnSpec(k, e, required=k in ('login_id', 'name')) "
         "for k, (e, j) in STANDARD_LABELS.items()]\n"
@@ -247,7 +247,7 @@ def test_an_over_limit_upload_is_refused_before_memory_grows() -> None:
         "    assert exc.problems[0][0] == 'too_large'\n"
         "else:\n"
         "    raise AssertionError('not refused')",
-        setup="from userbatch.files.csvfile import read_sheet\n"
+        setup="from userbatch.files.reader import read_sheet\n"
         "from userbatch.errors import FileLimitExceeded\n"
         "data = b'Login ID,Name\\r\\n' + b'abcde,Ann\\r\\n' * 10_000_000",  # ~110 MB
     )

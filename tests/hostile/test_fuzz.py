@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.conftest import add_people, make_world
 from userbatch.check.checker import CheckOptions, check_sheet
 from userbatch.errors import CsvFileError
-from userbatch.files.csvfile import read_sheet
+from userbatch.files.reader import read_sheet
 from userbatch.settings import Settings
 
 SECONDS = 60

@@ -14,7 +14,7 @@ from userbatch.db import session
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec, download_only_columns
 from userbatch.directory.scope import group_paths, user_in_scope, users_within
 from userbatch.errors import Conflict, Invalid
-from userbatch.files.csvfile import write_table
+from userbatch.files.download import write_table
 from userbatch.models import User, utcnow
 
 _EXPORT_CHUNK = 5000

@@ -22,7 +22,7 @@ from userbatch.db import retry_blips, session
 from userbatch.directory.auth import OperatorInfo, get_operator
 from userbatch.directory.fields import ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo, in_scope
-from userbatch.files.csvfile import Sheet
+from userbatch.files.reader import Sheet
 from userbatch.models import Batch, BatchRow, Group
 from userbatch.settings import Settings
 

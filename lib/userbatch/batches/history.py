@@ -14,7 +14,7 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import MESSAGE_LABEL, RESULT_LABEL
 from userbatch.errors import NotAllowed, NotFound
-from userbatch.files.csvfile import download_encoding, write_table
+from userbatch.files.download import download_encoding, write_table
 from userbatch.models import ACTIVE_STATES, Batch, BatchRow, Group, Operator, OutboxMessage
 
 

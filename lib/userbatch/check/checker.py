@@ -25,7 +25,7 @@ from userbatch.check.rules import RuleContext, check_column, shown, split_multi
 from userbatch.crypto.passwords import is_argon2_hash
 from userbatch.directory.fields import MESSAGE_LABEL, ColumnSpec, load_columns, login_ids_in_use
 from userbatch.directory.groups import GroupInfo, in_scope
-from userbatch.files.csvfile import Sheet, read_sheet
+from userbatch.files.reader import Sheet, read_sheet
 from userbatch.settings import Settings
 
 STATUSES = ("new", "update", "unchanged", "error")

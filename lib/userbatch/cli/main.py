@@ -28,7 +28,8 @@ from userbatch.db import open_database, session
 from userbatch.directory import auth, groups
 from userbatch.directory.fields import load_columns
 from userbatch.errors import CsvFileError, UserbatchError
-from userbatch.files.csvfile import DELIMITERS, ENCODINGS, write_table
+from userbatch.files.decode import DELIMITERS, ENCODINGS
+from userbatch.files.download import write_table
 from userbatch.mail.templates import default_template
 from userbatch.models import Batch, EmailTemplate, Operator
 from userbatch.settings import Settings, get_settings
