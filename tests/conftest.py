@@ -22,6 +22,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import Mailbox, free_port, settings_env
+from userbatch.batches import apply
 from userbatch.batches.history import get_batch
 from userbatch.db import dispose_engines, open_database, session
 from userbatch.directory import auth
@@ -30,6 +31,7 @@ from userbatch.directory.fields import ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo, add_group, groups_in_scope
 from userbatch.models import Batch, Membership, Operator, User
 from userbatch.settings import Settings
+from userbatch.worker import jobs
 from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.runtime import Runtime
 from userbatch.worker.submit import enqueue_batch
@@ -38,6 +40,22 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("USERBATCH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("USERBATCH_TEST_REDIS_URL")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+# What takes more than a few seconds a test (real worker processes, the browser, fuzzing, the
+# benchmarks): marked ``slow``, so that ``pytest -m "not slow"`` answers in a minute or two.
+SLOW = (
+    "tests/fault/",
+    "tests/browser/",
+    "tests/hostile/test_fuzz.py",
+    "tests/test_benchmarks.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 def _unavailable(what: str) -> None:
@@ -148,17 +166,26 @@ def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], None]:
     return apply
 
 
-RunBatch = Callable[["World", str], Batch]
+RunBatch = Callable[..., Batch]
 
 
 @pytest.fixture
-def run_batch(clean_redis: Redis, use_env: Callable[[Settings], None]) -> RunBatch:
-    """``run_batch(world, batch_id)``: run a stored batch the way production does — handed to
-    the queue, then applied by the job entry points on a real (burst) ``SimpleWorker``, chunk
-    jobs and the finishing job included; returns the batch as it ended."""
+def run_batch(
+    clean_redis: Redis, use_env: Callable[[Settings], None], monkeypatch: pytest.MonkeyPatch
+) -> RunBatch:
+    """``run_batch(world, batch_id, chunk_rows=None)``: run a stored batch the way production
+    does — handed to the queue, then applied by the job entry points on a real (burst)
+    ``SimpleWorker``, chunk jobs and the finishing job included; returns the batch as it ended.
+    ``chunk_rows`` makes the chunks that small, so that a few rows fan out to several jobs.
+    The batch's invitations stay scheduled: the jobs do not schedule the outbox's sweep, so
+    each test sends mail itself (``send_due``) at the moment it chooses."""
 
-    def run(world: World, batch_id: str) -> Batch:
+    def run(world: World, batch_id: str, *, chunk_rows: int | None = None) -> Batch:
         use_env(world.settings)
+        monkeypatch.setattr(jobs, "schedule_mail_sweep", lambda engine, settings: None)
+        if chunk_rows is not None:
+            monkeypatch.setattr(apply, "CHUNK_ROWS", chunk_rows)
+            monkeypatch.setattr(apply, "PASSWORD_CHUNK_ROWS", chunk_rows)
         enqueue_batch(world.engine, world.settings, batch_id)
         queue = Queue(QUEUE_NAME, connection=clean_redis)
         SimpleWorker([queue], connection=clean_redis).work(burst=True)

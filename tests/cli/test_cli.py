@@ -121,7 +121,7 @@ def test_groups_add_and_list(cli: Callable[..., tuple[int, str, str]]) -> None:
         "Support",
     ]
     code, _, err = cli("groups", "add", "Bad|Name")
-    assert code == 2 and "must not contain '|'" in err
+    assert code == 1 and "must not contain '|'" in err  # a rule broken: refused, not bad usage
     # Run again by a script: the groups there already are named, the new one created.
     assert cli("groups", "add", "Sales>>Osaka", "Lab") == (
         0, "Sales>>Osaka (exists already)\nLab\n", ""
@@ -253,12 +253,12 @@ def test_jobs_cancel_and_retry(
     world.manager("mgr", "Sales")
     for action in ("show", "retry", "cancel"):
         code, _, err = cli("--as", "mgr", "jobs", action, batch_id)
-        assert code == 2 and "That batch belongs to another operator." in err
+        assert code == 1 and "That batch belongs to another operator." in err
     code, _, err = cli("jobs", "retry", batch_id)
-    assert code == 2 and "Only a failed batch can be retried; this one is queued." in err
+    assert code == 1 and "Only a failed batch can be retried; this one is queued." in err
     code, out, _ = cli("jobs", "cancel", batch_id, "--json")
     assert code == 0 and json.loads(out)["state"] == "canceled"
     code, _, err = cli("jobs", "cancel", batch_id)
-    assert code == 2 and "this one is canceled" in err
+    assert code == 1 and "this one is canceled" in err
     code, out, _ = cli("jobs", "list", "--json")
     assert [job["state"] for job in json.loads(out)] == ["canceled"]

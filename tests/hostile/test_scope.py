@@ -307,10 +307,10 @@ def test_cli_lists_and_downloads_only_the_subtree(
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["export", "--group", "Support"], 2, "outside your groups"),
-        (["check", "{file}", "--group", "Support"], 2, "outside your groups"),
-        (["import", "{file}", "--group", "Support"], 2, "outside your groups"),
-        (["groups", "add", "Support>>Desk"], 2, "outside your groups"),
+        (["export", "--group", "Support"], 1, "outside your groups"),
+        (["check", "{file}", "--group", "Support"], 1, "outside your groups"),
+        (["import", "{file}", "--group", "Support"], 1, "outside your groups"),
+        (["groups", "add", "Support>>Desk"], 1, "outside your groups"),
         (["check", "{outside}", "--json"], 1, "outside your groups"),
         (["import", "{outside}", "--json"], 1, "outside your groups"),
     ],
@@ -337,7 +337,7 @@ def test_cli_refuses_the_outside(
     )
     exit_code, out, err = as_mgr(*(files.get(arg, arg) for arg in argv))
     assert exit_code == code and message in out + err
-    if code == 1:
+    if "--json" in argv:
         rows = json.loads(out)["rows"]
         assert [issue["code"] for row in rows for issue in row["issues"]] == ["out_of_scope"] * 2
     with session(people.engine) as db:

@@ -14,15 +14,15 @@ import pandas as pd
 from sqlalchemy import Engine, bindparam, select, update
 
 from userbatch.batches.writer import ChunkOutcome, ChunkWriter, PendingRow, outcome_of
-from userbatch.check.checker import CheckOptions, CheckResult, check_sheet
 from userbatch.check.rules import shown
+from userbatch.check.run import check_rows
+from userbatch.check.state import CheckOptions, CheckResult
 from userbatch.crypto.passwords import hash_password, is_argon2_hash
 from userbatch.crypto.vault import unseal
 from userbatch.db import retry_blips, session
 from userbatch.directory.auth import OperatorInfo, get_operator
 from userbatch.directory.fields import ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo, in_scope
-from userbatch.files.reader import Sheet
 from userbatch.models import Batch, BatchRow, Group
 from userbatch.settings import Settings
 
@@ -183,10 +183,5 @@ def _recheck(
         index=[row.row_no for row in rows],
         dtype=str,
     )
-    sheet = Sheet(
-        file_name=batch.file_name, sha256=batch.file_sha256, encoding=batch.encoding,
-        delimiter="", columns=checked_columns, labels=[c.label for c in checked_columns],
-        cells=cells,
-    )  # fmt: skip
     options = CheckOptions(columns=columns, working_group=group, scope_path=scope_path)
-    return check_sheet(engine, sheet, options)
+    return check_rows(engine, cells, options)

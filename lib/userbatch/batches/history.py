@@ -104,7 +104,7 @@ def list_batches(
     *,
     states: list[str] | None = None,
     operator_login: str | None = None,
-    limit: int = 200,
+    limit: int | None = 200,
 ) -> list[BatchSummary]:
     """Batches newest first: an admin's view of everyone's (or one operator's), a
     manager's own."""

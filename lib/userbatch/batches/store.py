@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from userbatch.batches.records import groups_of, new_user
-from userbatch.check.checker import CheckResult
 from userbatch.check.rules import STATUS_ALIASES
+from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.crypto.vault import seal
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
@@ -48,7 +48,7 @@ class Invitation:
 def store_batch(
     engine: Engine,
     settings: Settings,
-    result: CheckResult,
+    result: CheckedSheet,
     *,
     operator: OperatorInfo,
     working_group: GroupInfo,

@@ -10,8 +10,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from userbatch.batches.records import custom_values, groups_of, new_user, user_fields
-from userbatch.check.checker import CheckResult, RowResult
 from userbatch.check.rules import split_multi
+from userbatch.check.state import CheckResult, RowResult
 from userbatch.db import insert_ignoring_conflicts
 from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause

@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from userbatch.crypto.passwords import hash_password, password_problems, verify_password
 from userbatch.db import session
 from userbatch.directory.groups import root_group, validate_group_name
-from userbatch.errors import Invalid, NotAllowed, SetupError, SignInError, UserbatchError
+from userbatch.errors import (
+    Invalid,
+    NotAllowed,
+    SetupError,
+    SignInError,
+    UsageError,
+    UserbatchError,
+)
 from userbatch.models import Group, Operator, utcnow
 
 MAX_FAILED_SIGN_INS = 5
@@ -169,3 +176,25 @@ def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
     )
     if role != "admin":
         raise NotAllowed(f"Only administrators can {action}.")
+
+
+def acting_operator(engine: Engine, login: str | None) -> OperatorInfo:
+    """The enabled operator ``login``, or the first enabled admin for None: who a command
+    line acts as. Raises ``UsageError`` before set-up or for no such enabled operator."""
+    if needs_setup(engine):
+        raise UsageError(
+            "set-up is not done: open the app once, or run 'userbatch setup --organisation "
+            "NAME --admin LOGIN'"
+        )
+    with session(engine) as db:
+        query = select(Operator.id).where(Operator.disabled.is_(False))
+        query = (
+            query.where(Operator.login == login)
+            if login
+            else query.where(Operator.role == "admin").order_by(Operator.id)
+        )
+        operator_id = db.scalars(query).first()
+    operator = get_operator(engine, operator_id) if operator_id else None
+    if operator is None:
+        raise UsageError(f"there is no active operator '{login}'")
+    return operator

@@ -295,3 +295,12 @@ def default_template(engine: Engine) -> EmailTemplate:
     if template is None:
         raise NotFound("There is no e-mail template; create one under E-mail templates.")
     return template
+
+
+def template_named(engine: Engine, name: str) -> EmailTemplate:
+    """The template called ``name``; raises ``NotFound`` when there is none."""
+    with session(engine) as db:
+        template = db.scalars(select(EmailTemplate).where(EmailTemplate.name == name)).first()
+    if template is None:
+        raise NotFound(f"There is no e-mail template named '{name}'.")
+    return template

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from userbatch.batches import lifecycle
 from userbatch.batches.history import batch_for, find_batch, get_batch
 from userbatch.batches.store import Invitation, new_batch_id, store_batch
-from userbatch.check.checker import CheckResult
+from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.errors import Conflict
@@ -24,7 +24,7 @@ from userbatch.worker.maintenance import sync_batch_states
 def submit_batch(
     engine: Engine,
     settings: Settings,
-    result: CheckResult,
+    result: CheckedSheet,
     *,
     operator: OperatorInfo,
     working_group: GroupInfo,
@@ -52,25 +52,29 @@ def submit_batch(
     return batch_id
 
 
-def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> None:
-    """Queue a stored batch for the workers. Raises ``NotFound``, ``Conflict`` when it is not
-    stored (handed over already, or ended), ``ConfigError`` when Redis does not answer."""
-    if not _hand_over(engine, settings, batch_id, from_state=BatchState.STORED, attempt=None):
+def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
+    """Queue a stored batch for the workers; returns the RQ job id. Raises ``NotFound``,
+    ``Conflict`` when it is not stored (handed over already, or ended), ``ConfigError`` when
+    Redis does not answer."""
+    job_id = _hand_over(engine, settings, batch_id, from_state=BatchState.STORED, attempt=None)
+    if job_id is None:
         state = get_batch(engine, batch_id).state
         raise Conflict(f"Only a stored batch can be queued; this one is {state}.")
+    return job_id
 
 
 def _hand_over(
     engine: Engine, settings: Settings, batch_id: str, *, from_state: BatchState,
     attempt: str | None,
-) -> bool:  # fmt: skip
+) -> str | None:  # fmt: skip
     """Record the hand-over, then put the job in Redis: a worker can never see the job before
-    the batch says queued, and a failed enqueue takes the batch back."""
+    the batch says queued, and a failed enqueue takes the batch back. Returns the job id, or
+    None when the batch was not in ``from_state`` any more."""
     batch = get_batch(engine, batch_id)
     queue = get_queue(settings)  # before the hand-over: a Redis that is away changes nothing
     job_id = f"batch-{batch_id}" + (f"-{attempt}" if attempt else "")
     if not lifecycle.hand_over(engine, batch_id, job_id):
-        return False
+        return None
     try:
         queue.enqueue(
             apply_batch_job,
@@ -85,7 +89,7 @@ def _hand_over(
     except Exception:
         lifecycle.take_back(engine, batch_id, to=from_state)
         raise
-    return True
+    return job_id
 
 
 def retry_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> str:

@@ -1,0 +1,204 @@
+"""``userbatch template``, ``export``, ``check`` and ``import``: files in and out."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from userbatch.admin.users import export_users
+from userbatch.batches.history import get_batch, job_document
+from userbatch.batches.store import Invitation
+from userbatch.check.report import to_document
+from userbatch.check.run import check_file
+from userbatch.check.state import CheckedSheet
+from userbatch.cli.common import (
+    AddCommand,
+    ended_well,
+    open_installation,
+    wait_for_batch,
+    write_output,
+)
+from userbatch.directory import groups
+from userbatch.directory.auth import OperatorInfo, acting_operator
+from userbatch.directory.fields import load_columns
+from userbatch.errors import EXIT_OK, EXIT_REFUSED, CsvFileError, NotAllowed, UsageError
+from userbatch.files.decode import DELIMITERS, ENCODINGS
+from userbatch.files.download import write_table
+from userbatch.mail.templates import default_template, template_named
+from userbatch.settings import Settings
+from userbatch.worker.runtime import Runtime
+from userbatch.worker.submit import submit_batch
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    _, engine = open_installation()
+    header = [column.label for column in load_columns(engine)]
+    write_output(write_table(header, [], encoding=args.encoding), args.output)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _, engine = open_installation()
+    operator = acting_operator(engine, args.as_login)
+    group = groups.normalize_path(args.group) if args.group is not None else None
+    data = export_users(
+        engine, load_columns(engine), scope_path=operator.scope_path, group_path=group,
+        encoding=args.encoding,
+    )  # fmt: skip
+    write_output(data, args.output)
+    return EXIT_OK
+
+
+def _check(
+    engine: Engine, settings: Settings, args: argparse.Namespace, operator: OperatorInfo
+) -> CheckedSheet:
+    working = groups.find_group(engine, args.group or operator.scope_path)
+    if not groups.in_scope(working.path, operator.scope_path):
+        raise NotAllowed(f"the group '{working.path}' is outside your groups")
+    path = Path(args.file)
+    return check_file(
+        engine, settings, path.read_bytes(), file_name=path.name, working_group=working,
+        scope_path=operator.scope_path, encoding=args.encoding,
+    )  # fmt: skip
+
+
+def _file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:
+    return {
+        "file": {"name": name, "encoding": None, "delimiter": None, "rows": 0},
+        "file_errors": [{"code": code, "message": message} for code, message in error.problems],
+        "notices": [],
+        "counts": {"new": 0, "update": 0, "unchanged": 0, "error": 0},
+        "rows": [],
+    }
+
+
+def _print_check(result: CheckedSheet) -> None:
+    sheet = result.sheet
+    how = ENCODINGS.get(sheet.encoding, sheet.encoding)
+    if sheet.delimiter:
+        how += f", {DELIMITERS[sheet.delimiter]}-separated"
+    print(f"{sheet.file_name}: {sheet.rows} rows ({how})")
+    for notice in sheet.notices:
+        print(f"Notice: {notice}")
+    counts = result.counts
+    print(
+        f"New {counts['new']} · Update {counts['update']} · Unchanged {counts['unchanged']} · "
+        f"Error {counts['error']}"
+    )
+    for row in result.ordered():
+        for issue in row.issues:
+            where = f", {issue.column}" if issue.column else ""
+            level = " (warning)" if issue.level == "warning" else ""
+            print(f"Row {row.row}{where}{level}: {issue.message}")
+        for label, (old, new) in row.changes.items():
+            print(f"Row {row.row} update, {label}: '{old}' → '{new}'")
+
+
+def _checked(
+    args: argparse.Namespace,
+) -> tuple[Settings, Engine, OperatorInfo, CheckedSheet | None, int]:
+    settings, engine = open_installation()
+    operator = acting_operator(engine, args.as_login)
+    try:
+        result = _check(engine, settings, args, operator)
+    except CsvFileError as error:
+        if args.json:
+            print(json.dumps(_file_error_document(Path(args.file).name, error), ensure_ascii=False))
+        else:
+            for code, message in error.problems:
+                print(f"{Path(args.file).name}: {message} [{code}]")
+        return settings, engine, operator, None, EXIT_REFUSED
+    return settings, engine, operator, result, EXIT_REFUSED if result.has_errors else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _, _, _, result, code = _checked(args)
+    if result is not None:
+        if args.json:
+            print(json.dumps(to_document(result), ensure_ascii=False))
+        else:
+            _print_check(result)
+    return code
+
+
+def _invitation(engine: Engine, args: argparse.Namespace) -> Invitation | None:
+    if not args.invite:
+        return None
+    template = template_named(engine, args.template) if args.template else default_template(engine)
+    send_at = dt.datetime.now(dt.UTC)
+    if args.send_at:
+        try:
+            send_at = dt.datetime.fromisoformat(args.send_at)
+        except ValueError:
+            raise UsageError(f"--send-at: '{args.send_at}' is no ISO 8601 time") from None
+        if send_at.tzinfo is None:
+            send_at = send_at.astimezone()  # this machine's time zone
+    return Invitation(template.id, template.subject, template.body, send_at)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings, engine, operator, result, code = _checked(args)
+    if result is None:
+        return code
+    if code != EXIT_OK:
+        if args.json:
+            print(json.dumps(to_document(result), ensure_ascii=False))
+        else:
+            _print_check(result)
+        return code
+    invitation = _invitation(engine, args)
+    working = groups.find_group(engine, args.group or operator.scope_path)
+    with Runtime(settings, worker=args.wait):
+        batch_id = submit_batch(
+            engine, settings, result, operator=operator, working_group=working,
+            invitation=invitation,
+        )  # fmt: skip
+        batch = (
+            wait_for_batch(engine, batch_id, quiet=args.json)
+            if args.wait
+            else get_batch(engine, batch_id)
+        )
+    document = to_document(result) | {"job": job_document(engine, batch_id)}
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False))
+    else:
+        _print_check(result)
+        job = document["job"]
+        counts = job["counts"]
+        print(
+            f"Batch {batch_id}: {job['state']}; created {counts['created']}, updated "
+            f"{counts['updated']}, unchanged {counts['unchanged']}, failed {counts['failed']}"
+        )
+    return EXIT_REFUSED if args.wait and not ended_well(batch) else EXIT_OK
+
+
+def add_commands(command: AddCommand) -> None:
+    """The file commands, on the parser ``command`` adds to."""
+    template = command("template", cmd_template, "the header row for the current input fields")
+    template.add_argument("-o", "--output", help="file to write (default: standard output)")
+    template.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
+
+    export = command("export", cmd_export, "all users in your scope, in the upload format")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--group", help="only this group and below (a path like Sales>>Tokyo)")
+    export.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
+
+    for name, handler, help in (
+        ("check", cmd_check, "check a file; writes nothing"),
+        ("import", cmd_import, "check a file and, if it has no error, run it as a batch"),
+    ):
+        sub = command(name, handler, help)
+        sub.add_argument("file")
+        sub.add_argument("--group", help="working group for blank 'Belong to' (default: yours)")
+        sub.add_argument("--encoding", choices=list(ENCODINGS), help="override detection")
+        sub.add_argument("--json", action="store_true", help="print one JSON document")
+        if name == "import":
+            sub.add_argument("--invite", action="store_true", help="invite new users by e-mail")
+            sub.add_argument("--template", help="e-mail template name (default: Invitation)")
+            sub.add_argument("--send-at", help="when to send, ISO 8601 (default: now)")
+            sub.add_argument("--wait", action="store_true", help="wait until the job ends")

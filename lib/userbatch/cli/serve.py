@@ -1,0 +1,110 @@
+"""``userbatch serve``, ``worker`` and ``setup``: running an installation.
+
+``serve`` supervises the app, and (without REDIS_URL) the embedded Redis server and a worker,
+starting again whichever stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from userbatch.cli.common import AddCommand, open_installation
+from userbatch.directory import auth
+from userbatch.errors import EXIT_OK, ConfigError
+from userbatch.settings import Settings, get_settings
+from userbatch.worker.maintenance import run_worker
+from userbatch.worker.runtime import Runtime, spawn, stop_process
+
+# app.py sits at the top of the checkout, beside lib/ (the package is installed editable).
+APP_FILE = Path(__file__).resolve().parents[3] / "app.py"
+# How often ``serve`` looks whether the embedded Redis server and the worker still run.
+KEEP_ALIVE_SECONDS = 1
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    settings, engine = open_installation()
+    password = os.environ.get("USERBATCH_ADMIN_PASSWORD") or (
+        getpass.getpass("Password for the first admin: ")
+        if sys.stdin.isatty()
+        else sys.stdin.readline().rstrip("\n")
+    )
+    auth.initialize(
+        engine, organisation=args.organisation, login=args.admin, password=password,
+        min_password_length=settings.password_min_length,
+    )  # fmt: skip
+    print(f"Organisation '{args.organisation}' set up; admin '{args.admin}' created.")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the app, with the embedded Redis server and a worker when REDIS_URL is unset."""
+    if not APP_FILE.exists():
+        raise ConfigError(f"cannot find the app at {APP_FILE}; run from a userbatch checkout")
+    settings = _served(open_installation()[0], args.address, args.port)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    with Runtime(settings) as runtime:
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+            "--server.port", str(args.port), "--server.address", args.address,
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        app = spawn(command, settings=settings, cwd=APP_FILE.parent)
+        runtime.record("app", app.pid)
+        print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
+        try:
+            while app.poll() is None:
+                for role in runtime.keep_alive():
+                    print(f"userbatch: the {role} had stopped and was started again")
+                time.sleep(KEEP_ALIVE_SECONDS)
+            return app.returncode
+        except KeyboardInterrupt:
+            return EXIT_OK
+        finally:
+            stop_process(app, timeout=15)
+
+
+def _served(settings: Settings, address: str, port: int) -> Settings:
+    """The settings of the app and worker ``serve`` starts: unless USERBATCH_BASE_URL says
+    otherwise, the links in invitations point at the port served, so that they work."""
+    if "base_url" in settings.model_fields_set:
+        return settings
+    everywhere = address in ("0.0.0.0", "::", "")
+    host = "localhost" if everywhere or address == "127.0.0.1" else address
+    if everywhere:
+        print(
+            f"userbatch: invitation links start with http://{host}:{port}; set "
+            "USERBATCH_BASE_URL to the address users reach the app at"
+        )
+    return settings.model_copy(update={"base_url": f"http://{host}:{port}"})
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run an RQ worker with the scheduler."""
+    run_worker(get_settings(), burst=args.burst)
+    return EXIT_OK
+
+
+def add_commands(command: AddCommand) -> None:
+    """``serve``, ``worker`` and ``setup``, on the parser ``command`` adds to."""
+    serve = command("serve", cmd_serve, "serve the app (and what it needs) on localhost")
+    serve.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
+    serve.add_argument("--address", default="localhost", help="address to listen on")
+
+    worker = command("worker", cmd_worker, "run an RQ worker with the scheduler")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+
+    setup = command("setup", cmd_setup, "first-run set-up: name the organisation, create the admin")
+    setup.add_argument("--organisation", required=True)
+    setup.add_argument("--admin", required=True, help="login of the first admin (password: "
+                       "USERBATCH_ADMIN_PASSWORD, or asked)")  # fmt: skip
