@@ -31,7 +31,7 @@ from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
 from userbatch.batches.history import get_batch
 from userbatch.batches.store import Invitation, store_batch
-from userbatch.check.checker import check_file
+from userbatch.check.run import check_file
 from userbatch.db import open_database
 from userbatch.mail.templates import default_template
 from userbatch.settings import Settings

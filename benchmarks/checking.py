@@ -15,7 +15,8 @@ from typing import Any
 from benchmarks import data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
-from userbatch.check.checker import CheckResult, check_file, check_sheet
+from userbatch.check.run import check_file, check_sheet, recheck
+from userbatch.check.state import CheckedSheet
 from userbatch.settings import Settings
 
 WARM_ROWS = 200
@@ -26,7 +27,7 @@ def head(whole: bytes, rows: int) -> bytes:
     return b"\r\n".join(whole.split(b"\r\n", rows + 1)[: rows + 1]) + b"\r\n"
 
 
-def check_upload(settings: Settings, place: data.Installation, file: bytes) -> CheckResult:
+def check_upload(settings: Settings, place: data.Installation, file: bytes) -> CheckedSheet:
     return check_file(
         place.engine, settings, file, file_name="users.csv", working_group=place.root,
         scope_path="",
@@ -66,7 +67,7 @@ def recheck_step(database: str, file: str, edits: int) -> dict[str, Any]:
     ][:edits]
     times = []
     for row in bad:
-        seconds, _ = timed(lambda row=row: result.recheck({row: {"login_id": f"fixed{row:07d}"}}))
+        seconds, _ = timed(lambda row=row: recheck(result, {row: {"login_id": f"fixed{row:07d}"}}))
         assert result.rows[row].status == "new", result.rows[row]
         times.append(seconds * 1000)
     full, _ = timed(lambda: check_sheet(place.engine, result.sheet, result.options))

@@ -13,6 +13,7 @@ from tests.check.test_check import run_check
 from tests.conftest import RunBatch, World
 from userbatch.admin.users import export_users
 from userbatch.batches.history import results_file
+from userbatch.check.report import error_report
 from userbatch.db import session
 from userbatch.files.download import write_table
 from userbatch.models import FieldSetting, User
@@ -112,7 +113,7 @@ def _write(header: list[str], rows: list[list[str]]) -> str:
 
 def test_the_error_download_corrected_uploads_again(people: World) -> None:
     checked = run_check(people, "Login ID,Name,Email\r\nnew00001,New,bad@\r\nsato0002,Sato,\r\n")
-    header, rows = checked.error_report()
+    header, rows = error_report(checked)
     assert header[-1] == "Message" and len(rows) == 1
     rows[0][2] = "new@example.com"  # the fix, made in Excel
     again = run_check(people, _write(header, rows))

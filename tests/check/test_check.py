@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.conftest import World
-from userbatch.check.checker import CheckOptions, CheckResult, check_sheet
+from userbatch.check.report import to_document
+from userbatch.check.run import check_rows, check_sheet
+from userbatch.check.state import CheckedSheet, CheckOptions, CheckResult
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
@@ -20,7 +22,7 @@ from userbatch.models import Batch, Membership, OutboxMessage, User
 
 def run_check(
     world: World, text: str, *, operator: OperatorInfo | None = None, working: str = ""
-) -> CheckResult:
+) -> CheckedSheet:
     operator = operator or world.admin
     columns = world.columns()
     sheet = read_sheet(
@@ -176,9 +178,12 @@ def test_the_check_writes_nothing(people: World) -> None:
 
 
 def test_the_json_document(people: World) -> None:
-    document = run_check(
-        people, H + "tanaka01,T,,,,,,,\nsato0002,Sato,,sato@example.com,,Support,,,\nab,X,,,,,,,\n"
-    ).to_document()
+    document = to_document(
+        run_check(
+            people,
+            H + "tanaka01,T,,,,,,,\nsato0002,Sato,,sato@example.com,,Support,,,\nab,X,,,,,,,\n",
+        )
+    )
     assert document["file"] == {
         "name": "users.csv",
         "encoding": "utf-8",
@@ -194,6 +199,20 @@ def test_the_json_document(people: World) -> None:
         {"column": "Login ID", "level": "error", "code": "too_short",
          "message": "Login ID must be 5–30 characters; 'ab' has 2."}
     ]  # fmt: skip
+
+
+def test_stored_columns_are_checked_as_a_sheet_of_them(people: World) -> None:
+    # Applying re-checks a batch's stored rows: the same check, with no file behind it.
+    result = run_check(
+        people,
+        H + "tanaka01,T,,,,,,,\nsato0002,Sato,,sato@example.com,,Support,,,\nab,X,,,,,,,\n"
+        "kato0003,Kato,,kato@example.com,,,,,Nowhere\n",
+    )
+    stored = check_rows(people.engine, result.sheet.cells.copy(), result.options)
+    assert stored.ordered() == result.ordered()
+    assert [row.status for row in stored.ordered()] == ["new", "update", "error", "error"]
+    with pytest.raises(KeyError):
+        check_rows(people.engine, result.sheet.cells.assign(nickname=""), result.options)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from tests.check.test_check import H, run_check
 from tests.conftest import World
-from userbatch.check.checker import CheckResult, check_sheet
+from userbatch.check.run import check_sheet, recheck
+from userbatch.check.state import CheckResult
 
 LOGIN_IDS = ["tanaka01", "suzuki01", "sato0002", "ab1", "", "ｔａｎａｋａ01"]
 EMAILS = ["t@example.com", "T@example.com", "sato@example.com", "kato@example.com", "bad@", ""]
@@ -60,7 +61,7 @@ def test_incremental_equals_full(
         changes: dict[int, dict[str, str]] = {}
         for row, key, value in edits:
             changes.setdefault(row, {})[key] = value
-        incremental.recheck(changes, deleted)
+        recheck(incremental, changes, deleted)
     sheet = dataclasses.replace(incremental.sheet, cells=incremental.sheet.cells.copy())
     full = check_sheet(people.engine, sheet, incremental.options)
     assert snapshot(incremental) == snapshot(full)
@@ -70,12 +71,12 @@ def test_incremental_equals_full(
 def test_fixing_one_duplicate_clears_both_rows(people: World) -> None:
     result = run_check(people, H + "tanaka01,A,,,,,,,\ntanaka01,B,,,,,,,\n")
     assert result.counts["error"] == 2
-    result.recheck({3: {"login_id": "suzuki01"}})
+    recheck(result, {3: {"login_id": "suzuki01"}})
     assert result.counts == {"new": 2, "update": 0, "unchanged": 0, "error": 0}
 
 
 def test_deleting_a_row_clears_its_duplicate(people: World) -> None:
     result = run_check(people, H + "tanaka01,A,,,,,,,\ntanaka01,B,,,,,,,\n")
-    result.recheck({}, deleted=[2])
+    recheck(result, {}, deleted=[2])
     assert [row.row for row in result.ordered()] == [3]
     assert result.counts["new"] == 1

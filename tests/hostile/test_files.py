@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import RunBatch, World
-from userbatch.check.checker import CheckResult, check_file
+from userbatch.check.report import to_document
+from userbatch.check.run import check_file
+from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.db import session
 from userbatch.errors import CsvFileError
 from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User
@@ -20,7 +22,7 @@ from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, 
 HEADER = "Login ID,Name,Email,Belong to\r\n"
 
 
-def _check(world: World, data: bytes, name: str = "users.csv") -> CheckResult:
+def _check(world: World, data: bytes, name: str = "users.csv") -> CheckedSheet:
     # Uploads of at most 10 MB: a workbook may unpack to ten times that.
     settings = world.settings.model_copy(update={"max_upload_mb": 10})
     return check_file(
@@ -190,7 +192,7 @@ def test_odd_names_are_stored_as_typed_and_downloaded_safely(
         ["Login ID", "Name"], [list(item) for item in names.items()], encoding="utf-8"
     )
     result = _check(world, data)
-    assert result.counts["new"] == len(names), result.to_document()["rows"]
+    assert result.counts["new"] == len(names), to_document(result)["rows"]
     batch_id = store_batch(
         world.engine, world.settings, result, operator=world.admin,
         working_group=world.groups[""], invitation=None,
@@ -211,7 +213,7 @@ def _peak_mb(code: str, *, setup: str = "") -> float:
     """Peak resident memory (MB) of a fresh interpreter running ``code`` after the imports
     a check needs and ``setup``, minus the same interpreter's peak before ``code``."""
     script = (
-        "import resource, userbatch.check.checker, userbatch.files.reader\n"
+        "import resource, userbatch.check.run, userbatch.files.reader\n"
         f"{setup}\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"{code}\n"

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import add_people, make_world
-from userbatch.check.checker import CheckOptions, check_sheet
+from userbatch.check.run import check_sheet
+from userbatch.check.state import CheckOptions
 from userbatch.errors import CsvFileError
 from userbatch.files.reader import read_sheet
 from userbatch.settings import Settings

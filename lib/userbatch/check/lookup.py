@@ -6,7 +6,6 @@ incremental re-check asks only for keys it has not seen.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,7 +42,7 @@ _META = ("_login_id", "_email_key", "_hash", "_visible")
 
 
 def email_key(email: str) -> str:
-    """How e-mail addresses are compared for uniqueness."""
+    """The key e-mail addresses are compared by for uniqueness: the address in lower case."""
     return email.lower()
 
 
@@ -69,6 +68,8 @@ def user_values(user: Any, paths: Iterable[str], columns: list[ColumnSpec]) -> d
 
 
 def custom_text(value: Any) -> str:
+    """A custom field's stored value as a cell writes it: lists joined by ``||``, None as
+    ""."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -89,10 +90,8 @@ class Lookup:
 
     def __init__(self, engine: Engine, columns: list[ColumnSpec], scope_path: str) -> None:
         self.engine = engine
-        self.columns = columns
         self.scope_path = scope_path
         self._load_groups()
-        self.loaded_at = dt.datetime.now(dt.UTC)
         self.customs = [column.key for column in columns if column.custom]
         self.users = pd.DataFrame(columns=[*_TEXTS, *self.customs, *_META])
         self.by_login = pd.Series(dtype="int64")
@@ -109,7 +108,8 @@ class Lookup:
         self.group_paths = pd.Series(list(self.group_ids), index=list(self.group_ids.values()))
 
     def ensure(self, login_ids: Iterable[str], emails: Iterable[str]) -> None:
-        """Fetch the users with these login IDs or e-mail keys that are not cached yet."""
+        """Fetch into ``users`` the users with these login IDs or e-mail keys that are not
+        cached yet; keys asked for before are not asked again."""
         logins = self._asked_logins.unseen(login_ids)
         keys = self._asked_emails.unseen(emails)
         if not len(logins) and not len(keys):

@@ -1,7 +1,12 @@
 """The rules of each column, applied to a whole column of text cells at once.
 
 ``check_column`` returns the normalised cells and the problems of the bad ones. Rules that
-need other rows or the database (duplicates, existing users, groups) live in ``check``.
+need other rows or the database (duplicates, existing users, groups) live in
+``userbatch.check.judge``.
+
+Over 300 lines: every column's rules of SPEC §4 in one place, sharing the full-width,
+length and required helpers, so that a rule and its message are found and changed beside the
+others (split by column, each module would be a few lines around shared helpers).
 """
 
 from __future__ import annotations
@@ -55,12 +60,17 @@ class CellProblem:
 
 @dataclass
 class ColumnOutcome:
+    """What a column's rules give: its cells normalised, and the problems of the bad ones."""
+
     cells: pd.Series  # normalised text
     problems: list[CellProblem]
 
 
 @dataclass(frozen=True)
 class RuleContext:
+    """What the rules need beyond a column: whether login IDs are in use, the password
+    policy's minimum length."""
+
     login_ids_in_use: bool
     min_password_length: int
 
@@ -77,6 +87,7 @@ def split_multi(cell: str) -> list[str]:
 
 
 def normalize_group_path(path: str) -> str:
+    """The group path with each group name trimmed (``Sales >> Tokyo`` -> ``Sales>>Tokyo``)."""
     return GROUP_SEPARATOR.join(part.strip() for part in path.split(GROUP_SEPARATOR))
 
 
@@ -143,7 +154,8 @@ def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
 
 
 def login_id_problems(login_id: str) -> list[str]:
-    """What is wrong with one login ID under the CSV's rules (Edit user applies them too)."""
+    """The messages of what is wrong with one login ID under the CSV's rules (Edit user
+    applies them too); empty when it is fine."""
     column = ColumnSpec("login_id", "Login ID", required=True)
     outcome = _login_id(pd.Series([login_id], index=[0], dtype=str), column, RuleContext(True, 8))
     return [problem.message for problem in outcome.problems if not problem.warning]
@@ -204,7 +216,8 @@ def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
 
 
 def parse_date(cell: str) -> dt.date | None:
-    """A date typed as YYYY-MM-DD or YYYY/MM/DD (month and day may have one digit)."""
+    """The date typed as YYYY-MM-DD or YYYY/MM/DD (month and day may have one digit); None
+    for anything else, or a day that does not exist."""
     match = _DATE.fullmatch(cell)
     if not match:
         return None
@@ -314,7 +327,8 @@ _RULES: dict[str, Callable[[pd.Series, ColumnSpec, RuleContext], ColumnOutcome]]
 
 
 def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
-    """Apply the rules of ``column`` to its cells (text, trimmed)."""
+    """Apply the rules of ``column`` to its cells (text, trimmed); returns the normalised
+    cells and the problems of the bad ones."""
     rule = _custom if column.custom else _RULES[column.key]
     outcome = rule(cells, column, ctx)
     if column.key in _OWN_REQUIRED or not (column.required or column.key == "name"):

@@ -1,0 +1,46 @@
+"""A check, presented: the rows with errors as a file to fix, and the ``--json`` document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from userbatch.check.state import CheckedSheet, CheckResult
+from userbatch.directory.fields import MESSAGE_LABEL
+
+
+def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a file of the rows with errors, as the table has them (with
+    edits), each with a Message column naming its errors."""
+    table = result.table
+    header = [*table.labels, MESSAGE_LABEL]
+    keys = [column.key for column in table.columns]
+    numbers = result.numbers("error")
+    cells = table.cells.loc[numbers, keys].values.tolist()
+    rows = []
+    for number, row_cells in zip(numbers, cells, strict=True):
+        messages = [
+            f"Row {number}" + (f", {issue.column}" if issue.column else "")
+            + f": {issue.message}"
+            for issue in result.issues.get(number, ())
+            if issue.level == "error"
+        ]  # fmt: skip
+        rows.append([*map(str, row_cells), " / ".join(messages)])
+    return header, rows
+
+
+def to_document(result: CheckedSheet) -> dict[str, Any]:
+    """The check as the CLI's ``--json`` prints it (SPEC §8): the file, its notices, the
+    counts and every row."""
+    sheet = result.sheet
+    return {
+        "file": {
+            "name": sheet.file_name,
+            "encoding": sheet.encoding,
+            "delimiter": sheet.delimiter,
+            "rows": sheet.rows,
+        },
+        "file_errors": [],
+        "notices": list(sheet.notices),
+        "counts": result.counts,
+        "rows": [row.as_dict() for row in result.ordered()],
+    }

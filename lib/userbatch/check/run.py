@@ -1,0 +1,196 @@
+"""Table + database -> a status, issues and changes for every row; incremental re-checks.
+
+Every row is **new**, **update**, **unchanged** or **error**. ``check_file`` reads an upload
+and checks it, ``check_sheet`` checks a sheet read already, ``check_rows`` checks stored
+columns (a batch's rows, re-checked as it is applied). ``recheck`` applies edited cells and
+deleted rows and re-checks only what they can affect (the edited rows and the rows that
+share an old or new key or e-mail with them), through the same code path, so the result
+equals a full check of the edited table. The check reads the database and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from userbatch.check.issues import Issue
+from userbatch.check.judge import judge
+from userbatch.check.lookup import Lookup
+from userbatch.check.rules import RuleContext, check_column
+from userbatch.check.state import CheckedSheet, CheckOptions, CheckResult
+from userbatch.directory.fields import load_columns
+from userbatch.directory.groups import GroupInfo
+from userbatch.files.reader import Sheet, Table, read_sheet
+from userbatch.settings import Settings
+
+
+def check_file(
+    engine: Engine,
+    settings: Settings,
+    data: bytes,
+    *,
+    file_name: str,
+    working_group: GroupInfo,
+    scope_path: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> CheckedSheet:
+    """Read an uploaded file with the current input field settings and check it; returns
+    the checked sheet.
+
+    Raises a ``CsvFileError`` subclass for a problem of the whole file.
+    """
+    columns = load_columns(engine)
+    sheet = read_sheet(
+        data, file_name=file_name, columns=columns, encoding=encoding, delimiter=delimiter,
+        max_bytes=settings.max_upload_mb * 2**20, max_rows=settings.max_rows,
+    )  # fmt: skip
+    options = CheckOptions(
+        columns=columns, working_group=working_group, scope_path=scope_path,
+        min_password_length=settings.password_min_length,
+    )  # fmt: skip
+    return check_sheet(engine, sheet, options)
+
+
+def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckedSheet:
+    """Check every row of ``sheet`` against the rules and the database; returns the checked
+    sheet, which keeps ``sheet`` (edited in place by ``recheck``). Writes nothing."""
+    lookup = Lookup(engine, options.columns, options.scope_path)
+    result = CheckedSheet(sheet, options, lookup)
+    _check(result, sheet.cells.index)
+    return result
+
+
+def check_rows(engine: Engine, cells: pd.DataFrame, options: CheckOptions) -> CheckResult:
+    """Check stored rows against the rules and the database; returns the result. Writes
+    nothing.
+
+    ``cells`` holds the rows' text by field key (a column for each field checked, each a
+    field of ``options.columns``), indexed by row number; every row has every column, so no
+    row has a wrong number of cells. Raises ``KeyError`` for a column that is no such field.
+    """
+    by_key = {column.key: column for column in options.columns}
+    columns = [by_key[key] for key in cells.columns]
+    table = Table(columns=columns, labels=[column.label for column in columns], cells=cells)
+    result = CheckResult(table, options, Lookup(engine, options.columns, options.scope_path))
+    _check(result, cells.index)
+    return result
+
+
+def recheck(
+    result: CheckResult, edits: Mapping[int, Mapping[str, str]], deleted: Iterable[int] = ()
+) -> None:
+    """Apply edited cells (row -> field key -> text) and deleted rows to ``result``'s table,
+    then re-check what they can affect; ``result`` is updated in place. Rows the table lacks
+    are ignored."""
+    table = result.table
+    index = result.values.index
+    gone = [row for row in dict.fromkeys(deleted) if row in index]
+    edited = [row for row in edits if row in index and row not in gone]
+    touched = gone + edited
+    old_keys = set(result.keys[touched]) - {""}
+    old_emails = set(result.emails[touched]) - {""}
+    if gone:
+        table.cells = table.cells.drop(index=gone)
+        for name in ("values", "keys", "emails", "status", "user_ids"):
+            setattr(result, name, getattr(result, name).drop(index=gone))
+        for row in gone:
+            for kept in (result.local, result.issues, result.changes):
+                kept.pop(row, None)
+        table.widths = {r: w for r, w in table.widths.items() if r not in gone}
+    for row in edited:
+        for key, text in edits[row].items():
+            table.cells.loc[row, key] = text.strip()
+    sharing = result.keys.isin(old_keys) | result.emails.isin(old_emails)
+    neighbours = result.values.index[sharing].tolist()
+    _check(result, pd.Index(edited, dtype="int64"), also=neighbours)
+
+
+def _check(result: CheckResult, rows: pd.Index, *, also: Iterable[int] = ()) -> None:
+    """(Re-)check the local rules of ``rows``, then judge them, ``also``, and every row
+    that shares a key or an e-mail with them."""
+    whole = len(rows) == len(result.values)
+    _check_cells(result, rows, whole)
+    _index(result, rows, whole)
+    keys = result.keys[rows] if not whole else result.keys
+    emails = result.emails[rows] if not whole else result.emails
+    if result.by_login:
+        result.lookup.ensure(keys, emails)
+    else:
+        result.lookup.ensure((), emails)
+    index = result.values.index
+    if whole:
+        affected = index
+    else:
+        sharing = result.keys.isin(set(keys) - {""}) | result.emails.isin(set(emails) - {""})
+        extra = pd.Index([*also, *index[sharing]], dtype="int64")
+        affected = index[index.isin(rows.union(extra))]
+    judge(result, affected, whole)
+
+
+def _check_cells(result: CheckResult, rows: pd.Index, whole: bool) -> None:
+    """Apply each column's rules to the cells of ``rows``: their normalised cells go to
+    ``result.values``, their problems (and a wrong number of cells) to ``result.local``."""
+    table = result.table
+    cells = table.cells if whole else table.cells.loc[rows]
+    if whole:
+        result.local.clear()
+    else:
+        for row in rows:
+            result.local.pop(row, None)
+    for row in rows[rows.isin(list(table.widths))]:
+        # A quote opened and never closed swallows the line breaks after it.
+        broken = any("\n" in cell or "\r" in cell for cell in cells.loc[row].tolist())
+        result.local[row] = [
+            Issue(
+                row, "", "wrong_cell_count",
+                f"This row has {table.widths[row]} cells but the header has "
+                f"{len(table.labels)} columns (or more): check for a missing or extra "
+                + ('comma, or a quote (") that is opened but never closed.' if broken
+                   else "comma."),
+            )
+        ]  # fmt: skip
+    context = RuleContext(result.by_login, result.options.min_password_length)
+    for column, label in zip(table.columns, table.labels, strict=True):
+        outcome = check_column(cells[column.key], column, context)
+        if whole:
+            result.values[column.key] = outcome.cells
+        else:
+            _put(result.values, column.key, outcome.cells)
+        for problem in outcome.problems:
+            result.local.setdefault(problem.row, []).append(
+                Issue(
+                    problem.row, label, problem.code, problem.message,
+                    level="warning" if problem.warning else "error", field=column.key,
+                )
+            )  # fmt: skip
+
+
+def _index(result: CheckResult, rows: pd.Index, whole: bool) -> None:
+    """Put the key that finds each of ``rows``' user, and its e-mail key, in ``result``."""
+    values = result.values if whole else result.values.loc[rows]
+    blank = pd.Series("", index=values.index, dtype=str)
+    emails = values["email"].str.lower() if "email" in values.columns else blank
+    keys = values["login_id"] if result.by_login and "login_id" in values.columns else emails
+    if whole:
+        result.keys, result.emails = keys.astype(str), emails.astype(str)
+    else:
+        _put(result, "keys", keys)
+        _put(result, "emails", emails)
+
+
+def _put(owner: Any, name: str, cells: pd.Series) -> None:
+    """Write ``cells`` into the column (or attribute) ``name`` of ``owner``, only those that
+    differ: writing into Arrow-backed text copies the whole column."""
+    column = owner[name] if isinstance(owner, pd.DataFrame) else getattr(owner, name)
+    changed = cells[column.loc[cells.index] != cells]
+    if len(changed):
+        column = column.copy()
+        column.loc[changed.index] = changed
+        if isinstance(owner, pd.DataFrame):
+            owner[name] = column
+        else:
+            setattr(owner, name, column)
