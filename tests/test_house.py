@@ -71,6 +71,31 @@ def test_every_setting_is_in_the_readme() -> None:
     assert rows == {env_name(field) for field in Settings.model_fields}
 
 
+def test_the_layers_hold() -> None:
+    # The import-linter contracts of pyproject.toml: the stages import only downstream, and
+    # the domain never imports streamlit.
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "path",
+    # Migrations are the schema as it was at each revision, written once and never edited.
+    sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_module_is_over_400_lines_nor_over_300_without_a_reason(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= 400, f"{lines} lines"
+    if lines > 300:
+        docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+        assert "over 300 lines:" in docstring.lower(), f"{lines} lines, no reason in its docstring"
+
+
 @pytest.mark.parametrize(
     "command",
     [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],

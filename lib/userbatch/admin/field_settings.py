@@ -3,6 +3,9 @@
 Only administrators change them: they shape every operator's CSV files. Every change is
 checked as a whole and refused with every reason at once, in one transaction; the template
 download and the check read the settings anew each time, so they follow at once.
+
+Over 300 lines: the rules of a change (login IDs, e-mail, custom keys, labels, options)
+are checked together so that a refusal names every reason at once.
 """
 
 from __future__ import annotations

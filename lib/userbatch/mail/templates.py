@@ -3,6 +3,9 @@
 Templates are shared by the whole organisation, so only administrators create, edit and
 delete them; managers list them, preview them with users of their own groups and send
 tests. Nothing is stored or rendered before ``template_check`` finds no problem in it.
+
+Over 300 lines: a template's whole life (its name rules, the batches that still use it, a
+preview and a test send) is one concept the E-mail templates screen calls into.
 """
 
 from __future__ import annotations

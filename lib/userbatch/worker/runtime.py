@@ -8,6 +8,9 @@ the parent if it is killed. While it runs, ``keep_alive`` starts again a server 
 that stopped. ``<data dir>/runtime.json`` records who runs what, so a later start can tell a
 live runtime (joined as it is) from one whose parent died (its leftover server is shut down
 first).
+
+Over 300 lines: starting, watching, restarting and stopping the server and the worker is one
+lifecycle whose order matters; split, the order would be spread over files.
 """
 
 from __future__ import annotations
