@@ -76,7 +76,7 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     columns = _columns(engine, batch)
     result = None
     if rows and not refusal:
-        result = _recheck(engine, batch, rows, columns, working, scope_path)
+        result = _recheck(engine, rows, columns, working, scope_path)
     hashes = password_hashes(settings, rows) if result is not None else {}
     outcome = ChunkOutcome()
     with engine.begin() as connection:
@@ -169,7 +169,6 @@ def _refusal(operator: OperatorInfo | None, working: GroupInfo) -> str | None:
 
 def _recheck(
     engine: Engine,
-    batch: Batch,
     rows: list[PendingRow],
     columns: list[ColumnSpec],
     group: GroupInfo,
