@@ -4,8 +4,8 @@
     uv run python benchmarks/profiling.py apply   # applying 100k new users, with invitations
     uv run python benchmarks/profiling.py update  # applying 100k updates, 10% of them changes
 
-``apply`` and ``update`` run ``apply_batch`` in this process: the chunk by chunk code
-(``apply_chunk``) the worker's chunk jobs run, without RQ around it. Each prints the share of
+``apply`` and ``update`` run the batch in this process: the lifecycle's start and finish
+around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ. Each prints the share of
 the time spent in each function itself ("self") and in it and what it calls ("total"), and
 writes pyinstrument's whole call tree to benchmarks/.cache/profile-NAME.txt.
 """
@@ -29,7 +29,9 @@ from benchmarks import data
 from benchmarks.applying import stored_batch
 from benchmarks.checking import check_upload
 from benchmarks.figures import FULL
-from userbatch.batches.apply import apply_batch
+from userbatch.batches import lifecycle
+from userbatch.batches.apply import apply_chunk, pending_chunks
+from userbatch.settings import Settings
 
 
 def profile_check() -> Callable[[], Any]:
@@ -42,7 +44,17 @@ def profile_check() -> Callable[[], Any]:
 def profile_apply(mix: data.FileMix, *, invite: bool) -> Callable[[], Any]:
     settings = data.sqlite_copy(FULL.users, Path(tempfile.mkdtemp(prefix="userbatch-profile-")))
     batch_id, _ = stored_batch(settings, data.cached_file(mix).read_bytes(), invite=invite)
-    return lambda: apply_batch(data.installation(settings).engine, settings, batch_id)
+    return lambda: _run_here(settings, batch_id)
+
+
+def _run_here(settings: Settings, batch_id: str) -> None:
+    """What the batch's jobs do, in this process."""
+    engine = data.installation(settings).engine
+    lifecycle.hand_over(engine, batch_id, "profiling")
+    lifecycle.start(engine, batch_id)
+    for numbers in pending_chunks(engine, batch_id):
+        apply_chunk(engine, settings, batch_id, numbers)
+    lifecycle.finish(engine, batch_id)
 
 
 def hot_spots(root: Any, *, top: int) -> str:
