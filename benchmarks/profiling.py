@@ -5,8 +5,8 @@
     uv run python benchmarks/profiling.py update  # applying 100k updates, 10% of them changes
 
 ``apply`` and ``update`` run the batch in this process: the lifecycle's start and finish
-around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ. Each prints the share of
-the time spent in each function itself ("self") and in it and what it calls ("total"), and
+around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ.
+Each prints the share of the time spent in each function itself ("self") and in it and what it calls ("total"), and
 writes pyinstrument's whole call tree to benchmarks/.cache/profile-NAME.txt.
 """
 
