@@ -6,8 +6,8 @@
 
 ``apply`` and ``update`` run the batch in this process: the lifecycle's start and finish
 around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ.
-Each prints the share of the time spent in each function itself ("self") and in it and what it calls ("total"), and
-writes pyinstrument's whole call tree to benchmarks/.cache/profile-NAME.txt.
+Each prints the share of the time spent in each function itself ("self") and in it and what
+it calls ("total"), and writes pyinstrument's whole call tree to benchmarks/.cache/profile-NAME.txt.
 """
 
 from __future__ import annotations
