@@ -18,7 +18,7 @@ from userbatch.db import session
 from userbatch.mail.outbox import send_due
 from userbatch.mail.templates import default_template, save_template
 from userbatch.models import Batch, OutboxMessage, User
-from userbatch.ui import jobs as ui_jobs
+from userbatch.ui import keys
 from userbatch.ui.text import inert
 
 PAYLOADS = [
@@ -101,7 +101,7 @@ def test_job_history_and_its_row_outcomes(
     with session(people.engine) as db, db.begin():
         db.execute(update(Batch).where(Batch.id == batch_id).values(file_name=file_name))
     run_batch(people, batch_id)
-    app = open_screen("views/background.py", **{ui_jobs.SELECTED: batch_id})
+    app = open_screen("views/background.py", **{keys.JOBS_SELECTED: batch_id})
     assert not app.exception
     assert app.dataframe[0].value["File"].tolist() == [file_name]
     assert shows_literally(app.subheader[0].value, file_name)

@@ -46,8 +46,7 @@ from userbatch.directory.groups import (
 from userbatch.errors import UserbatchError
 from userbatch.models import Batch, Operator, User
 from userbatch.settings import Settings
-from userbatch.ui import jobs as ui_jobs
-from userbatch.ui import session as ui_session
+from userbatch.ui import keys
 from userbatch.worker.submit import cancel_batch, retry_batch
 
 SCOPE = "Sales"
@@ -403,7 +402,7 @@ def test_job_history_does_not_open_another_operators_batch(
     _managers_batch(people, mgr)
     app = open_screen("views/background.py", operator=mgr)
     assert app.dataframe[0].value["Operator"].tolist() == ["mgr"]
-    app = open_screen("views/background.py", operator=mgr, **{ui_jobs.SELECTED: theirs})
+    app = open_screen("views/background.py", operator=mgr, **{keys.JOBS_SELECTED: theirs})
     assert not app.exception
     assert len(app.dataframe) == 1 and not app.subheader  # no detail, no row outcomes
     assert "kato" not in str(app.dataframe[0].value.to_dict())
@@ -414,9 +413,9 @@ def test_batch_upload_keeps_the_working_group_inside(
 ) -> None:
     app = open_screen(
         "views/batch_upload.py", operator=mgr,
-        **{ui_session.WORKING_GROUP: people.groups["Support"].id},
+        **{keys.WORKING_GROUP: people.groups["Support"].id},
     )  # fmt: skip
     assert not app.exception
-    assert app.sidebar.selectbox(key=ui_session.WORKING_GROUP).value == people.groups[SCOPE].id
+    assert app.sidebar.selectbox(key=keys.WORKING_GROUP).value == people.groups[SCOPE].id
     assert any("working group: **Sales**." in c.value for c in app.caption)
     assert not any("Support" in c.value for c in app.caption)

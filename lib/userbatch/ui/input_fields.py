@@ -23,7 +23,6 @@ from userbatch.directory.fields import CUSTOM_TYPES
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
-from userbatch.ui.keys import FIELD_CHOICES as GRID
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -73,7 +72,7 @@ def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -
     with st.form("field_settings"):
         st.caption("Tick In use and Required; change Order numbers to move a field.")
         edited = st.data_editor(
-            _table(fields), key=GRID, hide_index=True, width="stretch",
+            _table(fields), key=keys.FIELD_CHOICES, hide_index=True, width="stretch",
             disabled=["Field", "Japanese label", "Type", "Options"],
             column_config={
                 "Order": st.column_config.NumberColumn(min_value=1, step=1, required=True),
@@ -92,7 +91,7 @@ def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -
         lambda: save_choices(app.engine, operator, choices),
         "Saved the input field settings.",
         notice=keys.INPUT_FIELDS_NOTICE,
-        forget=[GRID],
+        forget=[keys.FIELD_CHOICES],
     )
 
 
@@ -129,7 +128,7 @@ def _add(app: AppContext, operator: OperatorInfo) -> None:
                 lambda: add_custom_field(app.engine, operator, new),
                 f"Added {field.label}.",
                 notice=keys.INPUT_FIELDS_NOTICE,
-                forget=[GRID],
+                forget=[keys.FIELD_CHOICES],
             )
 
 
@@ -144,7 +143,7 @@ def _edit(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> N
                 lambda: edit_custom_field(app.engine, operator, field),
                 f"Saved {field.label}.",
                 notice=keys.INPUT_FIELDS_NOTICE,
-                forget=[GRID],
+                forget=[keys.FIELD_CHOICES],
             )
 
 
@@ -163,7 +162,7 @@ def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) ->
                 lambda: remove_custom_field(app.engine, operator, key),
                 f"Removed {label}.",
                 notice=keys.INPUT_FIELDS_NOTICE,
-                forget=[GRID],
+                forget=[keys.FIELD_CHOICES],
             )
 
 

@@ -23,7 +23,6 @@ from userbatch.models import ACTIVE_STATES, BatchState
 from userbatch.ui import keys
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext
-from userbatch.ui.keys import JOBS_SELECTED as SELECTED
 from userbatch.ui.text import inert
 from userbatch.worker.maintenance import sync_batch_states
 from userbatch.worker.submit import cancel_batch, retry_batch
@@ -79,8 +78,8 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
     st.caption(zone_caption())
     chosen = event.selection.rows if event is not None else []
     if chosen:
-        st.session_state[SELECTED] = batches[chosen[0]].id
-    selected = st.session_state.get(SELECTED)
+        st.session_state[keys.JOBS_SELECTED] = batches[chosen[0]].id
+    selected = st.session_state.get(keys.JOBS_SELECTED)
     if selected in {b.id for b in batches}:
         detail(app, operator, selected)
     else:

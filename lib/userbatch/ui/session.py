@@ -14,7 +14,6 @@ from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.keys import LAST_SEEN, OPERATOR_ID
-from userbatch.ui.keys import WORKING_GROUP as WORKING_GROUP  # tests/hostile reads it here
 from userbatch.ui.text import inert
 
 
