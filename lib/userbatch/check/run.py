@@ -2,7 +2,8 @@
 
 Every row is **new**, **update**, **unchanged** or **error**. ``check_file`` reads an upload
 and checks it, ``check_sheet`` checks a sheet read already, ``check_rows`` checks stored
-columns (a batch's rows, re-checked as it is applied). ``recheck`` applies edited cells and
+columns (a batch's rows, re-checked as it is applied), ``regroup`` checks a sheet again for
+another working group. ``recheck`` applies edited cells and
 deleted rows and re-checks only what they can affect (the edited rows and the rows that
 share an old or new key or e-mail with them), through the same code path, so the result
 equals a full check of the edited table. The check reads the database and writes nothing.
@@ -11,6 +12,7 @@ equals a full check of the edited table. The check reads the database and writes
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -62,6 +64,15 @@ def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckedS
     result = CheckedSheet(sheet, options, lookup)
     _check(result, sheet.cells.index)
     return result
+
+
+def regroup(engine: Engine, result: CheckedSheet, working_group: GroupInfo) -> CheckedSheet:
+    """``result`` for ``working_group``: ``result`` itself when it is checked for that group
+    already, else its sheet (with the edits made so far) checked again. Writes nothing."""
+    if result.options.working_group == working_group:
+        return result
+    # A blank "Belong to" means the working group, so the rows are judged anew.
+    return check_sheet(engine, result.sheet, replace(result.options, working_group=working_group))
 
 
 def check_rows(engine: Engine, cells: pd.DataFrame, options: CheckOptions) -> CheckResult:

@@ -1,5 +1,8 @@
 """Files sent back to the operator: CSV writing, its encoding, and the formula guard.
 
+A download uses the uploaded file's encoding (``download_encoding``); ``write_download``
+falls back to UTF-8 when that encoding cannot hold a cell, ``write_table`` refuses instead.
+
 A cell that starts like a formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
 is written with an apostrophe before it, so that a spreadsheet shows it instead of running
 it; reading an upload takes that apostrophe off again (``unguard``), so a downloaded file
@@ -37,6 +40,20 @@ def download_encoding(upload_encoding: str) -> str:
     """The encoding a file sent back to the operator uses: the uploaded one (UTF-8 with BOM
     for a workbook, which Excel opens correctly)."""
     return "utf-8-sig" if upload_encoding == "xlsx" else upload_encoding
+
+
+def write_download(
+    header: list[str], rows: Iterable[list[str]], *, upload_encoding: str
+) -> tuple[bytes, str]:
+    """A CSV file (as ``write_table`` writes it) in the encoding of the upload it answers, or
+    in UTF-8 with BOM when that encoding cannot hold one of its cells; returns the file and
+    the encoding it is in."""
+    rows = list(rows)
+    encoding = download_encoding(upload_encoding)
+    try:
+        return write_table(header, rows, encoding=encoding), encoding
+    except Invalid:
+        return write_table(header, rows, encoding="utf-8-sig"), "utf-8-sig"
 
 
 def write_table(header: list[str], rows: Iterable[list[str]], *, encoding: str) -> bytes:

@@ -17,13 +17,12 @@ import pandas as pd
 import streamlit as st
 
 from userbatch.check.report import error_report
-from userbatch.check.run import check_sheet, recheck
+from userbatch.check.run import recheck, regroup
 from userbatch.check.state import CheckedSheet, RowResult
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
-from userbatch.errors import UserbatchError
 from userbatch.files.decode import DELIMITERS
-from userbatch.files.download import download_encoding, write_table
+from userbatch.files.download import write_download
 from userbatch.ui import keys
 from userbatch.ui.batch import execute
 from userbatch.ui.batch.state import Checked, put, reset
@@ -39,10 +38,7 @@ ERROR_MARK, WARNING_MARK = "✖", "!"
 
 def checked(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Checked) -> None:
     """The checked file, with the grid to fix it in."""
-    if state.result.options.working_group != working:
-        # The sidebar's group changed: blank "Belong to" now means another group.
-        options = replace(state.result.options, working_group=working)
-        state.result = check_sheet(app.engine, state.result.sheet, options)
+    state.result = regroup(app.engine, state.result, working)
     _take_edits(state)
     result = state.result
     _how_it_was_read(app, operator, state)
@@ -238,7 +234,5 @@ def _leave(place: Any, label: str, key: str, state: Checked) -> None:
 
 def _error_file(result: CheckedSheet) -> bytes:
     header, rows = error_report(result)
-    try:
-        return write_table(header, rows, encoding=download_encoding(result.sheet.encoding))
-    except UserbatchError:
-        return write_table(header, rows, encoding="utf-8-sig")
+    data, _ = write_download(header, rows, upload_encoding=result.sheet.encoding)
+    return data
