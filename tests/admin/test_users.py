@@ -87,12 +87,13 @@ def test_edit_user_refuses(people: World, login_id: str, scope: str, message: st
 def test_a_user_opens_with_every_column_but_the_password(people: World) -> None:
     sato = search_users(people.engine, scope_path="", text="sato")[0][0]
     detail = user_detail(people.engine, sato.id, people.columns(), scope_path="Sales")
-    assert list(detail) == [
-        "Login ID", "Name", "Display name", "Email", "Department", "Position", "Status",
-        "Expiration date", "Belong to", "First login", "Creation date",
+    assert list(detail.values) == [
+        "login_id", "name", "display_name", "email", "department", "position", "status",
+        "expiration_date", "belong_to",
     ]  # fmt: skip
-    assert (detail["Email"], detail["Status"], detail["Belong to"]) == (
+    assert (detail.values["email"], detail.values["status"], detail.values["belong_to"]) == (
         "sato@example.com", "Valid", "Sales",
     )  # fmt: skip
+    assert detail.first_login == "" and detail.created_at
     with pytest.raises(UserbatchError, match="outside your groups"):
         user_detail(people.engine, sato.id, people.columns(), scope_path="Support")

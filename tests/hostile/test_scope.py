@@ -250,7 +250,8 @@ def test_a_user_in_two_subtrees_is_seen_and_changed_in_the_managers_part_only(
     assert download["both0004"][belong_to] == "Sales"
     users, _ = search_users(people.engine, scope_path=SCOPE, text="both")
     assert [user.groups for user in users] == ["Sales"]
-    assert user_detail(people.engine, both, columns, scope_path=SCOPE)["Belong to"] == "Sales"
+    detail = user_detail(people.engine, both, columns, scope_path=SCOPE)
+    assert detail.values["belong_to"] == "Sales"
     # The manager's download comes back unchanged; a new group replaces only the Sales part.
     text = export_users(people.engine, columns, scope_path=SCOPE).decode("utf-8-sig")
     assert run_check(people, text, operator=mgr).counts["unchanged"] == 2

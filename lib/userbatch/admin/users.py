@@ -134,19 +134,27 @@ def search_users(
     ], total
 
 
+@dataclass(frozen=True)
+class UserDetail:
+    """One user as the User download has them."""
+
+    values: dict[str, str]  # field key -> text, in the columns' order; never the password
+    first_login: str
+    created_at: str
+
+
 def user_detail(
     engine: Engine, user_id: int, columns: list[ColumnSpec], *, scope_path: str
-) -> dict[str, str]:
-    """One user's values as the User download has them (column label -> text, no password),
-    with First login and Creation date. Raises ``NotFound`` or ``NotAllowed`` for a user
-    outside ``scope_path``."""
+) -> UserDetail:
+    """One user's values in ``columns`` (no password), with First login and Creation date.
+    Raises ``NotFound`` or ``NotAllowed`` for a user outside ``scope_path``."""
     with session(engine) as db:
         user, paths = user_in_scope(db, user_id, scope_path=scope_path)
         values = user_values(user, paths, columns)
     # A password is never exported, so never shown.
-    shown = {column.label: values[column.key] for column in columns if column.key != "password"}
-    dates = [column.label for column in download_only_columns()]
-    return shown | dict(zip(dates, _download_only(user), strict=True))
+    shown = {column.key: values[column.key] for column in columns if column.key != "password"}
+    first_login, created_at = _download_only(user)
+    return UserDetail(shown, first_login, created_at)
 
 
 def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: str) -> None:

@@ -90,16 +90,22 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
     )  # fmt: skip
     if user_id is None:
         return
+    columns = load_columns(app.engine)
     try:
-        detail = user_detail(
-            app.engine, user_id, load_columns(app.engine), scope_path=operator.scope_path
-        )
+        detail = user_detail(app.engine, user_id, columns, scope_path=operator.scope_path)
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
+    # The fields under the labels of the input field settings, as in the User download.
+    labels = [column.label for column in columns if column.key in detail.values]
     with st.container(border=True):
         st.dataframe(
-            pd.DataFrame({"Field": list(detail), "Value": list(detail.values())}),
+            pd.DataFrame(
+                {
+                    "Field": [*labels, "First login", "Creation date"],
+                    "Value": [*detail.values.values(), detail.first_login, detail.created_at],
+                }
+            ),
             hide_index=True, width="stretch", key=keys.USER_DETAIL,
         )  # fmt: skip
         st.caption(
@@ -109,8 +115,8 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
         with st.form("edit_user"):
             st.markdown("**Edit user**")
             login_id = st.text_input(
-                "Login ID", value=detail.get("Login ID", ""), key=keys.edit_login_id(user_id),
-                help="5–30 half-width characters; unique.",
+                "Login ID", value=detail.values.get("login_id", ""),
+                key=keys.edit_login_id(user_id), help="5–30 half-width characters; unique.",
             )  # fmt: skip
             if st.form_submit_button("Change login ID"):
                 act(
