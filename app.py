@@ -1,24 +1,107 @@
-"""userbatch: page config, the sign-in gate, the sidebar and the navigation."""
+"""userbatch: page config, the screens, the sign-in gate, the sidebar and the navigation.
+
+Each screen is the ui module that draws it: Streamlit runs the module's file as the page.
+Before sign-in every screen's address shows the gate (set-up or sign-in) instead, so a
+bookmark or a link in a mail leads to the screen it names once the operator has signed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
-from userbatch.directory.auth import needs_setup
-from userbatch.ui import navigation, session, sidebar
+from userbatch.directory.auth import OperatorInfo, needs_setup
+from userbatch.ui import (
+    accept,
+    batch,
+    email_templates,
+    groups,
+    input_fields,
+    jobs,
+    operators,
+    outbox,
+    session,
+    sidebar,
+    users,
+)
 from userbatch.ui.context import app_context
+
+
+@dataclass(frozen=True)
+class Screen:
+    module: ModuleType  # the page's file
+    url_path: str
+    title: str
+    icon: str
+    admin_only: bool = False
+
+    def page(self, *, default: bool = False, hidden: bool = False) -> StreamlitPage:
+        return st.Page(
+            str(self.module.__file__), title=self.title, icon=self.icon, url_path=self.url_path,
+            default=default, visibility="hidden" if hidden else "visible",
+        )  # fmt: skip
+
+
+SECTIONS: dict[str, list[Screen]] = {
+    "Batch operation (CSV)": [
+        Screen(batch, "batch_upload", "Batch user registration/update", ":material/upload_file:"),
+    ],
+    "Users": [
+        Screen(users, "users", "Manage users", ":material/group:"),
+        Screen(groups, "groups", "Groups", ":material/account_tree:"),
+    ],
+    "Settings": [
+        Screen(input_fields, "input_fields", "Input field settings", ":material/tune:"),
+        Screen(email_templates, "email_templates", "E-mail templates", ":material/mail:"),
+        Screen(operators, "operators", "Operators", ":material/badge:", admin_only=True),
+    ],
+    "Background processing": [
+        Screen(jobs, "background", "Background processing", ":material/sync:"),
+        Screen(outbox, "outbox", "Outbox", ":material/outbox:"),
+    ],
+}
+SCREENS = [screen for screens in SECTIONS.values() for screen in screens]
+# Reachable without signing in: the page an invitation links to.
+PUBLIC = Screen(accept, "accept", "Set your password", ":material/key:")
+
+
+def gate(render: Callable[[], None], title: str) -> list[StreamlitPage]:
+    """``render`` at the address of every screen (the first one is the default)."""
+    return [
+        st.Page(render, title=title, url_path=screen.url_path, default=index == 0)
+        for index, screen in enumerate(SCREENS)
+    ] + [st.Page(str(PUBLIC.module.__file__), title=PUBLIC.title, url_path=PUBLIC.url_path)]
+
+
+def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
+    """The sections and screens this operator may open; the first screen is the default."""
+    sections = {
+        section: [
+            screen.page(default=screen == SCREENS[0])
+            for screen in screens
+            if operator.is_admin or not screen.admin_only
+        ]
+        for section, screens in SECTIONS.items()
+    }
+    sections["Background processing"].append(PUBLIC.page(hidden=True))
+    return sections
+
 
 st.set_page_config(page_title="userbatch", page_icon=":material/group_add:", layout="wide")
 app = app_context()
 
 if needs_setup(app.engine):
-    gate = navigation.gate(lambda: session.first_run_form(app), "Set-up")
-    st.navigation(gate, position="hidden").run()
+    st.navigation(gate(lambda: session.first_run_form(app), "Set-up"), position="hidden").run()
     st.stop()
 
 operator = session.current_operator(app)
 if operator is None:
-    gate = navigation.gate(lambda: session.sign_in_form(app), "Sign in")
-    st.navigation(gate, position="hidden").run()
+    st.navigation(gate(lambda: session.sign_in_form(app), "Sign in"), position="hidden").run()
     st.stop()
 
 sidebar.render(app, operator)
-st.navigation(navigation.screens_for(operator)).run()
+st.navigation(screens_for(operator)).run()

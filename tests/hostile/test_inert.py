@@ -54,7 +54,7 @@ def test_the_batch_grid_and_its_messages(world: World, open_screen: Callable[...
     rows = "".join(f"user{n:04},{name},\r\n" for n, name in enumerate(PAYLOADS, start=1))
     data = ("Login ID,Name,Email\r\n" + rows + "bad00001,B,**bold**@x\r\n").encode()
     file_name = "[f](javascript:alert(1)).csv"
-    app = open_screen("views/batch_upload.py")
+    app = open_screen("lib/userbatch/ui/batch/__init__.py")
     app.get("file_uploader")[0].upload(file_name, data, "text/csv")
     app = app.run().button(key="upload_and_check").click().run()
     assert not app.exception
@@ -69,7 +69,7 @@ def test_manage_users_list_detail_and_notice(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
     _hostile_users(world)
-    app = open_screen("views/users.py")
+    app = open_screen("lib/userbatch/ui/users.py")
     assert app.dataframe[0].value["Name"].tolist() == PAYLOADS
     assert app.selectbox(key="open_user").options == [
         f"user{n:04} — {name}" for n, name in enumerate(PAYLOADS, start=1)
@@ -86,7 +86,7 @@ def test_manage_users_list_detail_and_notice(
 
 
 def test_groups_tree_and_notice(world: World, open_screen: Callable[..., AppTest]) -> None:
-    app = open_screen("views/groups.py")
+    app = open_screen("lib/userbatch/ui/groups.py")
     app.text_input(key="create_name").input(":red[x] **b**")
     app = app.button(key="FormSubmitter:create_group-Create group").click().run()
     assert shows_literally(app.success[0].value, ":red[x] **b**")
@@ -101,7 +101,7 @@ def test_job_history_and_its_row_outcomes(
     with session(people.engine) as db, db.begin():
         db.execute(update(Batch).where(Batch.id == batch_id).values(file_name=file_name))
     run_batch(people, batch_id)
-    app = open_screen("views/background.py", **{keys.JOBS_SELECTED: batch_id})
+    app = open_screen("lib/userbatch/ui/jobs.py", **{keys.JOBS_SELECTED: batch_id})
     assert not app.exception
     assert app.dataframe[0].value["File"].tolist() == [file_name]
     assert shows_literally(app.subheader[0].value, file_name)
@@ -119,7 +119,7 @@ def test_template_preview_with_a_hostile_name(
     )  # fmt: skip
     with session(world.engine) as db:
         ids = db.scalars(select(User.id).order_by(User.login_id)).all()
-    app = open_screen("views/email_templates.py")
+    app = open_screen("lib/userbatch/ui/email_templates.py")
     for user_id, label in zip(ids, PAYLOADS, strict=True):
         app.selectbox(key="templates_user").set_value(user_id).run()
         subject = next(m.value for m in app.markdown if m.value.startswith("**Subject:**"))

@@ -369,11 +369,13 @@ def test_cli_refuses_a_disabled_manager(
 def test_manage_users_shows_and_opens_only_the_subtree(
     people: World, mgr: OperatorInfo, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = open_screen("views/users.py", operator=mgr)
+    app = open_screen("lib/userbatch/ui/users.py", operator=mgr)
     assert app.dataframe[0].value["Login ID"].tolist() == ["sato0002"]
     assert app.selectbox(key="users_group").options == INSIDE
     assert app.selectbox(key="open_user").options == ["sato0002 — Sato"]
-    app = open_screen("views/users.py", operator=mgr, open_user=_user_id(people, "kato0003"))
+    app = open_screen(
+        "lib/userbatch/ui/users.py", operator=mgr, open_user=_user_id(people, "kato0003")
+    )
     assert not app.exception
     assert "kato" not in str([d.value.to_dict() for d in app.dataframe])
     assert [literal(e.value) for e in app.error] in ([], ["That user is outside your groups."])
@@ -382,14 +384,14 @@ def test_manage_users_shows_and_opens_only_the_subtree(
 def test_groups_screen_offers_only_the_subtree(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = open_screen("views/groups.py", operator=world.manager("mgr", SCOPE))
+    app = open_screen("lib/userbatch/ui/groups.py", operator=world.manager("mgr", SCOPE))
     assert app.dataframe[0].value["Path"].tolist() == INSIDE
     for key in ("create_parent", "rename_group", "move_parent"):
         assert app.selectbox(key=key).options == INSIDE
     for key in ("move_group", "delete_group"):
         assert app.selectbox(key=key).options == ["Sales>>Tokyo"]
     app = open_screen(
-        "views/groups.py", operator=world.manager("mgr2", SCOPE),
+        "lib/userbatch/ui/groups.py", operator=world.manager("mgr2", SCOPE),
         rename_group=world.groups["Support"].id,
     )  # fmt: skip
     assert not app.exception and app.selectbox(key="rename_group").options == INSIDE
@@ -401,9 +403,9 @@ def test_job_history_does_not_open_another_operators_batch(
 ) -> None:
     theirs = _store(people, H + "kato0003,Kato K,,kato@example.com,,,,,\n")
     _managers_batch(people, mgr)
-    app = open_screen("views/background.py", operator=mgr)
+    app = open_screen("lib/userbatch/ui/jobs.py", operator=mgr)
     assert app.dataframe[0].value["Operator"].tolist() == ["mgr"]
-    app = open_screen("views/background.py", operator=mgr, **{keys.JOBS_SELECTED: theirs})
+    app = open_screen("lib/userbatch/ui/jobs.py", operator=mgr, **{keys.JOBS_SELECTED: theirs})
     assert not app.exception
     assert len(app.dataframe) == 1 and not app.subheader  # no detail, no row outcomes
     assert "kato" not in str(app.dataframe[0].value.to_dict())
@@ -413,7 +415,7 @@ def test_batch_upload_keeps_the_working_group_inside(
     people: World, mgr: OperatorInfo, open_screen: Callable[..., AppTest]
 ) -> None:
     app = open_screen(
-        "views/batch_upload.py", operator=mgr,
+        "lib/userbatch/ui/batch/__init__.py", operator=mgr,
         **{keys.WORKING_GROUP: people.groups["Support"].id},
     )  # fmt: skip
     assert not app.exception

@@ -16,8 +16,9 @@ from userbatch.ui import keys
 
 @pytest.fixture
 def open_screen(world: World, use_env: Callable[[Settings], None]) -> Callable[..., AppTest]:
-    """``open_screen("views/x.py", operator=None, **state)``: the app on that screen, signed in
-    as ``operator`` (the admin by default), with ``state`` in its session state from the start."""
+    """``open_screen("lib/userbatch/ui/x.py", operator=None, **state)``: the app on the screen
+    that file draws, signed in as ``operator`` (the admin by default), with ``state`` in its
+    session state from the start."""
     use_env(world.settings)
 
     def start(screen: str, operator: OperatorInfo | None = None, **state: object) -> AppTest:

@@ -1,4 +1,4 @@
-"""views/background.py, views/outbox.py and views/accept.py through AppTest."""
+"""lib/userbatch/ui/jobs.py, lib/userbatch/ui/outbox.py and lib/userbatch/ui/accept.py through AppTest."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_the_history_lists_batches_and_opens_one(
     run_batch(world, finished)
     waiting = _store(world, H + "kimura01,Kimura,,,,,,,\n")
     enqueue_batch(world.engine, world.settings, waiting)
-    app = open_screen("views/background.py", world.admin)
+    app = open_screen("lib/userbatch/ui/jobs.py", world.admin)
     assert not app.exception
     table = app.dataframe[0].value
     assert table["State"].tolist() == ["queued", "finished"]
@@ -72,7 +72,7 @@ def test_the_history_counts_each_batch_rows_and_invitations(
     )
     world.add_user("kimura01", name="Kimura")  # registered after the check: the row fails
     run_batch(world, mixed)
-    app = open_screen("views/background.py", world.admin)
+    app = open_screen("lib/userbatch/ui/jobs.py", world.admin)
     assert not app.exception
     table = app.dataframe[0].value
     columns = ["Created", "Updated", "Unchanged", "Failed", "Invitations"]
@@ -89,7 +89,7 @@ def test_a_manager_sees_only_their_batches(
     world: World, open_screen: Callable[..., AppTest], clean_redis: Redis
 ) -> None:
     _store(world, NEW_ROWS)
-    app = open_screen("views/background.py", world.manager("sales-lead", "Sales"))
+    app = open_screen("lib/userbatch/ui/jobs.py", world.manager("sales-lead", "Sales"))
     assert "No batches yet" in literal(app.info[0].value)
 
 
@@ -101,7 +101,7 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
         send_at = db.scalars(select(OutboxMessage.send_at)).first()
     assert send_at is not None
     send_due(world.engine, world.settings, now=send_at)
-    app = open_screen("views/outbox.py", world.admin)
+    app = open_screen("lib/userbatch/ui/outbox.py", world.admin)
     assert "SMTP_URL is not set" in literal(app.info[0].value)
     assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
 
@@ -111,7 +111,7 @@ def test_the_outbox_cancels_scheduled_invitations(
 ) -> None:
     run_batch(world, _store(world, NEW_ROWS, invite=True))
     selected = {"selection": {"rows": [0], "columns": []}}
-    app = open_screen("views/outbox.py", world.admin, outbox_table=selected)
+    app = open_screen("lib/userbatch/ui/outbox.py", world.admin, outbox_table=selected)
     app.button(key="cancel_message").click().run()
     assert [literal(s.value) for s in app.success] == ["Canceled 1 scheduled message(s)."]
     assert app.dataframe[0].value["State"].tolist() == ["canceled", "scheduled"]
@@ -136,7 +136,7 @@ def test_accepting_an_invitation_sets_the_password(
     ]
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["token"] = token
-    app.switch_page("views/accept.py").run()
+    app.switch_page("lib/userbatch/ui/accept.py").run()
     assert not app.exception
     assert "login ID **suzuki01**" in app.markdown[0].value
     app.text_input(key="accept_password").input("brand-new-pass-1")
@@ -151,7 +151,7 @@ def test_accepting_an_invitation_sets_the_password(
 def test_a_bad_link_says_so(world: World, open_screen: Callable[..., AppTest]) -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["token"] = "nope"
-    app.switch_page("views/accept.py").run()
+    app.switch_page("lib/userbatch/ui/accept.py").run()
     assert "This link is not valid" in literal(app.error[0].value)
 
 

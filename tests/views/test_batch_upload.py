@@ -1,4 +1,4 @@
-"""views/batch_upload.py through AppTest: each state of the screen, seeded session state."""
+"""lib/userbatch/ui/batch/__init__.py through AppTest: each state of the screen, seeded session state."""
 
 from __future__ import annotations
 
@@ -138,8 +138,8 @@ def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
 def test_edits_survive_another_screen(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     _edit_grid(app, {"deleted_rows": [1, 2]})
-    app.switch_page("views/users.py").run()
-    app.switch_page("views/batch_upload.py").run()
+    app.switch_page("lib/userbatch/ui/users.py").run()
+    app.switch_page("lib/userbatch/ui/batch/__init__.py").run()
     assert _grid_rows(app) == [2, 5]
     assert _counts(app)["Error"] == "0"
 

@@ -1,4 +1,4 @@
-"""views/email_templates.py through AppTest."""
+"""lib/userbatch/ui/email_templates.py through AppTest."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from userbatch.mail.outbox import list_messages
 from userbatch.mail.templates import create_template, list_templates
 from userbatch.ui.email_templates import NEW, SAMPLE
 
-SCREEN = "views/email_templates.py"
+SCREEN = "lib/userbatch/ui/email_templates.py"
 GOOD_BODY = "Dear {{ name }},\n{{ set_password_url }}\n"
 
 
@@ -173,7 +173,7 @@ def test_a_manager_reads_previews_and_tests_but_does_not_edit(
     )
     assert [m.recipient for m in list_messages(world.engine)] == ["mgr@example.com"]
     # The test shows in the manager's own Outbox, not in another manager's.
-    outbox = open_screen("views/outbox.py", operator=manager)
+    outbox = open_screen("lib/userbatch/ui/outbox.py", operator=manager)
     assert outbox.dataframe[0].value["Recipient"].tolist() == ["mgr@example.com"]
-    other = open_screen("views/outbox.py", operator=world.manager("mgr2", "Support"))
+    other = open_screen("lib/userbatch/ui/outbox.py", operator=world.manager("mgr2", "Support"))
     assert not other.dataframe and "No messages yet." in [i.value for i in other.info]

@@ -1,4 +1,4 @@
-"""views/groups.py through AppTest."""
+"""lib/userbatch/ui/groups.py through AppTest."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from userbatch.directory.groups import groups_in_scope
 
 
 def test_the_tree_and_creating_a_group(world: World, open_screen: Callable[..., AppTest]) -> None:
-    app = open_screen("views/groups.py")
+    app = open_screen("lib/userbatch/ui/groups.py")
     assert not app.exception
     assert app.dataframe[0].value["Path"].tolist() == ["", "Sales", "Sales>>Tokyo", "Support"]
     app.selectbox(key="create_parent").select(world.groups["Sales"].id)
@@ -25,7 +25,7 @@ def test_the_tree_and_creating_a_group(world: World, open_screen: Callable[..., 
 
 def test_a_refusal_is_shown(world: World, open_screen: Callable[..., AppTest]) -> None:
     world.add_user("tanaka01", groups=("Support",))
-    app = open_screen("views/groups.py")
+    app = open_screen("lib/userbatch/ui/groups.py")
     app.selectbox(key="delete_group").select(world.groups["Support"].id)
     app.button[3].click().run()
     assert "'Support' cannot be deleted: 1 user(s) belong to it." in literal(app.error[0].value)
@@ -42,7 +42,7 @@ def test_a_refusal_is_shown(world: World, open_screen: Callable[..., AppTest]) -
 def test_creating_a_taken_or_path_like_name_is_refused(
     world: World, open_screen: Callable[..., AppTest], name: str, message: str
 ) -> None:
-    app = open_screen("views/groups.py")
+    app = open_screen("lib/userbatch/ui/groups.py")
     app.selectbox(key="create_parent").select(world.groups[""].id)
     app.text_input(key="create_name").input(name)
     app.button[0].click().run()

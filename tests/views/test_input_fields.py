@@ -1,4 +1,4 @@
-"""views/input_fields.py through AppTest (grid edits seeded as the browser sends them)."""
+"""lib/userbatch/ui/input_fields.py through AppTest (grid edits seeded as the browser sends them)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def save_grid(app: AppTest, edited_rows: dict[int, dict[str, object]]) -> AppTes
 def test_fields_are_switched_off_reordered_and_required(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = open_screen("views/input_fields.py")
+    app = open_screen("lib/userbatch/ui/input_fields.py")
     assert not app.exception
     grid = app.data_editor[0].value
     assert grid["Field"].tolist()[:3] == ["Login ID", "Name", "Display name"]
@@ -39,7 +39,7 @@ def test_fields_are_switched_off_reordered_and_required(
 def test_a_refused_change_names_its_reason(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = save_grid(open_screen("views/input_fields.py"), {0: {"In use": False}})
+    app = save_grid(open_screen("lib/userbatch/ui/input_fields.py"), {0: {"In use": False}})
     assert "Login ID cannot be switched off or removed" in literal(app.error[0].value)
     assert "'Invitation'" in literal(app.error[0].value)
     assert all(f.in_use for f in list_fields(world.engine))
@@ -48,7 +48,7 @@ def test_a_refused_change_names_its_reason(
 def test_a_custom_field_is_added_edited_and_removed(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = open_screen("views/input_fields.py")
+    app = open_screen("lib/userbatch/ui/input_fields.py")
     app.text_input(key="add_key").input("course")
     app.text_input(key="add_label").input("Course")
     app.selectbox(key="add_type").select("pulldown")
@@ -85,7 +85,7 @@ def test_a_manager_reads_the_settings_and_changes_nothing(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
     add_custom_field(world.engine, world.admin, CustomField("course", "Course", "text"))
-    app = open_screen("views/input_fields.py", operator=world.manager("mgr", "Sales"))
+    app = open_screen("lib/userbatch/ui/input_fields.py", operator=world.manager("mgr", "Sales"))
     assert not app.exception
     assert literal(app.info[0].value) == "Only administrators change the input field settings."
     assert app.dataframe[0].value["Field"].tolist()[-1] == "Course"

@@ -1,4 +1,4 @@
-"""views/operators.py through AppTest."""
+"""lib/userbatch/ui/operators.py through AppTest."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from userbatch.settings import Settings
 from userbatch.ui import clock, keys
 
 PASSWORD = "correct-horse-7"
-SCREEN = "views/operators.py"
+SCREEN = "lib/userbatch/ui/operators.py"
 
 
 def _table(app: AppTest) -> list[tuple[str, str, str, str]]:

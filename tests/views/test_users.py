@@ -1,4 +1,4 @@
-"""views/users.py through AppTest."""
+"""lib/userbatch/ui/users.py through AppTest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from userbatch.admin.users import search_users
 
 
 def test_search_and_filter(people: World, open_screen: Callable[..., AppTest]) -> None:
-    app = open_screen("views/users.py")
+    app = open_screen("lib/userbatch/ui/users.py")
     assert not app.exception
     assert app.dataframe[0].value["Login ID"].tolist() == ["kato0003", "sato0002"]
     app.text_input(key="users_search").input("sato").run()
@@ -26,7 +26,7 @@ def test_search_and_filter(people: World, open_screen: Callable[..., AppTest]) -
 def test_a_user_is_opened_and_its_login_id_changed(
     people: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    app = open_screen("views/users.py")
+    app = open_screen("lib/userbatch/ui/users.py")
     kato = search_users(people.engine, scope_path="", text="kato")[0][0]
     app.selectbox(key="open_user").select(kato.id).run()
     detail = dict(app.dataframe[1].value.itertuples(index=False))
@@ -49,9 +49,9 @@ def test_a_user_is_opened_and_its_login_id_changed(
 def test_an_empty_installation_offers_demo_data_to_admins(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
-    manager_app = open_screen("views/users.py", operator=world.manager("mgr", "Sales"))
+    manager_app = open_screen("lib/userbatch/ui/users.py", operator=world.manager("mgr", "Sales"))
     assert not [b for b in manager_app.button if b.key == "load_demo"]
-    app = open_screen("views/users.py")
+    app = open_screen("lib/userbatch/ui/users.py")
     assert "There are no users yet." in app.markdown[0].value
     app = app.button(key="load_demo").click().run()
     assert literal(app.success[0].value).startswith("Loaded 50 demo users.")

@@ -7,7 +7,7 @@ import streamlit as st
 from userbatch.errors import UserbatchError
 from userbatch.mail.invitations import accept_invitation, invitation_for
 from userbatch.ui import keys
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
 
@@ -47,3 +47,8 @@ def render(app: AppContext) -> None:
         st.error(inert(str(exc)))
         return
     st.rerun()
+
+
+# Streamlit runs this file as the Set your password page (app.py).
+if __name__ == "__main__":
+    render(app_context())

@@ -27,8 +27,9 @@ from userbatch.mail.templates import (
     save_template,
     send_test,
 )
-from userbatch.ui import keys
-from userbatch.ui.context import AppContext
+from userbatch.ui import keys, outbox
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
 # Set before a rerun: the template to show next (None: the first), its editor filled afresh.
@@ -261,4 +262,12 @@ def _send_test(
         st.success(f"The test went to {inert(address.strip())} through the SMTP server.")
     else:
         st.success("SMTP_URL is not set, so the test is kept in the Outbox.")
-        st.page_link("views/outbox.py", label="Outbox", icon=":material/outbox:")
+        st.page_link(outbox.__file__, label="Outbox", icon=":material/outbox:")
+
+
+# Streamlit runs this file as the E-mail templates screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

@@ -17,7 +17,8 @@ from userbatch.directory.groups import (
 )
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -85,3 +86,11 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
                 "Deleted.",
                 notice=keys.GROUPS_NOTICE,
             )
+
+
+# Streamlit runs this file as the Groups screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

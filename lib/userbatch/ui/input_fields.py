@@ -22,7 +22,8 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import CUSTOM_TYPES
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -168,3 +169,11 @@ def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) ->
 
 def _name(by_key: dict[str, FieldInfo]) -> Callable[[str], str]:
     return lambda key: f"{by_key[key].label} ({key})"
+
+
+# Streamlit runs this file as the Input field settings screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

@@ -22,7 +22,8 @@ from userbatch.errors import UserbatchError
 from userbatch.models import ACTIVE_STATES, BatchState
 from userbatch.ui import keys
 from userbatch.ui.clock import time_column, zone_caption
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 from userbatch.worker.maintenance import sync_batch_states
 from userbatch.worker.submit import cancel_batch, retry_batch
@@ -200,3 +201,11 @@ def panel(app: AppContext, operator: OperatorInfo) -> None:
         st.progress(
             share, text=f"{inert(batch.file_name)}: {batch.state} ({batch.done:,}/{batch.total:,})"
         )
+
+
+# Streamlit runs this file as the Background processing screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    history(_app, _operator)

@@ -20,8 +20,9 @@ from userbatch.errors import UserbatchError
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.clock import time_column, zone_caption
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.forms import differing_passwords, new_password
+from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
 WHOLE = "Whole organisation"
@@ -170,3 +171,11 @@ def _scope(role: str, group: str | None) -> str:
 
 def _describe(role: str, scope_path: str) -> str:
     return f"a manager of {scope_path}" if role == "manager" else "an administrator"
+
+
+# Streamlit runs this file as the Operators screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

@@ -11,7 +11,8 @@ from userbatch.mail.outbox import KeptMessage, cancel_scheduled, list_messages, 
 from userbatch.ui import keys
 from userbatch.ui.actions import show_notice
 from userbatch.ui.clock import time_column, zone_caption
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
 STATES = ["scheduled", "sending", "sent", "failed", "canceled"]
@@ -86,3 +87,11 @@ def _canceled(count: int) -> None:
         else "Nothing was canceled: the message is no longer waiting (it is being sent or sent)."
     )
     st.rerun()
+
+
+# Streamlit runs this file as the Outbox screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

@@ -14,7 +14,8 @@ from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
 from userbatch.ui import demo, keys
 from userbatch.ui.actions import act, show_notice
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
 PAGE_SIZE = 50
@@ -126,3 +127,11 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
                     f"The login ID is now '{login_id.strip()}'.",
                     notice=keys.USERS_NOTICE,
                 )
+
+
+# Streamlit runs this file as the Manage users screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator)

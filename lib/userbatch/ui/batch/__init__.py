@@ -12,7 +12,9 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.ui.batch import execute, grid, upload
 from userbatch.ui.batch.state import Checked, Refused, Stored, current
-from userbatch.ui.context import AppContext
+from userbatch.ui.context import AppContext, app_context
+from userbatch.ui.session import current_operator
+from userbatch.ui.sidebar import current_working_group
 
 
 def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
@@ -26,3 +28,11 @@ def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
             grid.checked(app, operator, working, checked)
         case Stored() as stored:
             execute.stored(stored)
+
+
+# Streamlit runs this file as the Batch user registration/update screen (app.py).
+if __name__ == "__main__":
+    _app = app_context()
+    _operator = current_operator(_app)
+    assert _operator is not None  # app.py lets only signed-in operators reach this screen
+    render(_app, _operator, current_working_group())

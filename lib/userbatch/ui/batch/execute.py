@@ -13,7 +13,7 @@ from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.mail.templates import list_templates, save_template
-from userbatch.ui import keys
+from userbatch.ui import jobs, keys
 from userbatch.ui.batch.state import Checked, Stored, put, reset
 from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
@@ -153,5 +153,5 @@ def stored(state: Stored) -> None:
         f"The batch from **{inert(state.file_name)}** is stored and queued: {state.rows:,} rows. "
         "It runs in the background; follow it in the sidebar or under Background processing."
     )
-    st.page_link("views/background.py", label="Background processing", icon=":material/sync:")
+    st.page_link(jobs.__file__, label="Background processing", icon=":material/sync:")
     st.button("Upload another file", on_click=reset, type="primary", key=keys.ANOTHER)
