@@ -14,7 +14,7 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import MESSAGE_LABEL, RESULT_LABEL
 from userbatch.errors import NotAllowed, NotFound
-from userbatch.files.download import download_encoding, write_table
+from userbatch.files.download import write_download
 from userbatch.models import ACTIVE_STATES, Batch, BatchRow, Group, Operator, OutboxMessage
 
 
@@ -194,7 +194,8 @@ def row_outcomes(engine: Engine, batch_id: str, *, outcome: str | None = None) -
 
 
 def results_file(engine: Engine, batch_id: str) -> bytes:
-    """The uploaded columns of every row plus Result and Message (passwords left blank)."""
+    """The uploaded columns of every row plus Result and Message (passwords left blank), in
+    the upload's encoding, or UTF-8 when that cannot hold a cell (an edit, a message)."""
     batch = get_batch(engine, batch_id)
     keys = batch.options.get("keys", [])
     with session(engine) as db:
@@ -207,11 +208,10 @@ def results_file(engine: Engine, batch_id: str) -> bytes:
         [str(values.get(key, "")) for key in keys] + [outcome, message or ""]
         for values, outcome, message in rows
     )
-    return write_table(
-        [*batch.columns, RESULT_LABEL, MESSAGE_LABEL],
-        body,
-        encoding=download_encoding(batch.encoding),
+    data, _ = write_download(
+        [*batch.columns, RESULT_LABEL, MESSAGE_LABEL], body, upload_encoding=batch.encoding
     )
+    return data
 
 
 @dataclass(frozen=True)
