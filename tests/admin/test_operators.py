@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 
 from tests.conftest import World
+from tests.helpers import wait_until
 from userbatch.admin.operators import (
     OperatorRow,
     add_operator,
@@ -287,6 +287,16 @@ def test_an_operator_that_is_gone(world: World) -> None:
         set_disabled(world.engine, world.admin, operator_id=9999, disabled=True)
 
 
+def _blocked_by(engine: Engine, pid: int) -> bool:
+    """Whether a PostgreSQL session waits for a lock that the session ``pid`` holds."""
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+            {"pid": pid},
+        ).scalar_one()
+    return bool(waiting)
+
+
 # SQLite has no row locks: it lets one writer in at a time anyway.
 @pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
 def test_two_admins_acting_at_once_are_taken_in_turn(world: World) -> None:
@@ -296,12 +306,16 @@ def test_two_admins_acting_at_once_are_taken_in_turn(world: World) -> None:
     # The admin's action holds the admin rows: disabling 'other' ...
     with session(world.engine) as db:
         db.scalars(select(Operator).where(Operator.role == "admin").with_for_update()).all()
+        holder = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
         with ThreadPoolExecutor(1) as pool:
             # ... while 'other' tries to disable the admin at the same moment.
             race = pool.submit(
                 set_disabled, world.engine, acting_other, operator_id=world.admin.id, disabled=True
             )
-            time.sleep(0.5)
+            wait_until(
+                lambda: race.done() or _blocked_by(world.engine, holder),
+                timeout=30, what="'other' to wait for the admin rows",
+            )  # fmt: skip
             assert not race.done()  # waiting for the lock, not deciding on stale rows
             db.get_one(Operator, other.id).disabled = True
             db.commit()

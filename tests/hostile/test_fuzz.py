@@ -1,9 +1,8 @@
-"""Fuzzing the reader and the check: for a minute, no input makes them raise anything but a
-file-level error, and every row of what they read ends with a status."""
+"""Fuzzing the reader and the check: over a few thousand files, no input makes them raise
+anything but a file-level error, and every row of what they read ends with a status."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,9 @@ from userbatch.errors import CsvFileError
 from userbatch.files.reader import read_sheet
 from userbatch.settings import Settings
 
-SECONDS = 60
+# A fixed number of files, not a fixed time, so that a machine of any speed tries as many:
+# one run of this many takes ~40 s on a 2-core machine.
+EXAMPLES = 5000
 LABELS = ["Login ID", "Name", "Email", "Password", "Status", "Expiration date", "Belong to",
           "ログインID", "名前", "Nmae", ""]  # fmt: skip
 CELLS = st.one_of(
@@ -43,18 +44,15 @@ def files(draw: st.DrawFn) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
-def test_a_minute_of_fuzzing_finds_no_crash(make_settings: Callable[..., Settings]) -> None:
+def test_fuzzing_finds_no_crash(make_settings: Callable[..., Settings]) -> None:
     world = add_people(make_world(make_settings("sqlite")))
     columns = world.columns()
     options = CheckOptions(columns=columns, working_group=world.groups[""])
-    tried = 0
 
-    @settings(max_examples=200, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(files())
     def one(data: bytes) -> None:
-        nonlocal tried
-        tried += 1
         try:
             sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20,
                                max_rows=1000)  # fmt: skip
@@ -67,7 +65,4 @@ def test_a_minute_of_fuzzing_finds_no_crash(make_settings: Callable[..., Setting
             assert row.status in ("new", "update", "unchanged", "error")
             assert all(issue.row == row.row and issue.message for issue in row.issues)
 
-    started = time.monotonic()
-    while time.monotonic() - started < SECONDS:
-        one()
-    assert tried > 1000  # the minute was spent on files, not on setting up
+    one()

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,8 +72,11 @@ def test_what_stops_is_started_again(embedded: Settings) -> None:
         old = runtime.pids()
         os.kill(old["redis"], signal.SIGKILL)
         os.killpg(old["worker"], signal.SIGKILL)
-        wait_until(lambda: not pid_alive(old["redis"]) and not pid_alive(old["worker"]),
-                   timeout=10, what="both to die")  # fmt: skip
+        # Until both have ended as the runtime sees its children end (a killed process with
+        # threads may look dead in /proc a moment before its parent can reap it).
+        processes = [runtime.redis_process, runtime.worker_process]
+        wait_until(lambda: all(p is not None and p.poll() is not None for p in processes),
+                   timeout=30, what="both to die")  # fmt: skip
         assert sorted(runtime.keep_alive()) == ["redis", "worker"]
         new = runtime.pids()
         assert all(new[role] != old[role] and pid_alive(new[role]) for role in old)
@@ -96,10 +98,20 @@ def test_a_second_start_joins_the_running_runtime(embedded: Settings) -> None:
         assert Redis(unix_socket_path=str(embedded.redis_socket)).ping()
 
 
+def _in_append_only_file(settings: Settings, text: str) -> bool:
+    """Whether the embedded server's append-only file has ``text`` (it writes it within a
+    second of each change)."""
+    files = (settings.data_dir / "redis").rglob("*.aof")
+    return any(text.encode() in path.read_bytes() for path in files)
+
+
 def test_jobs_survive_a_restart_of_the_embedded_server(embedded: Settings) -> None:
     with Runtime(embedded, worker=False):
         job = get_queue(embedded).enqueue("userbatch.worker.jobs.worker_report")
-        time.sleep(1.2)  # the append-only file is written every second
+        wait_until(
+            lambda: _in_append_only_file(embedded, job.id), timeout=30,
+            what="the job in the append-only file",
+        )  # fmt: skip
     with Runtime(embedded, worker=False):
         assert (
             job.id
