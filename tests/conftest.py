@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -49,6 +50,15 @@ SLOW = (
     "tests/browser/",
     "tests/hostile/test_fuzz.py",
     "tests/test_benchmarks.py",
+    # Single tests of more than ~5 s (measured with --durations) in files of quick ones.
+    "tests/check/test_recheck.py::test_incremental_equals_full",
+    "tests/cli/test_cli.py::test_import_wait_with_the_zero_set_up_default",
+    "tests/cli/test_cli.py::test_import_wait_with_redis_url_and_a_worker",
+    "tests/cli/test_cli.py::test_a_messy_excel_file_says_which_cell_to_fix",
+    "tests/hostile/test_files.py::test_reading_a_50_mb_line_stays_bounded",
+    "tests/hostile/test_files.py::test_an_over_limit_upload_is_refused_before_memory_grows",
+    "tests/test_house.py::test_the_code_is_lint_clean[mypy]",  # without its cache
+    "tests/test_settings.py::test_the_command_stops_with_one_line",
 )
 
 
@@ -71,11 +81,23 @@ def _close_database_connections() -> Iterator[None]:
     dispose_engines()
 
 
+def _database_of_this_worker(url: str) -> str:
+    """``url`` with the database number moved on by the pytest-xdist worker's number (gw0 keeps
+    it, gw1 takes the next): tests empty their Redis database, so workers must not share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis for the whole run: the embedded server, or USERBATCH_TEST_REDIS_URL."""
+    """A real Redis for the whole run: the embedded server, or USERBATCH_TEST_REDIS_URL
+    (under pytest-xdist, each worker process a database of its own there)."""
     if REDIS_URL:
-        yield REDIS_URL
+        yield _database_of_this_worker(REDIS_URL)
         return
     runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("redis")), worker=False)
     runtime.start()

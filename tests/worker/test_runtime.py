@@ -66,6 +66,7 @@ def test_a_job_makes_the_round_trip_through_the_worker_process(embedded: Setting
     assert report["pid"] not in (os.getpid(), worker_pid)
 
 
+@pytest.mark.slow
 def test_what_stops_is_started_again(embedded: Settings) -> None:
     with Runtime(embedded) as runtime:
         assert runtime.keep_alive() == []
@@ -138,6 +139,7 @@ def test_the_worker_command_runs_jobs_on_each_backend(
     assert job.return_value()["database_revision"] == head_revision()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: int) -> None:
     serve, pids = serve_until_healthy(embedded)
@@ -151,6 +153,7 @@ def _environment(pid: int) -> dict[str, str]:
     return dict(pair.decode().partition("=")[::2] for pair in pairs if pair)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_invitation_links_point_at_the_port_served(embedded: Settings) -> None:
     port = free_port()
@@ -170,6 +173,7 @@ def test_invitation_links_point_at_the_port_served(embedded: Settings) -> None:
         serve.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_children_die_with_a_killed_serve(embedded: Settings) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("children follow a killed parent only on Linux (PR_SET_PDEATHSIG)")
