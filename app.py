@@ -1,5 +1,8 @@
 """userbatch: page config, the screens, the sign-in gate, the sidebar and the navigation.
 
+``server.py`` serves this with the route that makes a sign-in last; ``streamlit run app.py``
+serves it alone (a sign-in then lasts for its tab).
+
 Each screen is the ui module that draws it: Streamlit runs the module's file as the page.
 Before sign-in every screen's address shows the gate (set-up or sign-in) instead, so a
 bookmark or a link in a mail leads to the screen it names once the operator has signed in.
@@ -94,6 +97,7 @@ def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
 st.set_page_config(page_title="userbatch", page_icon=":material/group_add:", layout="wide")
 app = app_context()
 
+session.exchange_cookie()
 if needs_setup(app.engine):
     st.navigation(gate(lambda: session.first_run_form(app), "Set-up"), position="hidden").run()
     st.stop()

@@ -30,6 +30,7 @@ from userbatch.directory import auth
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo, add_group, groups_in_scope
+from userbatch.directory.sessions import open_session
 from userbatch.models import Batch, Membership, Operator, User
 from userbatch.settings import Settings
 from userbatch.worker import jobs
@@ -236,6 +237,11 @@ class World:
             for path in groups:
                 db.add(Membership(user_id=user.id, group_id=self.groups[path].id))
             return user.id
+
+    def session_for(self, operator: OperatorInfo | None = None) -> int:
+        """A new session of ``operator`` (the admin by default): put its id in an AppTest's
+        ``keys.SESSION_ID`` to have that tab signed in."""
+        return open_session(self.engine, self.settings, operator or self.admin).session_id
 
     def manager(self, login: str, scope: str) -> OperatorInfo:
         with session(self.engine) as db, db.begin():

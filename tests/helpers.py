@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
@@ -17,6 +18,10 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, select
+
+from userbatch.db import session
+from userbatch.models import OperatorSession
 from userbatch.settings import Settings
 from userbatch.worker.runtime import child_environment
 
@@ -121,3 +126,16 @@ def literal(markdown: str) -> str:
     """What Streamlit shows for Markdown whose text ``userbatch.ui.text.inert`` escaped: the
     text without the escaping backslashes."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+def age_sessions(engine: Engine, by: dt.timedelta, *, operator_id: int | None = None) -> None:
+    """Move every session's times (or one operator's) back by ``by``, as if that long had
+    passed since: the idle and absolute limits are minutes and days."""
+    with session(engine) as db, db.begin():
+        query = select(OperatorSession)
+        if operator_id is not None:
+            query = query.where(OperatorSession.operator_id == operator_id)
+        for row in db.scalars(query):
+            row.created_at -= by
+            row.last_seen_at -= by
+            row.expires_at -= by

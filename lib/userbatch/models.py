@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -156,6 +157,62 @@ class Operator(Base):
     locked_until: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OperatorSession(Base):
+    """A lasting sign-in: the browser keeps the token in a cookie, this table only its hash."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]  # the absolute limit; the idle limit follows last_seen_at
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    method: Mapped[str] = mapped_column(String(16), default="password")  # or 'company'
+
+
+class Draft(Base):
+    """An operator's checked file being fixed: the file and how to read it, sealed, and the
+    screen's place; its edits are ``DraftEdit`` rows, replayed in order on restore."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), unique=True
+    )
+    batch_id: Mapped[str] = mapped_column(String(32))  # of the batch executing it stores
+    file_name: Mapped[str] = mapped_column(String(255))
+    sealed_file: Mapped[bytes] = mapped_column(LargeBinary)  # the upload, encrypted
+    encoding: Mapped[str | None] = mapped_column(String(20))  # chosen; NULL: detected
+    delimiter: Mapped[str | None] = mapped_column(String(4))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    page: Mapped[int] = mapped_column(Integer, default=1)
+    only_errors: Mapped[bool] = mapped_column(Boolean, default=False)
+    edits: Mapped[int] = mapped_column(Integer, default=0)  # DraftEdit rows saved
+    changes: Mapped[int] = mapped_column(Integer, default=0)  # cells edited and rows deleted
+    # SHA-256 of every row's status and problems after the last edit: a restore that comes
+    # to another digest was checked against a database that has changed since.
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DraftEdit(Base):
+    """One grid edit of a draft: cells changed and rows deleted, sealed (passwords)."""
+
+    __tablename__ = "draft_edits"
+
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)  # {"cells": {row: {key: text}}, "deleted": [row]}
 
 
 class EmailTemplate(Base):

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -78,6 +78,36 @@ class Settings(BaseSettings):
     session_minutes: Annotated[
         int, Field(ge=5, le=7 * 24 * 60, description="Minutes a sign-in lasts without activity.")
     ] = 480
+    session_days: Annotated[
+        int, Field(ge=1, le=90, description="Days a sign-in lasts at most, however active.")
+    ] = 7
+    password_sign_in: Annotated[
+        bool,
+        Field(description="Whether operators may sign in with a password (off: company only)."),
+    ] = True
+    oidc_metadata_url: Annotated[
+        str | None,
+        Field(
+            description="Company sign-in: the OpenID provider's metadata URL "
+            "(…/.well-known/openid-configuration); unset: no company sign-in."
+        ),
+    ] = None
+    oidc_client_id: Annotated[
+        str | None, Field(description="Company sign-in: the client id registered for userbatch.")
+    ] = None
+    oidc_client_secret: Annotated[
+        str | None, Field(description="Company sign-in: that client's secret.")
+    ] = None
+    oidc_provider_name: Annotated[
+        str, Field(description='Company sign-in: the name on the "Sign in with …" button.')
+    ] = "your company account"
+    draft_days: Annotated[
+        int, Field(ge=1, le=365, description="Days an untouched draft is kept before removal.")
+    ] = 14
+    drafts_in_memory: Annotated[
+        int,
+        Field(ge=1, le=100, description="Drafts whose check the app server keeps in memory."),
+    ] = 4
     password_min_length: Annotated[
         int, Field(ge=8, le=30, description="Shortest password accepted for users and operators.")
     ] = 8
@@ -109,6 +139,26 @@ class Settings(BaseSettings):
             backend = url.get_backend_name()
             raise ValueError(f"database '{backend}' is not supported (use sqlite or postgresql)")
         return value
+
+    @model_validator(mode="after")
+    def _check_sign_in(self) -> Settings:
+        oidc = (self.oidc_metadata_url, self.oidc_client_id, self.oidc_client_secret)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "company sign-in needs USERBATCH_OIDC_METADATA_URL, USERBATCH_OIDC_CLIENT_ID "
+                "and USERBATCH_OIDC_CLIENT_SECRET together"
+            )
+        if not self.password_sign_in and not self.company_sign_in:
+            raise ValueError(
+                "USERBATCH_PASSWORD_SIGN_IN is off but company sign-in is not set up: nobody "
+                "could sign in"
+            )
+        return self
+
+    @property
+    def company_sign_in(self) -> bool:
+        """True when an OpenID provider is configured for company sign-in."""
+        return self.oidc_metadata_url is not None
 
     @field_validator("smtp_url")
     @classmethod
@@ -184,8 +234,11 @@ def get_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else ""
-            name = env_name(field) if field in Settings.model_fields else field.upper()
             message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule over several settings names them itself
+                problems.append(message)
+                continue
+            field = str(error["loc"][0])
+            name = env_name(field) if field in Settings.model_fields else field.upper()
             problems.append(f"{name}: {message} (got {error.get('input')!r})")
         raise ConfigError("configuration error: " + "; ".join(problems)) from None

@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
 from userbatch.directory.auth import OperatorInfo
-from userbatch.models import utcnow
 from userbatch.settings import Settings
 from userbatch.ui import keys
 
@@ -23,8 +22,7 @@ def open_screen(world: World, use_env: Callable[[Settings], None]) -> Callable[.
 
     def start(screen: str, operator: OperatorInfo | None = None, **state: object) -> AppTest:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        app.session_state[keys.OPERATOR_ID] = (operator or world.admin).id
-        app.session_state[keys.LAST_SEEN] = utcnow()
+        app.session_state[keys.SESSION_ID] = world.session_for(operator)
         for key, value in state.items():
             app.session_state[key] = value
         app.run()

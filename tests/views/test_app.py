@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.helpers import literal
+from tests.helpers import age_sessions, literal
 from userbatch.db import open_database
 from userbatch.directory import auth
 from userbatch.settings import Settings
@@ -97,7 +97,7 @@ def test_sign_in_and_sign_out(app: AppTest) -> None:
 def test_an_idle_session_expires(app: AppTest, settings: Settings) -> None:
     _set_up(app)
     idle = dt.timedelta(minutes=settings.session_minutes, seconds=1)
-    app.session_state[keys.LAST_SEEN] -= idle
+    age_sessions(open_database(settings), idle)
     app.run()
     assert app.title[0].value == "Sign in to userbatch"
     assert [literal(info.value) for info in app.info] == [

@@ -14,7 +14,7 @@ from tests.conftest import ROOT, World
 from tests.helpers import literal
 from userbatch.db import session
 from userbatch.mail.templates import list_templates
-from userbatch.models import Batch, utcnow
+from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.ui import keys
 from userbatch.ui.batch.state import Checked
@@ -38,8 +38,7 @@ CLEAN = (
 def app(world: World, use_env: Callable[[Settings], None]) -> AppTest:
     use_env(world.settings)
     test = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    test.session_state[keys.OPERATOR_ID] = world.admin.id
-    test.session_state[keys.LAST_SEEN] = utcnow()
+    test.session_state[keys.SESSION_ID] = world.session_for()
     test.run()
     assert test.title[0].value == "Batch user registration/update"
     return test
@@ -195,8 +194,7 @@ def test_a_manager_works_in_their_subtree(
     use_env(world.settings)
     manager = world.manager("sales-lead", "Sales")
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.session_state[keys.OPERATOR_ID] = manager.id
-    app.session_state[keys.LAST_SEEN] = utcnow()
+    app.session_state[keys.SESSION_ID] = world.session_for(manager)
     app.run()
     assert app.sidebar.selectbox(key=keys.WORKING_GROUP).options == ["Sales", "Sales>>Tokyo"]
     _upload(app, b"Login ID,Name,Belong to\r\ntanaka01,T,Support\r\nsuzuki01,S,\r\n")
@@ -229,8 +227,7 @@ def test_a_manager_edits_the_invitation_for_the_batch_only(
 ) -> None:
     use_env(world.settings)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.session_state[keys.OPERATOR_ID] = world.manager("sales-lead", "Sales").id
-    app.session_state[keys.LAST_SEEN] = utcnow()
+    app.session_state[keys.SESSION_ID] = world.session_for(world.manager("sales-lead", "Sales"))
     app.run()
     _edit_invitation(app, b"Login ID,Name,Email\r\ntanaka01,Tanaka,tanaka@example.com\r\n")
     assert app.text_area[0].label == "Body"

@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, World
 from tests.helpers import literal
 from userbatch.admin.operators import add_operator, change_role, list_operators
-from userbatch.directory import auth
-from userbatch.models import utcnow
+from userbatch.directory import auth, sessions
 from userbatch.settings import Settings
 from userbatch.ui import clock, keys
 
@@ -102,15 +101,14 @@ def test_a_manager_who_reaches_the_screen_sees_no_operator_data(
     manager = world.manager("lead", "Sales")
     # The navigation offers a manager no Operators screen; run the screen itself regardless.
     app = AppTest.from_file(str(ROOT / SCREEN), default_timeout=60)
-    app.session_state[keys.OPERATOR_ID] = manager.id
-    app.session_state[keys.LAST_SEEN] = utcnow()
+    app.session_state[keys.SESSION_ID] = world.session_for(manager)
     app.run()
     assert not app.exception
     assert [literal(e.value) for e in app.error] == ["Only an administrator can manage operators."]
     assert not app.dataframe and not app.text_input and not app.button and not app.selectbox
 
 
-def test_an_admin_demoted_meanwhile_loses_the_screen(
+def test_an_admin_demoted_meanwhile_is_signed_out(
     world: World, open_screen: Callable[..., AppTest]
 ) -> None:
     other = add_operator(
@@ -122,8 +120,8 @@ def test_an_admin_demoted_meanwhile_loses_the_screen(
     assert app.title[0].value == "Operators"
     change_role(world.engine, world.admin, operator_id=other.id, role="manager", scope_path="Sales")
     app.run()
-    assert app.title[0].value != "Operators"
-    assert "Signed in as **other** (manager)" in app.sidebar.markdown[0].value
+    assert app.title[0].value == "Sign in to userbatch"
+    assert [literal(info.value) for info in app.info] == [sessions.ENDED]
     assert not any("Login" in frame.value.columns for frame in app.dataframe)
 
 

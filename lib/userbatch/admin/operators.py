@@ -20,6 +20,7 @@ from userbatch.crypto.passwords import hash_password, password_problems
 from userbatch.db import session
 from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
 from userbatch.directory.groups import normalize_path
+from userbatch.directory.sessions import end_sessions
 from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
 from userbatch.models import Group, Operator, utcnow
 
@@ -84,7 +85,8 @@ def add_operator(
 def change_role(
     engine: Engine, actor: OperatorInfo, *, operator_id: int, role: str, scope_path: str = ""
 ) -> OperatorRow:
-    """Give an operator a role, and a manager the group subtree they manage.
+    """Give an operator a role, and a manager the group subtree they manage; a change signs
+    them out everywhere.
 
     Raises a ``UserbatchError`` unless ``actor`` is an admin, for a bad role or scope group, and
     for demoting the last enabled admin or oneself.
@@ -95,8 +97,11 @@ def change_role(
         scope = _scope_group(db, role, scope_path)
         if role != "admin":
             _keep_an_admin(admins, actor, operator, "demote")
+        scope_id = scope.id if scope else None
+        if (operator.role, operator.scope_group_id) != (role, scope_id):
+            end_sessions(db, operator.id)  # their open tabs show the sign-in form next
         operator.role = role
-        operator.scope_group_id = scope.id if scope else None
+        operator.scope_group_id = scope_id
         return _row(operator, scope.path if scope else None, utcnow())
 
 
@@ -108,7 +113,8 @@ def reset_password(
     password: str,
     min_password_length: int,
 ) -> None:
-    """Set an operator's password; their failed sign-ins and any lock are cleared.
+    """Set an operator's password; their failed sign-ins, any lock and every session of
+    theirs end.
 
     Raises ``NotAllowed`` unless ``actor`` is an admin, ``Invalid`` when the policy refuses
     ``password``.
@@ -118,6 +124,7 @@ def reset_password(
         operator = _target(db, operator_id)
         _check_password(password, min_length=min_password_length, login=operator.login)
         operator.password_hash = hash_password(password)
+        end_sessions(db, operator.id)
         operator.failed_sign_ins = 0
         operator.locked_until = None
 
@@ -126,7 +133,7 @@ def set_disabled(
     engine: Engine, actor: OperatorInfo, *, operator_id: int, disabled: bool
 ) -> OperatorRow:
     """Disable (``disabled=True``) or enable an operator; a disabled one cannot sign in and is
-    signed out at their next page.
+    signed out everywhere at once.
 
     Raises a ``UserbatchError`` unless ``actor`` is an admin, and for disabling the last enabled
     admin or oneself.
@@ -136,6 +143,8 @@ def set_disabled(
         operator = _target(db, operator_id)
         if disabled:
             _keep_an_admin(admins, actor, operator, "disable")
+        if disabled:
+            end_sessions(db, operator.id)
         operator.disabled = disabled
         path = db.scalar(select(Group.path).where(Group.id == operator.scope_group_id))
         return _row(operator, path, utcnow())

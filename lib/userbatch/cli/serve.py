@@ -22,8 +22,9 @@ from userbatch.settings import Settings, get_settings
 from userbatch.worker.maintenance import run_worker
 from userbatch.worker.runtime import Runtime, spawn, stop_process
 
-# app.py sits at the top of the checkout, beside lib/ (the package is installed editable).
-APP_FILE = Path(__file__).resolve().parents[3] / "app.py"
+# server.py (Streamlit's ASGI app around the screens of app.py, with the sign-in cookie's
+# route) sits at the top of the checkout, beside lib/ (the package is installed editable).
+SERVER_FILE = Path(__file__).resolve().parents[3] / "server.py"
 # How often ``serve`` looks whether the embedded Redis server and the worker still run.
 KEEP_ALIVE_SECONDS = 1
 
@@ -49,17 +50,17 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the app, with the embedded Redis server and a worker when REDIS_URL is unset."""
-    if not APP_FILE.exists():
-        raise ConfigError(f"cannot find the app at {APP_FILE}; run from a userbatch checkout")
+    if not SERVER_FILE.exists():
+        raise ConfigError(f"cannot find the app at {SERVER_FILE}; run from a userbatch checkout")
     settings = _served(open_installation()[0], args.address, args.port)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with Runtime(settings) as runtime:
         command = [
-            sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+            sys.executable, "-m", "streamlit", "run", str(SERVER_FILE),
             "--server.port", str(args.port), "--server.address", args.address,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ]  # fmt: skip
-        app = spawn(command, settings=settings, cwd=APP_FILE.parent)
+        app = spawn(command, settings=settings, cwd=SERVER_FILE.parent)
         runtime.record("app", app.pid)
         print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
         try:

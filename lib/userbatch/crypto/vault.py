@@ -18,7 +18,8 @@ from userbatch.settings import Settings
 KEY_FILE = "secret.key"
 
 
-def _key(settings: Settings) -> bytes:
+def installation_key(settings: Settings) -> bytes:
+    """The installation's secret key (from the setting, or the data folder's key file)."""
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / KEY_FILE
@@ -32,7 +33,7 @@ def _key(settings: Settings) -> bytes:
 
 def _fernet(settings: Settings) -> Fernet:
     try:
-        return Fernet(_key(settings))
+        return Fernet(installation_key(settings))
     except ValueError:
         raise ConfigError(
             "USERBATCH_SECRET_KEY: must be 32 url-safe base64-encoded bytes "
@@ -43,15 +44,25 @@ def _fernet(settings: Settings) -> Fernet:
 
 def seal(settings: Settings, text: str) -> str:
     """``text`` encrypted with the installation's key."""
-    return _fernet(settings).encrypt(text.encode()).decode()
+    return seal_bytes(settings, text.encode()).decode()
 
 
 def unseal(settings: Settings, token: str) -> str:
     """The text ``seal`` encrypted; raises ``ConfigError`` when the key does not fit."""
+    return unseal_bytes(settings, token.encode()).decode()
+
+
+def seal_bytes(settings: Settings, data: bytes) -> bytes:
+    """``data`` (a draft's uploaded file, say) encrypted with the installation's key."""
+    return _fernet(settings).encrypt(data)
+
+
+def unseal_bytes(settings: Settings, token: bytes) -> bytes:
+    """The bytes ``seal_bytes`` encrypted; raises ``ConfigError`` when the key does not fit."""
     try:
-        return _fernet(settings).decrypt(token.encode()).decode()
+        return _fernet(settings).decrypt(token)
     except InvalidToken:
         raise ConfigError(
-            "USERBATCH_SECRET_KEY: a stored password cannot be unsealed with this key; every "
+            "USERBATCH_SECRET_KEY: sealed data cannot be unsealed with this key; every "
             "app and worker must use the same key"
         ) from None

@@ -1,4 +1,5 @@
-"""Operators: first-run set-up, sign-in with argon2id hashes, and who may see what.
+"""Operators: first-run set-up, sign-in with argon2id hashes or a company identity, and who
+may see what.
 
 Sign-in is throttled per operator: after ``MAX_FAILED_SIGN_INS`` wrong passwords in a row the
 account is locked for ``LOCK_MINUTES``, and the message never tells whether the login exists.
@@ -151,6 +152,38 @@ def _check_attempt(operator: Operator, password: str, now: dt.datetime) -> str |
     operator.locked_until = None
     operator.last_sign_in_at = now
     return None
+
+
+def sign_in_company(
+    engine: Engine, *, email: str | None, subject: str | None, now: dt.datetime | None = None
+) -> OperatorInfo:
+    """The operator a company identity signs in: the one whose login is the identity's
+    e-mail address (in any letter case) or, failing that, its subject.
+
+    Raises ``SignInError`` when no operator matches (nothing is created: an administrator
+    adds operators) or the one that does is disabled.
+    """
+    candidates = [value.strip() for value in (email, subject) if value and value.strip()]
+    if not candidates:
+        raise SignInError("Your company account gave no e-mail address or subject to match.")
+    with session(engine) as db, db.begin():
+        for login in candidates:
+            row = db.execute(
+                select(Operator, Group.path)
+                .outerjoin(Group, Group.id == Operator.scope_group_id)
+                .where(func.lower(Operator.login) == login.lower())
+            ).first()
+            if row is not None:
+                break
+        else:
+            raise SignInError(
+                f"No operator matches the company account {candidates[0]}; ask an "
+                "administrator to add an operator with that login."
+            )
+        if row[0].disabled:
+            raise SignInError("This operator is disabled; ask an administrator.")
+        row[0].last_sign_in_at = now or utcnow()
+        return _info(row[0], row[1])
 
 
 def get_operator(engine: Engine, operator_id: int) -> OperatorInfo | None:

@@ -7,9 +7,16 @@ tests drive widgets by key. Keys that carry an id or a version are functions.
 from __future__ import annotations
 
 # -- who is signed in (ui.session) and the sidebar
-OPERATOR_ID = "operator_id"
-LAST_SEEN = "last_seen"
+SESSION_ID = "session_id"  # this tab's lasting sign-in (directory.sessions)
 SIGN_IN_NOTICE = "sign_in_notice"
+COOKIE_CODE = "session_cookie_code"  # a sign-in's cookie, waiting for the browser to fetch it
+CLEAR_COOKIE = "session_cookie_clear"  # a sign-out's: the browser is to drop the cookie
+COOKIE_REQUEST = "session_cookie_request"  # the script that asks for either
+COMPANY_IDENTITY_USED = "company_identity_used"  # this tab's st.user took its sign-in
+DEAD_COOKIE = "session_cookie_dead"  # the token this tab's cookie held, known to be ended
+SIGN_IN_REFUSAL = "sign_in_refusal"  # why a company identity was refused
+SIGN_IN_COMPANY = "sign_in_company"
+SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
 WORKING_GROUP = "working_group_id"  # the sidebar's picker
 CURRENT_GROUP = "working_group"  # the group it drew on this run
 SIGN_OUT = "sign_out"

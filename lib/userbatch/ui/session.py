@@ -1,51 +1,137 @@
-"""Who is signed in: the session-state keys, expiry on inactivity, sign-in and sign-out."""
+"""Who is signed in: a lasting session per browser (its cookie) or per tab, sign-in with a
+password or a company account, sign-out here or everywhere.
+
+Every rerun looks the tab's session up again (``directory.sessions.resume``), so a session
+ended anywhere — another tab's sign-out, an administrator's change, the idle or absolute
+limit — shows the sign-in form at the tab's next rerun. A tab without a session of its own
+takes the browser's cookie (a reload, a new tab, a restarted server) or a company identity
+that ``st.login`` has just brought.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
-from userbatch.directory import auth
+from userbatch.directory import auth, sessions
 from userbatch.directory.auth import OperatorInfo
-from userbatch.errors import UserbatchError
-from userbatch.models import utcnow
-from userbatch.ui import keys
+from userbatch.directory.sessions import SignedIn
+from userbatch.errors import SignInError, UserbatchError
+from userbatch.ui import keys, web
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
-from userbatch.ui.keys import LAST_SEEN, OPERATOR_ID
 from userbatch.ui.text import inert
+
+# Kept over a sign-out: what this tab's connection brought with it is spent.
+_KEPT_AT_SIGN_OUT = (keys.COMPANY_IDENTITY_USED, keys.DEAD_COOKIE)
 
 
 def current_operator(app: AppContext) -> OperatorInfo | None:
-    """The signed-in operator, or None; ends a session idle for longer than allowed."""
-    operator_id = st.session_state.get(OPERATOR_ID)
-    if operator_id is None:
+    """The signed-in operator, or None (the sign-in form is due, with a notice if any)."""
+    state = st.session_state
+    session_id = state.get(keys.SESSION_ID)
+    if session_id is None:
+        signed = _from_browser(app)
+    else:
+        try:
+            signed = sessions.resume(app.engine, app.settings, session_id=session_id)
+        except SignInError as exc:
+            _forget(notice=str(exc))
+            return None
+    if signed is None:
         return None
-    now = utcnow()
-    idle = now - st.session_state.get(LAST_SEEN, now)
-    if idle > dt.timedelta(minutes=app.settings.session_minutes):
-        sign_out(notice="Your session expired; please sign in again.")
+    state[keys.SESSION_ID] = signed.session_id
+    return signed.operator
+
+
+def _from_browser(app: AppContext) -> SignedIn | None:
+    """The sign-in this tab's connection brought: the session cookie, or a company identity."""
+    state = st.session_state
+    token = _cookie_token()
+    if token and token != state.get(keys.DEAD_COOKIE):
+        try:
+            return sessions.resume(app.engine, app.settings, token=token)
+        except SignInError as exc:
+            state[keys.DEAD_COOKIE] = token
+            if str(exc) != sessions.ENDED:
+                state.setdefault(keys.SIGN_IN_NOTICE, str(exc))
+    if not app.settings.company_sign_in or state.get(keys.COMPANY_IDENTITY_USED):
         return None
-    operator = auth.get_operator(app.engine, operator_id)
-    if operator is None:
-        sign_out(notice="Your operator account is no longer active.")
+    if not st.user.is_logged_in:
         return None
-    st.session_state[LAST_SEEN] = now
-    return operator
+    state[keys.COMPANY_IDENTITY_USED] = True
+    email, subject = st.user.get("email"), st.user.get("sub")
+    try:
+        operator = auth.sign_in_company(
+            app.engine,
+            email=str(email) if email else None,
+            subject=str(subject) if subject else None,
+        )
+    except SignInError as exc:
+        state[keys.SIGN_IN_REFUSAL] = str(exc)
+        state[keys.CLEAR_COOKIE] = True  # Streamlit's identity cookie goes with it
+        return None
+    return start_session(app, operator, method="company")
 
 
-def start_session(operator: OperatorInfo) -> None:
-    st.session_state[OPERATOR_ID] = operator.id
-    st.session_state[LAST_SEEN] = utcnow()
+def start_session(app: AppContext, operator: OperatorInfo, *, method: str = "password") -> SignedIn:
+    """A new session for ``operator`` in this tab; the browser fetches its cookie next."""
+    new = sessions.open_session(
+        app.engine, app.settings, operator, method=method,
+        user_agent=str(st.context.headers.get("User-Agent") or ""),
+    )  # fmt: skip
+    st.session_state[keys.SESSION_ID] = new.session_id
+    if web.mounted():
+        st.session_state[keys.COOKIE_CODE] = web.hand_over(new)
+    return SignedIn(new.session_id, operator)
 
 
-def sign_out(*, notice: str | None = None) -> None:
-    """Forget everything this browser session held."""
+def sign_out(app: AppContext, *, everywhere: bool = False) -> None:
+    """End this tab's session (or, ``everywhere``, all of its operator's) and forget it."""
+    signed_in = current_operator(app)
+    session_id = st.session_state.get(keys.SESSION_ID)
+    if everywhere and signed_in is not None:
+        sessions.end_sessions(app.engine, signed_in.id)
+    elif session_id is not None:
+        sessions.end_session(app.engine, session_id)
+    _forget(notice="You are signed out everywhere." if everywhere else "You are signed out.")
+
+
+def _forget(*, notice: str) -> None:
+    """Forget everything this tab held; the browser is to drop its cookie."""
+    token = _cookie_token()
+    kept = {key: st.session_state[key] for key in _KEPT_AT_SIGN_OUT if key in st.session_state}
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    if notice:
-        st.session_state[keys.SIGN_IN_NOTICE] = notice
+    st.session_state.update(kept)
+    if token:
+        st.session_state[keys.DEAD_COOKIE] = token
+    st.session_state[keys.SIGN_IN_NOTICE] = notice
+    st.session_state[keys.CLEAR_COOKIE] = True
+
+
+def _cookie_token() -> str | None:
+    """The session token the browser sent when this tab connected, if any."""
+    token = st.context.cookies.get(web.COOKIE)
+    return token if isinstance(token, str) else None  # AppTest has no real connection
+
+
+def exchange_cookie() -> None:
+    """While a sign-in's cookie or a sign-out's clearing is due, the script that asks the
+    browser for it (an invisible element; see ``ui.web``)."""
+    code = st.session_state.get(keys.COOKIE_CODE)
+    clear = st.session_state.get(keys.CLEAR_COOKIE)
+    if not web.mounted() or not (code or clear):
+        st.session_state.pop(keys.COOKIE_CODE, None)
+        st.session_state.pop(keys.CLEAR_COOKIE, None)
+        return
+    web.request_cookie(
+        code=code, key=f"{keys.COOKIE_REQUEST}_{code or 'clear'}", on_done=_cookie_exchanged
+    )
+
+
+def _cookie_exchanged() -> None:
+    st.session_state.pop(keys.COOKIE_CODE, None)
+    st.session_state.pop(keys.CLEAR_COOKIE, None)
 
 
 def first_run_form(app: AppContext) -> None:
@@ -78,16 +164,28 @@ def first_run_form(app: AppContext) -> None:
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    start_session(operator)
+    start_session(app, operator)
     st.rerun()
 
 
 def sign_in_form(app: AppContext) -> None:
-    """The sign-in page."""
+    """The sign-in page: company sign-in when it is set up, a password unless it is off."""
     st.title("Sign in to userbatch")
     notice = st.session_state.pop(keys.SIGN_IN_NOTICE, None)
     if notice:
         st.info(notice)
+    refusal = st.session_state.pop(keys.SIGN_IN_REFUSAL, None)
+    if refusal:
+        st.error(inert(refusal))
+    settings = app.settings
+    if settings.company_sign_in and web.mounted():
+        label = f"Sign in with {settings.oidc_provider_name}"
+        if st.button(label, type="primary", key=keys.SIGN_IN_COMPANY):
+            st.login(web.COMPANY_PROVIDER)
+    elif settings.company_sign_in and not settings.password_sign_in:
+        st.error("Company sign-in needs the app served by 'userbatch serve' (server.py).")
+    if not settings.password_sign_in:
+        return
     with st.form("sign_in"):
         login = st.text_input("Login", key=keys.SIGN_IN_LOGIN)
         password = st.text_input("Password", type="password", key=keys.SIGN_IN_PASSWORD)
@@ -99,5 +197,5 @@ def sign_in_form(app: AppContext) -> None:
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    start_session(operator)
+    start_session(app, operator)
     st.rerun()

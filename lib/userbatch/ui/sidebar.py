@@ -37,8 +37,15 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
 def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     """Draw the sidebar; returns the working group."""
     st.sidebar.write(f"Signed in as **{inert(operator.login)}** ({operator.role})")
-    if st.sidebar.button("Sign out", key=keys.SIGN_OUT):
-        sign_out(notice="You are signed out.")
+    left, right = st.sidebar.columns(2)
+    if left.button("Sign out", key=keys.SIGN_OUT):
+        sign_out(app)
+        st.rerun()
+    if right.button(
+        "Sign out everywhere", key=keys.SIGN_OUT_EVERYWHERE,
+        help="Ends your sign-in in every browser and tab, here and on other machines.",
+    ):  # fmt: skip
+        sign_out(app, everywhere=True)
         st.rerun()
     group = working_group_selector(app, operator)
     st.session_state[keys.CURRENT_GROUP] = group

@@ -1,0 +1,14 @@
+"""userbatch as ``userbatch serve`` runs it: the screens of ``app.py`` in Streamlit's ASGI app,
+with the route that makes a sign-in last (a cookie) and, when it is set up, company sign-in.
+
+``streamlit run server.py`` serves it (``userbatch serve`` does that, beside the embedded
+Redis server and a worker); a plain ``streamlit run app.py`` serves the same screens, but a
+sign-in there lasts only as long as its browser tab and there is no company sign-in.
+"""
+
+import streamlit as st
+
+from userbatch.settings import get_settings
+from userbatch.ui.web import routes, streamlit_secrets
+
+app = st.App("app.py", routes=routes(), secrets=streamlit_secrets(get_settings()))
