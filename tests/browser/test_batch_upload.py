@@ -60,8 +60,8 @@ def _edit(page: Page, *, row: int, column: int, text: str, commit: bool = True) 
         _canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
         box = _canvas(page).bounding_box()
         assert box is not None
-        page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
-        for _ in range(3):  # a grid scrolled sideways puts another cell there: back to "Row"
+        page.mouse.click(box["x"] + 90, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
+        for _ in range(3):  # a grid scrolled sideways puts another cell there: to "Delete"
             page.keyboard.press("ArrowLeft")
         for _ in range(column):
             page.keyboard.press("ArrowRight")
@@ -83,12 +83,14 @@ def _edit(page: Page, *, row: int, column: int, text: str, commit: bool = True) 
 
 
 def _delete_row(page: Page, *, row: int) -> None:
+    """Tick the row's Delete cell and press "Delete ticked rows"."""
     idle(page)
     box = _canvas(page).bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + 14, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
-    page.wait_for_timeout(300)  # the grid takes the selection in before the key acts on it
-    page.keyboard.press("Delete")
+    page.mouse.click(box["x"] + 30, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+    button = page.get_by_role("button", name="Delete ticked rows (1)")
+    expect(button).to_be_enabled()
+    button.click()
 
 
 def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
@@ -121,7 +123,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     page.get_by_text("Show only errors").click()
     wait_until(lambda: "tanaka01" in cell_texts(page), timeout=10, what="all rows again")
 
-    _edit(page, row=1, column=2, text="sato0002")  # Login ID of row 3
+    _edit(page, row=1, column=3, text="sato0002")  # Login ID of row 3
     expect(metric(page, "Error")).to_have_text("2")
     wait_until(lambda: "sato0002" in cell_texts(page), timeout=10, what="the edited cell")
     _delete_row(page, row=2)  # row 4, the one without a name
@@ -129,7 +131,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
 
     page.get_by_role("button", name="Re-upload").click()  # asks first: the grid has changes
     expect(page.get_by_text("Your 2 change(s) in the grid will be lost")).to_be_visible()
-    page.get_by_role("button", name="Discard my changes").click()
+    page.get_by_role("button", name="Discard draft").click()
     corrected = tmp_path / "users-corrected.csv"
     corrected.write_text(CORRECTED)
     upload_and_check(page, corrected)

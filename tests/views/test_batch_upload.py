@@ -12,12 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
 from tests.helpers import literal
+from userbatch.batches.drafts import restore_draft
 from userbatch.db import session
 from userbatch.mail.templates import list_templates
 from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.ui import keys
-from userbatch.ui.batch.state import Checked
+from userbatch.ui.batch.state import GridPage
 from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (
@@ -93,24 +94,25 @@ def test_show_only_errors(app: AppTest) -> None:
     assert _grid_rows(app) == [3, 4]
 
 
-def _edit_grid(app: AppTest, change: dict[str, object]) -> AppTest:
-    checked: Checked = app.session_state[keys.BATCH]
-    app.session_state[checked.grid_key] = {
-        "edited_rows": {},
-        "added_rows": [],
-        "deleted_rows": [],
-    } | change
+def _edit_grid(app: AppTest, edited_rows: dict[int, dict[str, object]]) -> AppTest:
+    """The grid as the browser reports it after these edits (all of them, cumulative)."""
+    grid: GridPage = app.session_state[keys.GRID_SHOWN]
+    app.session_state[grid.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
     return app.run()
+
+
+def _delete_rows(app: AppTest, positions: list[int]) -> AppTest:
+    """Tick the rows at these positions of the grid and press "Delete ticked rows"."""
+    _edit_grid(app, {position: {"Delete": True} for position in positions})
+    return app.button(key=keys.DELETE_TICKED).click().run()
 
 
 def test_an_edit_is_checked_at_once_and_deleting_clears_the_rest(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    _edit_grid(
-        app, {"edited_rows": {1: {"cell:login_id": "sato0002", "cell:email": "sato@example.com"}}}
-    )
+    _edit_grid(app, {1: {"cell:login_id": "sato0002", "cell:email": "sato@example.com"}})
     assert _counts(app) == {"New": "3", "Update": "0", "Unchanged": "0", "Error": "1"}
     assert app.data_editor[0].value["cell:login_id"].tolist()[1] == "sato0002"
-    _edit_grid(app, {"deleted_rows": [2]})
+    _delete_rows(app, [2])
     assert _grid_rows(app) == [2, 3, 5]
     assert _counts(app)["Error"] == "0"
     assert not app.button(key="execute").disabled
@@ -127,7 +129,8 @@ def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: Wo
 def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     assert not app.get("popover")  # nothing to lose yet: the buttons act at once
-    _edit_grid(app, {"edited_rows": {1: {"cell:login_id": "sato0002"}}, "deleted_rows": [2]})
+    _edit_grid(app, {1: {"cell:login_id": "sato0002"}})
+    _delete_rows(app, [2])
     asking = [block for block in app.get("popover") if block.proto.popover.label == "Re-upload"]
     assert "Your 2 change(s) in the grid will be lost" in asking[0].markdown[0].value
     asking[0].button(key="reupload").click().run()
@@ -136,7 +139,7 @@ def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
 
 def test_edits_survive_another_screen(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    _edit_grid(app, {"deleted_rows": [1, 2]})
+    _delete_rows(app, [1, 2])
     app.switch_page("lib/userbatch/ui/users.py").run()
     app.switch_page("lib/userbatch/ui/batch/__init__.py").run()
     assert _grid_rows(app) == [2, 5]
@@ -153,9 +156,9 @@ def test_a_file_error_is_one_message_with_re_upload(app: AppTest) -> None:
 
 def test_the_encoding_can_be_chosen_again(app: AppTest) -> None:
     _upload(app, "Login ID,Name\r\ntanaka01,田中\r\n".encode("cp932"))
-    checked: Checked = app.session_state[keys.BATCH]
-    assert checked.result.sheet.encoding == "cp932"
-    app.selectbox(key=keys.encoding(checked.version)).select("utf-8").run()
+    assert "Encoding (detected)" in [box.label for box in app.selectbox]
+    assert app.selectbox(key=keys.encoding(0)).value == "cp932"
+    app.selectbox(key=keys.encoding(0)).select("utf-8").run()
     assert "cannot be read as UTF-8" in literal(app.error[1].value)
 
 
@@ -200,8 +203,8 @@ def test_a_manager_works_in_their_subtree(
     _upload(app, b"Login ID,Name,Belong to\r\ntanaka01,T,Support\r\nsuzuki01,S,\r\n")
     assert _counts(app) == {"New": "1", "Update": "0", "Unchanged": "0", "Error": "1"}
     assert "outside your groups" in app.data_editor[0].value["Problems"].tolist()[0]
-    checked: Checked = app.session_state[keys.BATCH]
-    assert checked.result.options.working_group.path == "Sales"
+    draft = restore_draft(world.engine, world.settings, manager)
+    assert draft is not None and draft.result.options.working_group.path == "Sales"
 
 
 def _edit_invitation(app: AppTest, data: bytes) -> AppTest:

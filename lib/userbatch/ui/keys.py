@@ -18,6 +18,7 @@ SIGN_IN_REFUSAL = "sign_in_refusal"  # why a company identity was refused
 SIGN_IN_COMPANY = "sign_in_company"
 SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
 WORKING_GROUP = "working_group_id"  # the sidebar's picker
+PENDING_GROUP = "working_group_next"  # the picker's value from the next run (a draft's)
 CURRENT_GROUP = "working_group"  # the group it drew on this run
 SIGN_OUT = "sign_out"
 SETUP_ORGANISATION = "setup_organisation"
@@ -139,6 +140,10 @@ LOAD_DEMO = "load_demo"
 BATCH = "batch_upload"
 ONLY_ERRORS = "batch_only_errors"
 GRID_PAGE = "batch_page"
+GRID_SHOWN = "batch_grid_shown"  # this tab's GridPage
+GRIDS_DRAWN = "batch_grids_drawn"  # how many grids this tab has drawn (a part of their keys)
+DRAFT_SHOWN = "batch_draft_shown"  # the draft this tab has opened where it was left
+DELETE_TICKED = "delete_ticked"
 EXECUTING = "batch_executing"  # the Execute dialog is open
 BATCH_FILE = "batch_file"
 UPLOAD_AND_CHECK = "upload_and_check"
@@ -166,8 +171,8 @@ def delimiter(version: int) -> str:
     return f"delimiter-{version}"
 
 
-def grid(version: int, first_row: int) -> str:
-    return f"grid-{version}-{first_row}"
+def grid(drawn: int, first_row: int) -> str:
+    return f"grid-{drawn}-{first_row}"
 
 
 def subject(template_id: int) -> str:

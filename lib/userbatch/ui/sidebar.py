@@ -22,6 +22,9 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
     groups = groups_in_scope(app.engine, operator.scope_path)
     organisation = organisation_name(app.engine) or ""
     by_id = {group.id: group for group in groups}
+    pending = st.session_state.pop(keys.PENDING_GROUP, None)
+    if pending in by_id:
+        st.session_state[keys.WORKING_GROUP] = pending
     if st.session_state.get(keys.WORKING_GROUP) not in by_id:
         st.session_state[keys.WORKING_GROUP] = groups[0].id
     chosen = st.sidebar.selectbox(

@@ -19,7 +19,7 @@ from userbatch.ui.sidebar import current_working_group
 
 def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
     st.title("Batch user registration/update")
-    match current():
+    match current(app, operator):
         case None:
             upload.start(app, operator, working)
         case Refused() as refused:

@@ -8,13 +8,14 @@ import zoneinfo
 
 import streamlit as st
 
+from userbatch.batches.drafts import discard_draft
 from userbatch.batches.store import Invitation, invited_rows, preview_invitation
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui import jobs, keys
-from userbatch.ui.batch.state import Checked, Stored, put, reset
+from userbatch.ui.batch.state import Checked, Stored, drafts, put, reset
 from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
@@ -76,6 +77,8 @@ def _dialog(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
         except UserbatchError as exc:
             st.error(inert(str(exc)))
             return
+        discard_draft(app.engine, operator.id, draft_id=state.draft_id)  # it is the batch now
+        drafts(app.settings.drafts_in_memory).drop(operator.id)
         put(Stored(state.source.file_name, sum(counts.values()), batch_id))
         _close_dialog()
         st.rerun()

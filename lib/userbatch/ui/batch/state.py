@@ -1,54 +1,67 @@
-"""Where the batch screen stands: no file, a file refused, a file checked, a batch stored.
+"""Where the batch screen stands: no file, a file refused, a draft being fixed, a batch stored.
 
-``st.session_state[BATCH]`` holds one of ``Refused``, ``Checked`` or ``Stored`` (nothing:
-no file yet), so the checked file and the edits in its grid survive a visit to another
-screen. The screen draws the state it finds; each user action replaces it or updates it.
+A checked file is the operator's draft (``userbatch.batches.drafts``): saved on the server as
+it changes, so a reload, another tab or a restarted server shows it as it was left. The app
+server keeps the checks of the ``drafts_in_memory`` drafts used last (``Drafts``, shared by
+the operator's tabs) and restores the others from the database when their operator returns.
+A refused file and a stored batch belong to the tab (``st.session_state[BATCH]``). Each tab
+keeps its own ``GridPage``: the rows its grid shows and the edits it has taken from it.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import streamlit as st
 
+from userbatch.batches.drafts import DraftFile, Restored, draft_version, restore_draft
 from userbatch.check.state import CheckedSheet
+from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
 from userbatch.ui import keys
-
-
-@dataclass
-class SourceFile:
-    """The uploaded file and how to read it."""
-
-    file_name: str
-    data: bytes
-    # One id per upload: pressing Execute again after a failed hand-over only queues the
-    # batch stored the first time.
-    batch_id: str
-    encoding: str | None = None  # chosen by the operator; None: detected
-    delimiter: str | None = None
+from userbatch.ui.context import AppContext
 
 
 @dataclass
 class Refused:
     """A file that cannot be checked, with why."""
 
-    source: SourceFile
+    source: DraftFile
     error: CsvFileError
     version: int = 0  # of the reading widgets, which start afresh after each re-read
 
 
 @dataclass
 class Checked:
-    """A checked file, being fixed in the grid."""
+    """The operator's draft: a checked file, being fixed in the grid (shared by their tabs)."""
 
-    source: SourceFile
+    draft_id: int
+    source: DraftFile
     result: CheckedSheet
-    version: int = 0  # of the reading widgets and the grid, which start afresh
+    edits: int = 0  # saved in the database; a copy with fewer is stale
     changes: int = 0  # cells edited and rows deleted in the grid, which leaving discards
-    # The grid drawn last: its widget key and the spreadsheet rows it showed, in order.
-    grid_key: str = ""
-    grid_rows: list[int] = field(default_factory=list)
+    page: int = 1
+    only_errors: bool = False
+    version: int = 0  # of the reading widgets, which start afresh after each re-read
+    # Said once on the screen: the draft was restored against a database that changed.
+    notice: str | None = None
+    # Held while a tab draws the draft or changes it: the operator's tabs take turns.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @classmethod
+    def restored(cls, draft: Restored) -> Checked:
+        notice = (
+            "The users, groups or settings changed since this draft was saved: it was checked "
+            "again, and some rows' results differ from when you left it."
+            if draft.changed_meanwhile
+            else None
+        )
+        return cls(
+            draft.draft_id, draft.source, draft.result, edits=draft.edits, changes=draft.changes,
+            page=draft.page, only_errors=draft.only_errors, notice=notice,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,17 +76,91 @@ class Stored:
 Screen = Refused | Checked | Stored
 
 
-def current() -> Screen | None:
+@dataclass
+class GridPage:
+    """One tab's grid: the rows it shows (fixed while the page and the filter stay, so that
+    edits made while the page reruns land on the right row) and what it has taken from it."""
+
+    key: str
+    rows: list[int]
+    marked: list[str]  # field keys with a mark column
+    page: int
+    only_errors: bool
+    taken: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, field) -> text
+
+
+class Drafts:
+    """The checks of the drafts used last, by operator id (least recently used go first)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._open: OrderedDict[int, Checked] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, app: AppContext, operator: OperatorInfo) -> Checked | None:
+        """The operator's draft: the copy in memory while it is current, else restored.
+
+        Raises ``CsvFileError`` when a restored draft's file can no longer be read (the
+        draft is then discarded).
+        """
+        version = draft_version(app.engine, operator.id)
+        with self._lock:
+            found = self._open.get(operator.id)
+            if version is None:
+                self._open.pop(operator.id, None)
+                return None
+            if found is not None and (found.draft_id, found.edits) == version:
+                self._open.move_to_end(operator.id)
+                return found
+        restored = restore_draft(app.engine, app.settings, operator)
+        if restored is None:
+            return None
+        checked = Checked.restored(restored)
+        self.put(operator.id, checked)
+        return checked
+
+    def put(self, operator_id: int, checked: Checked) -> None:
+        with self._lock:
+            self._open[operator_id] = checked
+            self._open.move_to_end(operator_id)
+            while len(self._open) > self.capacity:
+                self._open.popitem(last=False)
+
+    def drop(self, operator_id: int) -> None:
+        with self._lock:
+            self._open.pop(operator_id, None)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+@st.cache_resource
+def drafts(capacity: int) -> Drafts:
+    """The server's drafts in memory (one per process)."""
+    return Drafts(capacity)
+
+
+def current(app: AppContext, operator: OperatorInfo) -> Screen | None:
     """The screen's state; None before a file is uploaded."""
     state: Screen | None = st.session_state.get(keys.BATCH)
-    return state
+    if state is not None:
+        return state
+    try:
+        return drafts(app.settings.drafts_in_memory).get(app, operator)
+    except CsvFileError as error:
+        st.warning(f"Your draft could not be read again and was discarded: {error}")
+        return None
 
 
-def put(state: Screen) -> None:
+def put(state: Refused | Stored) -> None:
     st.session_state[keys.BATCH] = state
 
 
 def reset() -> None:
-    """Back to the start: drop the file and the screen's widgets."""
-    for key in (keys.BATCH, keys.ONLY_ERRORS, keys.GRID_PAGE, keys.EXECUTING, keys.BATCH_FILE):
+    """Back to the start in this tab: drop a refused file or a stored batch and the screen's
+    widgets (a draft is ended by ``userbatch.ui.batch.grid``)."""
+    for key in (
+        keys.BATCH, keys.ONLY_ERRORS, keys.GRID_PAGE, keys.EXECUTING, keys.BATCH_FILE,
+        keys.GRID_SHOWN, keys.DRAFT_SHOWN,
+    ):  # fmt: skip
         st.session_state.pop(key, None)

@@ -3,10 +3,13 @@ file that cannot be checked, with the encoding to try instead."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from userbatch.admin.users import export_users
+from userbatch.batches.drafts import DraftFile, save_draft
 from userbatch.batches.store import new_batch_id
 from userbatch.check.run import check_file
 from userbatch.directory.auth import OperatorInfo
@@ -16,7 +19,7 @@ from userbatch.errors import CsvFileError
 from userbatch.files.decode import ENCODINGS
 from userbatch.files.download import write_table
 from userbatch.ui import demo, keys
-from userbatch.ui.batch.state import Checked, Refused, SourceFile, put, reset
+from userbatch.ui.batch.state import Checked, Refused, drafts, put, reset
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -60,9 +63,9 @@ def start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
         "Upload and check", type="primary", disabled=file is None, key=keys.UPLOAD_AND_CHECK
     )
     if pressed and file is not None:
-        source = SourceFile(file_name=file.name, data=file.getvalue(), batch_id=new_batch_id())
+        source = DraftFile(file_name=file.name, data=file.getvalue(), batch_id=new_batch_id())
         with st.spinner("Checking every row…"):
-            put(read(app, operator, working, source))
+            take_file(app, operator, working, source)
         st.rerun()
 
 
@@ -91,14 +94,15 @@ def group_name(group: GroupInfo) -> str:
     return "the whole organisation" if group.is_root else group.path
 
 
-def read(
+def take_file(
     app: AppContext,
     operator: OperatorInfo,
     working: GroupInfo,
-    source: SourceFile,
+    source: DraftFile,
     version: int = 0,
-) -> Checked | Refused:
-    """Read and check ``source``: the checked file, or the file refused with why."""
+) -> None:
+    """Read and check ``source``: it becomes the operator's draft (in place of any other),
+    or this tab's refused file, with why."""
     try:
         result = check_file(
             app.engine, app.settings, source.data, file_name=source.file_name,
@@ -106,8 +110,13 @@ def read(
             encoding=source.encoding, delimiter=source.delimiter,
         )  # fmt: skip
     except CsvFileError as error:
-        return Refused(source, error, version=version)
-    return Checked(source, result, version=version)
+        put(Refused(source, error, version=version))
+        return
+    draft_id = save_draft(app.engine, app.settings, operator, source, result)
+    drafts(app.settings.drafts_in_memory).put(
+        operator.id, Checked(draft_id, source, result, version=version)
+    )
+    reset()
 
 
 def refused(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Refused) -> None:
@@ -119,14 +128,13 @@ def refused(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: 
     if state.error.code == "unreadable":
         choice = encoding_picker(source, state.version, "Read the file as")
         if choice is not None:
-            source.encoding = choice
-            put(read(app, operator, working, source, state.version))
+            take_file(app, operator, working, replace(source, encoding=choice), state.version)
             st.rerun()
     st.button("Re-upload", on_click=reset, type="primary", key=keys.REUPLOAD_AFTER_ERROR)
 
 
 def encoding_picker(
-    source: SourceFile, version: int, label: str, detected: str | None = None
+    source: DraftFile, version: int, label: str, detected: str | None = None
 ) -> str | None:
     """The encoding to read ``source`` as, when the operator picks another one."""
     options = [name for name in ENCODINGS if name != "xlsx"]
