@@ -1,12 +1,17 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from tests.conftest import World
 from userbatch.db import current_revision, head_revision, migrate, open_database, session
-from userbatch.models import EmailTemplate, FieldSetting
+from userbatch.directory.sessions import end_session, open_session
+from userbatch.models import Base, EmailTemplate, FieldSetting
 from userbatch.settings import Settings
 
 TABLES = {
     "groups", "users", "memberships", "field_settings", "operators", "email_templates",
-    "batches", "batch_rows", "outbox", "alembic_version",
+    "batches", "batch_rows", "outbox", "operator_sessions", "drafts", "draft_edits",
+    "alembic_version",
 }  # fmt: skip
 
 
@@ -40,3 +45,18 @@ def test_every_lookup_has_an_index(settings: Settings) -> None:
     assert ("batch_id", "row_no") in indexed("batch_rows")
     assert ("state", "send_at") in indexed("outbox")
     assert ("token_hash",) in indexed("outbox")
+
+
+def test_the_schema_the_migrations_make_is_the_models(settings: Settings) -> None:
+    engine = open_database(settings)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_an_ended_sessions_id_is_never_given_again(world: World) -> None:
+    # A tab holds its session's id; SQLite would hand out the highest id again by default.
+    first = open_session(world.engine, world.settings, world.admin).session_id
+    end_session(world.engine, first)
+    again = open_session(world.engine, world.settings, world.manager("lead", "Sales"))
+    assert again.session_id > first

@@ -163,6 +163,9 @@ class OperatorSession(Base):
     """A lasting sign-in: the browser keeps the token in a cookie, this table only its hash."""
 
     __tablename__ = "operator_sessions"
+    # A tab holds its session's id: an ended session's id must never come back (SQLite would
+    # reuse the highest) and sign in whoever the new session is for.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -181,6 +184,8 @@ class Draft(Base):
     screen's place; its edits are ``DraftEdit`` rows, replayed in order on restore."""
 
     __tablename__ = "drafts"
+    # A new draft never takes a discarded one's id (SQLite would reuse the highest).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     operator_id: Mapped[int] = mapped_column(

@@ -1,6 +1,7 @@
 """The worker process: RQ's worker with the scheduler, and the maintenance it runs every
-minute — jobs of this machine's dead workers handed back, the mail sweep scheduled, and
-batches whose jobs ended without saying so brought up to date."""
+minute — jobs of this machine's dead workers handed back, the mail sweep scheduled, batches
+whose jobs ended without saying so brought up to date, and drafts left for ``draft_days`` and
+sessions past their limits removed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from userbatch.batches import lifecycle
+from userbatch.batches.drafts import remove_old_drafts
 from userbatch.db import get_engine, is_blip, open_database, session
+from userbatch.directory.sessions import remove_expired
 from userbatch.models import ACTIVE_STATES, Batch, BatchState
 from userbatch.settings import Settings
 from userbatch.worker.connection import QUEUE_NAME, get_queue, redis_connection
@@ -49,12 +52,20 @@ class UserbatchWorker(Worker):
         release_jobs_of_dead_workers(self.connection)
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         try:
-            schedule_mail_sweep(get_engine(self.settings), self.settings)
+            engine = get_engine(self.settings)
+            schedule_mail_sweep(engine, self.settings)
+            remove_leftovers(engine, self.settings)
         except DBAPIError as exc:
             if not is_blip(exc):
                 raise
-            # The database is away for a moment: the next round schedules the sweep.
-            self.log.warning("mail sweep not scheduled, the database is unavailable: %s", exc)
+            # The database is away for a moment: the next round does it.
+            self.log.warning("maintenance postponed, the database is unavailable: %s", exc)
+
+
+def remove_leftovers(engine: Engine, settings: Settings) -> tuple[int, int]:
+    """Remove the drafts untouched for ``draft_days`` and the sessions past their limits;
+    how many of each."""
+    return remove_old_drafts(engine, settings), remove_expired(engine, settings)
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:

@@ -34,6 +34,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_operator_sessions_token_hash")),
+        sqlite_autoincrement=True,  # a tab holds its session's id: never reused
     )
     op.create_index(op.f("ix_operator_sessions_operator_id"), "operator_sessions", ["operator_id"])
     op.create_table(
@@ -67,6 +68,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drafts")),
         sa.UniqueConstraint("operator_id", name=op.f("uq_drafts_operator_id")),
+        sqlite_autoincrement=True,  # a new draft never takes a discarded one's id
     )
     op.create_table(
         "draft_edits",
