@@ -6,6 +6,7 @@ A failing test leaves a screenshot in ``test-artifacts/``.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +43,18 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Served:
     url: str
     settings: Settings
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def restart(self) -> None:
+        """Stop ``userbatch serve`` and start it again on the same port and data folder (an
+        update, a crash): every browser session of the app server ends."""
+        stop_process(self.process, timeout=60)
+        self.process, _ = serve_until_healthy(self.settings, self.port)
 
 
 @pytest.fixture
@@ -55,8 +64,9 @@ def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
     settings.data_dir.mkdir(parents=True)
     port = free_port()
     serve, _ = serve_until_healthy(settings, port)
-    yield Served(f"http://localhost:{port}", settings)
-    stop_process(serve, timeout=60)
+    served = Served(f"http://localhost:{port}", settings, port, serve)
+    yield served
+    stop_process(served.process, timeout=60)
 
 
 @pytest.fixture
@@ -119,6 +129,63 @@ def execute(page: Page, stored: str = "is stored and queued") -> None:
     page.get_by_role("button", name="Execute registration").click()
     page.get_by_role("dialog").get_by_role("button", name="Execute").click()
     expect(page.get_by_text(stored)).to_be_visible()
+
+
+ROW_HEIGHT = 35
+
+
+def grid_canvas(page: Page) -> Locator:
+    return page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
+
+
+def edit_cell(
+    page: Page, *, row: int, column: int, text: str, commit: bool = True, settle: bool = True
+) -> None:
+    """Type into the grid's cell at (row position, column index) as a person would; without
+    ``commit`` the editor stays open for the caller's Enter; without ``settle`` it does not
+    wait for the page to finish a rerun first."""
+    editor = (
+        page.locator("textarea, input")
+        .filter(has=page.locator(":focus"))
+        .or_(page.locator("textarea:focus, input:focus"))
+    )
+    for attempt in range(3):  # a grid redrawn under the click loses it: click again
+        if settle:
+            idle(page)
+        grid_canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
+        box = grid_canvas(page).bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 90, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
+        for _ in range(3):  # a grid scrolled sideways puts another cell there: to "Delete"
+            page.keyboard.press("ArrowLeft")
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        for _ in range(row):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")  # opens the cell's editor
+        try:
+            expect(editor.first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    expect(editor.first).to_have_value(text)  # the editor has the keys before Enter commits
+    if commit:
+        page.keyboard.press("Enter")
+
+
+def tick_and_delete(page: Page, *, row: int) -> None:
+    """Tick the row's Delete cell and press "Delete ticked rows"."""
+    idle(page)
+    box = grid_canvas(page).bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 30, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+    button = page.get_by_role("button", name="Delete ticked rows (1)")
+    expect(button).to_be_enabled()
+    button.click()
 
 
 def metric(page: Page, label: str) -> Locator:

@@ -8,16 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.browser.conftest import (
     PASSWORD,
     Served,
     cell_texts,
+    edit_cell,
     idle,
     metric,
     sign_in,
+    tick_and_delete,
     upload_and_check,
 )
 from tests.helpers import settings_env, wait_until
@@ -40,57 +42,6 @@ CORRECTED = (
     "sato0002,Sato,sato@example.com,,\r\n"
     "yamada01,Yamada,yamada@example.com,,Support\r\n"
 )
-ROW_HEIGHT = 35
-
-
-def _canvas(page: Page) -> Locator:
-    return page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
-
-
-def _edit(page: Page, *, row: int, column: int, text: str, commit: bool = True) -> None:
-    """Type into the grid's cell at (row position, column index) as a person would; without
-    ``commit`` the editor stays open for the caller's Enter."""
-    editor = (
-        page.locator("textarea, input")
-        .filter(has=page.locator(":focus"))
-        .or_(page.locator("textarea:focus, input:focus"))
-    )
-    for attempt in range(3):  # a grid redrawn under the click loses it: click again
-        idle(page)
-        _canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
-        box = _canvas(page).bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + 90, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
-        for _ in range(3):  # a grid scrolled sideways puts another cell there: to "Delete"
-            page.keyboard.press("ArrowLeft")
-        for _ in range(column):
-            page.keyboard.press("ArrowRight")
-        for _ in range(row):
-            page.keyboard.press("ArrowDown")
-        page.keyboard.press("Enter")  # opens the cell's editor
-        try:
-            expect(editor.first).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-    page.keyboard.press("Control+a")
-    page.keyboard.type(text)
-    page.wait_for_timeout(300)  # the editor takes the keys in before Enter commits them
-    if commit:
-        page.keyboard.press("Enter")
-
-
-def _delete_row(page: Page, *, row: int) -> None:
-    """Tick the row's Delete cell and press "Delete ticked rows"."""
-    idle(page)
-    box = _canvas(page).bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 30, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
-    button = page.get_by_role("button", name="Delete ticked rows (1)")
-    expect(button).to_be_enabled()
-    button.click()
 
 
 def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
@@ -123,10 +74,10 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     page.get_by_text("Show only errors").click()
     wait_until(lambda: "tanaka01" in cell_texts(page), timeout=10, what="all rows again")
 
-    _edit(page, row=1, column=3, text="sato0002")  # Login ID of row 3
+    edit_cell(page, row=1, column=3, text="sato0002")  # Login ID of row 3
     expect(metric(page, "Error")).to_have_text("2")
     wait_until(lambda: "sato0002" in cell_texts(page), timeout=10, what="the edited cell")
-    _delete_row(page, row=2)  # row 4, the one without a name
+    tick_and_delete(page, row=2)  # row 4, the one without a name
     expect(metric(page, "Error")).to_have_text("1")
 
     page.get_by_role("button", name="Re-upload").click()  # asks first: the grid has changes

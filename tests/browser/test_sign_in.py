@@ -24,7 +24,7 @@ from userbatch.admin.operators import OperatorRow, add_operator, set_disabled
 from userbatch.db import open_database, session
 from userbatch.directory import auth
 from userbatch.directory.groups import add_group
-from userbatch.models import Operator
+from userbatch.models import Operator, OperatorSession
 from userbatch.settings import Settings
 from userbatch.ui.web import COOKIE, SESSION_ROUTE
 from userbatch.worker.runtime import stop_process
@@ -74,7 +74,7 @@ def _sign_in_as(page: Page, url: str, login: str, password: str = PASSWORD) -> N
     _signed_in(page, login)
 
 
-def _engine(served: Served) -> Engine:
+def _engine(served: Served | CompanyApp) -> Engine:
     engine: Engine = open_database(served.settings)
     return engine
 
@@ -148,42 +148,10 @@ def test_the_route_refuses_a_cross_site_request(served: str) -> None:
     assert _post(route, {"code": "x"}, {"Origin": f"http://{host}"}) == 404
 
 
-@dataclass
-class Restartable:
-    """A ``userbatch serve`` the test may stop and start again on the same folder and port."""
-
-    settings: Settings
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def start(self) -> None:
-        self.process, _ = serve_until_healthy(self.settings, self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout=60)
-            self.process = None
-
-
-@pytest.fixture
-def restartable(make_settings: Callable[..., Settings]) -> Iterator[Restartable]:
-    settings = make_settings(redis_url=None)
-    settings.data_dir.mkdir(parents=True)
-    server = Restartable(settings, free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_a_restarted_server_keeps_the_sign_in(restartable: Restartable, page: Page) -> None:
-    set_up(page, restartable.url)
+def test_a_restarted_server_keeps_the_sign_in(served_app: Served, page: Page) -> None:
+    set_up(page, served_app.url)
     _wait_for_cookie(page.context)
-    restartable.stop()
-    restartable.start()
+    served_app.restart()  # the same data folder and port
     page.reload()
     _signed_in(page)
 
@@ -270,6 +238,14 @@ def test_a_disabled_operators_open_tab_is_signed_out_at_its_next_rerun(
 # --- Company sign-in -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CompanyApp:
+    """The app served for company sign-in."""
+
+    url: str
+    settings: Settings
+
+
 @dataclass
 class Company:
     """Company sign-in as a test sets it up: a real OpenID provider and ``userbatch serve``
@@ -280,7 +256,7 @@ class Company:
     provider: OidcProvider | None = None
     running: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, **overrides: Any) -> Served:
+    def start(self, **overrides: Any) -> CompanyApp:
         port = free_port()
         url = f"http://localhost:{port}"
         self.provider = OidcProvider(CLIENT_ID, CLIENT_SECRET, [f"{url}/oauth2callback"])
@@ -297,7 +273,7 @@ class Company:
         )  # fmt: skip
         serve, _ = serve_until_healthy(settings, port)
         self.running.append(serve)
-        return Served(url, settings)
+        return CompanyApp(url, settings)
 
     def signs_in(self, claims: dict[str, Any]) -> None:
         """The identity the provider signs in next."""
@@ -318,7 +294,7 @@ def company(make_settings: Callable[..., Settings]) -> Iterator[Company]:
     set_up_company.stop()
 
 
-def _operator_logins(served: Served) -> list[str]:
+def _operator_logins(served: CompanyApp) -> list[str]:
     with session(_engine(served)) as db:
         return list(db.scalars(select(Operator.login).order_by(Operator.login)))
 
@@ -328,9 +304,8 @@ def _click_company_sign_in(page: Page, url: str) -> None:
     page.get_by_role("button", name="Sign in with Acme SSO").click()
 
 
-def test_company_sign_in_signs_the_matching_operator_in_and_lasts(
-    company: Company, page: Page
-) -> None:
+def _alice_signs_in(company: Company, page: Page) -> CompanyApp:
+    """Alice, an operator whose login is her company e-mail, signs in with Acme SSO."""
     served = company.start()
     engine = _engine(served)
     add_operator(
@@ -338,19 +313,57 @@ def test_company_sign_in_signs_the_matching_operator_in_and_lasts(
         min_password_length=8,
     )  # fmt: skip
     company.signs_in({"sub": "u-1", "email": ALICE, "email_verified": True})
-
     _click_company_sign_in(page, served.url)
     _signed_in(page, ALICE)
-    assert company.provider is not None and "/token" in company.provider.requests
+    return served
+
+
+def _streamlit_cookies(context: BrowserContext) -> list[str]:
+    return [c["name"] for c in context.cookies() if c["name"].startswith("_streamlit_user")]
+
+
+def _session_methods(served: CompanyApp) -> list[str]:
+    with session(_engine(served)) as db:
+        return list(db.scalars(select(OperatorSession.method)))
+
+
+def _lasts_by_our_cookie(served: CompanyApp, page: Page) -> None:
+    """Our cookie has taken over from Streamlit's identity cookie: a reload resumes the one
+    session there is, and signs in with the company account no second time."""
     _wait_for_cookie(page.context)
-    # Our cookie has taken over: Streamlit's identity cookie is gone.
     wait_until(
-        lambda: not [c for c in page.context.cookies() if c["name"].startswith("_streamlit_user")],
+        lambda: not _streamlit_cookies(page.context),
         timeout=30,
         what="Streamlit's identity cookie to be cleared",
     )
     page.reload()
     _signed_in(page, ALICE)
+    assert _session_methods(served) == ["company"]
+
+
+def test_company_sign_in_signs_the_matching_operator_in(company: Company, page: Page) -> None:
+    served = _alice_signs_in(company, page)
+    assert company.provider is not None and "/token" in company.provider.requests
+    assert _session_methods(served) == ["company"]
+
+
+@pytest.mark.xfail(
+    reason="product bug: a company sign-in opens its session inside current_operator, after "
+    "app.py has run exchange_cookie() for this run, so the cookie's hand-over waits for the "
+    "next rerun; until then only Streamlit's identity cookie is kept, and each reload signs "
+    "in with it again (a new session each time)",
+    strict=True,
+)
+def test_company_sign_in_lasts_by_our_cookie_at_once(company: Company, page: Page) -> None:
+    served = _alice_signs_in(company, page)
+    _lasts_by_our_cookie(served, page)
+
+
+def test_company_sign_in_lasts_by_our_cookie_after_a_rerun(company: Company, page: Page) -> None:
+    served = _alice_signs_in(company, page)
+    _rerun(page)
+    expect(page.get_by_role("heading", name="Manage users")).to_be_visible()
+    _lasts_by_our_cookie(served, page)
 
 
 def test_company_sign_in_refuses_an_unknown_identity_and_creates_nothing(

@@ -9,8 +9,7 @@ from __future__ import annotations
 # -- who is signed in (ui.session) and the sidebar
 SESSION_ID = "session_id"  # this tab's lasting sign-in (directory.sessions)
 SIGN_IN_NOTICE = "sign_in_notice"
-COOKIE_CODE = "session_cookie_code"  # a sign-in's cookie, waiting for the browser to fetch it
-CLEAR_COOKIE = "session_cookie_clear"  # a sign-out's: the browser is to drop the cookie
+COOKIE_CODE = "session_cookie_code"  # a cookie to set or clear, for the browser to fetch
 COOKIE_REQUEST = "session_cookie_request"  # the script that asks for either
 COMPANY_IDENTITY_USED = "company_identity_used"  # this tab's st.user took its sign-in
 DEAD_COOKIE = "session_cookie_dead"  # the token this tab's cookie held, known to be ended

@@ -68,7 +68,7 @@ def _from_browser(app: AppContext) -> SignedIn | None:
         )
     except SignInError as exc:
         state[keys.SIGN_IN_REFUSAL] = str(exc)
-        state[keys.CLEAR_COOKIE] = True  # Streamlit's identity cookie goes with it
+        _clear_cookie()  # Streamlit's identity cookie goes with it
         return None
     return start_session(app, operator, method="company")
 
@@ -106,7 +106,12 @@ def _forget(*, notice: str) -> None:
     if token:
         st.session_state[keys.DEAD_COOKIE] = token
     st.session_state[keys.SIGN_IN_NOTICE] = notice
-    st.session_state[keys.CLEAR_COOKIE] = True
+    _clear_cookie()
+
+
+def _clear_cookie() -> None:
+    if web.mounted():
+        st.session_state[keys.COOKIE_CODE] = web.hand_over(None)
 
 
 def _cookie_token() -> str | None:
@@ -116,22 +121,18 @@ def _cookie_token() -> str | None:
 
 
 def exchange_cookie() -> None:
-    """While a sign-in's cookie or a sign-out's clearing is due, the script that asks the
-    browser for it (an invisible element; see ``ui.web``)."""
-    code = st.session_state.get(keys.COOKIE_CODE)
-    clear = st.session_state.get(keys.CLEAR_COOKIE)
-    if not web.mounted() or not (code or clear):
+    """While a sign-in's cookie or a sign-out's clearing is due, the element that has the
+    browser fetch it (see ``ui.web``); gone once the browser has."""
+    if not web.mounted():
         st.session_state.pop(keys.COOKIE_CODE, None)
-        st.session_state.pop(keys.CLEAR_COOKIE, None)
         return
-    web.request_cookie(
-        code=code, key=f"{keys.COOKIE_REQUEST}_{code or 'clear'}", on_done=_cookie_exchanged
-    )
-
-
-def _cookie_exchanged() -> None:
-    st.session_state.pop(keys.COOKIE_CODE, None)
-    st.session_state.pop(keys.CLEAR_COOKIE, None)
+    code = st.session_state.get(keys.COOKIE_CODE)
+    if code is None:
+        return
+    if web.fetched(code):
+        del st.session_state[keys.COOKIE_CODE]
+        return
+    web.request_cookie(code, key=f"{keys.COOKIE_REQUEST}_{code}")
 
 
 def first_run_form(app: AppContext) -> None:

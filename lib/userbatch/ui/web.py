@@ -4,8 +4,8 @@ A Streamlit page talks over a WebSocket and cannot set a cookie, so signing in h
 token over: the page keeps a one-time code (``hand_over``), and a small script in it posts
 the code to ``/userbatch/session``, whose answer sets the cookie — ``HttpOnly``,
 ``SameSite=Strict``, ``Secure`` over HTTPS, path ``/``. The token never reaches the page's
-script. ``DELETE`` on the same route clears the cookie at sign-out, with Streamlit's own
-identity cookie from a company sign-in. The route refuses requests from other sites.
+script. A sign-out's code clears the cookie instead; either clears Streamlit's own identity
+cookie from a company sign-in. The route refuses requests from other sites.
 
 The route exists where ``server.py`` serves the app (``userbatch serve``); under a plain
 ``streamlit run app.py`` it does not, and a sign-in lasts for its tab only (``mounted``).
@@ -37,12 +37,15 @@ STREAMLIT_IDENTITY_COOKIES = "_streamlit_user"
 HANDOVER_SECONDS = 120
 
 _lock = threading.Lock()
-_waiting: dict[str, tuple[NewSession, float]] = {}
+# Code -> (the session whose cookie it fetches, or None to clear the cookie; its deadline).
+_waiting: dict[str, tuple[NewSession | None, float]] = {}
+_fetched: set[str] = set()
 _mounted = False
 
 
-def hand_over(new: NewSession) -> str:
-    """A one-time code the page posts to the route to receive ``new``'s cookie."""
+def hand_over(new: NewSession | None) -> str:
+    """A one-time code the page posts to the route to receive ``new``'s cookie (None: to
+    have the cookie cleared)."""
     code = secrets.token_urlsafe(32)
     now = time.monotonic()
     with _lock:
@@ -52,12 +55,15 @@ def hand_over(new: NewSession) -> str:
     return code
 
 
-def _collect(code: str) -> NewSession | None:
+def fetched(code: str) -> bool:
+    """True once the browser has come for ``code`` (then forgotten)."""
     with _lock:
-        found = _waiting.pop(code, None)
-    if found is None or found[1] < time.monotonic():
-        return None
-    return found[0]
+        if code in _fetched:
+            _fetched.discard(code)
+            return True
+        found = _waiting.get(code)
+    # Expired, or never here (another server process): nothing more to wait for.
+    return found is None or found[1] < time.monotonic()
 
 
 def same_origin(request: Request) -> bool:
@@ -69,30 +75,31 @@ def same_origin(request: Request) -> bool:
 
 
 async def session_route(request: Request) -> Response:
-    """POST ``{"code": …}``: set the cookie of the session handed over; DELETE: clear it."""
+    """POST ``{"code": …}``: set the cookie of the session handed over, or clear it."""
     if not same_origin(request):
         return Response("Cross-site requests are refused.", status_code=403)
-    response = Response(status_code=204)
-    if request.method == "DELETE":
-        response.delete_cookie(COOKIE, path="/")
-        for name in request.cookies:
-            if name.startswith(STREAMLIT_IDENTITY_COOKIES):
-                response.delete_cookie(name, path="/")
-        return response
     try:
         body: Any = await request.json()
         code = str(body["code"])
     except (ValueError, KeyError, TypeError):
         return Response('Expected {"code": …}.', status_code=400)
-    new = _collect(code)
-    if new is None:
+    with _lock:
+        found = _waiting.pop(code, None)
+        if found is not None:
+            _fetched.add(code)
+    if found is None or found[1] < time.monotonic():
         return Response("This sign-in code is unknown or used.", status_code=404)
-    secure = "https" in (request.url.scheme, request.headers.get("x-forwarded-proto"))
-    response.set_cookie(
-        COOKIE, new.token, max_age=new.max_age_seconds, path="/", httponly=True,
-        samesite="strict", secure=secure,
-    )  # fmt: skip
-    # The company identity has done its work: from now on the session is userbatch's.
+    response = Response(status_code=204)
+    new = found[0]
+    if new is None:
+        response.delete_cookie(COOKIE, path="/")
+    else:
+        secure = "https" in (request.url.scheme, request.headers.get("x-forwarded-proto"))
+        response.set_cookie(
+            COOKIE, new.token, max_age=new.max_age_seconds, path="/", httponly=True,
+            samesite="strict", secure=secure,
+        )  # fmt: skip
+    # A company identity has done its work once a session is userbatch's; sign-out ends it.
     for name in request.cookies:
         if name.startswith(STREAMLIT_IDENTITY_COOKIES):
             response.delete_cookie(name, path="/")
@@ -103,7 +110,7 @@ def routes() -> list[Route]:
     """The routes ``server.py`` adds to the app; from now on ``mounted()`` is true."""
     global _mounted
     _mounted = True
-    return [Route(SESSION_ROUTE, session_route, methods=["POST", "DELETE"])]
+    return [Route(SESSION_ROUTE, session_route, methods=["POST"])]
 
 
 def mounted() -> bool:
@@ -111,26 +118,24 @@ def mounted() -> bool:
     return _mounted
 
 
+# Posts the code once, when the element is first drawn; it reports nothing back (a report
+# would rerun the page at a moment of its own), the next rerun asks ``fetched`` instead.
 _SEND = """
-export default function ({ data, setTriggerValue }) {
+export default function ({ data }) {
   fetch(data.url, {
-    method: data.method,
+    method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: data.method === "POST" ? JSON.stringify({ code: data.code }) : undefined,
+    body: JSON.stringify({ code: data.code }),
     credentials: "same-origin",
-  }).then((answer) => setTriggerValue("done", answer.ok))
-    .catch(() => setTriggerValue("done", false));
+  });
 }
 """
 _cookie_request = st.components.v2.component("userbatch_session_cookie", js=_SEND)
 
 
-def request_cookie(*, code: str | None, key: str, on_done: Any) -> None:
-    """Ask the browser to fetch the cookie for ``code``, or (None) to clear it."""
-    _cookie_request(
-        key=key, data={"url": SESSION_ROUTE, "method": "POST" if code else "DELETE", "code": code},
-        on_done_change=on_done, height=0,
-    )  # fmt: skip
+def request_cookie(code: str, *, key: str) -> None:
+    """The invisible element that has the browser post ``code`` to the route."""
+    _cookie_request(key=key, data={"url": SESSION_ROUTE, "code": code}, height=0)
 
 
 COMPANY_PROVIDER = "company"

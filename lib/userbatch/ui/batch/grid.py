@@ -206,17 +206,32 @@ def _grid(state: Checked, grid: GridPage, rows: list[RowResult]) -> None:
         for row in rows
     ]
     read_only = [name for name in frame.columns if not name.startswith("cell:") and name != DELETE]
-    styled = frame.style.map(
-        _mark_style, subset=[n for n in frame.columns if n.startswith("mark:")]
-    )
-    styled = styled.apply(
-        lambda column: [f"color: {STATUS_COLOURS[row.status]}; font-weight: 600" for row in rows],
-        subset=["Status"],
-    )
+    # While the table is what the browser shows already (what was sent, with the browser's
+    # own edits), it is sent exactly as before: new data would redraw the grid and close a
+    # cell editor being typed in.
+    if grid.drawn is None or not _as_shown(grid).equals(frame):
+        styled = frame.style.map(
+            _mark_style, subset=[n for n in frame.columns if n.startswith("mark:")]
+        )
+        styled = styled.apply(
+            lambda _: [f"color: {STATUS_COLOURS[row.status]}; font-weight: 600" for row in rows],
+            subset=["Status"],
+        ).set_uuid(grid.key)
+        grid.drawn = (frame, styled)
     st.data_editor(
-        styled, key=grid.key, hide_index=True, disabled=read_only, num_rows="fixed",
+        grid.drawn[1], key=grid.key, hide_index=True, disabled=read_only, num_rows="fixed",
         column_config=config, width="stretch",
     )  # fmt: skip
+
+
+def _as_shown(grid: GridPage) -> pd.DataFrame:
+    """The table the browser shows: the one sent last, with the edits taken from it."""
+    assert grid.drawn is not None
+    shown = grid.drawn[0].copy()
+    position = {number: index for index, number in enumerate(grid.rows)}
+    for (number, key), text in grid.taken.items():
+        shown.at[position[number], f"cell:{key}"] = text
+    return shown
 
 
 def _problem_list(rows: list[RowResult]) -> None:

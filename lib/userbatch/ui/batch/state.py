@@ -14,7 +14,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from userbatch.batches.drafts import DraftFile, Restored, draft_version, restore_draft
 from userbatch.check.state import CheckedSheet
@@ -87,6 +89,8 @@ class GridPage:
     page: int
     only_errors: bool
     taken: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, field) -> text
+    # The table last sent to the browser, and its styled form as sent.
+    drawn: tuple[pd.DataFrame, Styler] | None = None
 
 
 class Drafts:

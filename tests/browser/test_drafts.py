@@ -1,0 +1,119 @@
+"""Drafts in Chromium: a reload, a second tab and a restart of ``userbatch serve`` bring the
+batch screen back as it was left; edits committed in quick succession are all kept."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import (
+    PASSWORD,
+    Served,
+    cell_texts,
+    edit_cell,
+    grid_canvas,
+    idle,
+    metric,
+    sign_in,
+    upload_and_check,
+)
+from tests.browser.test_batch_upload import THREE_MISTAKES
+from tests.helpers import settings_env, wait_until
+from userbatch.batches.drafts import restore_draft
+from userbatch.db import open_database
+from userbatch.directory.auth import acting_operator
+
+pytestmark = pytest.mark.browser
+
+LOGIN_ID, NAME = 3, 4  # grid columns: Delete, Row, Status, Login ID, Name, … (no marks)
+
+
+def _set_up(served: Served) -> None:
+    env = settings_env(served.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
+    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
+                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
+            capture_output=True,
+        )  # fmt: skip
+
+
+def _commit_quickly(page: Page, *, row: int, text: str) -> None:
+    """Edit the Name cell of ``row`` without waiting for the page's rerun to end. A redraw of
+    the grid closes an open cell editor, visibly, before its text is committed: as a person
+    would, edit it again (a commit that happens is what must never be lost)."""
+    for _ in range(3):
+        edit_cell(page, row=row, column=NAME, text=text, settle=False)
+        try:
+            wait_until(lambda: text in cell_texts(page), timeout=3, what="the committed cell")
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"no cell editor stayed open to commit {text!r} in")
+
+
+def _as_left(page: Page) -> None:
+    """The draft with its two edits: two errors fixed, the grid showing both fixes."""
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(metric(page, "Error")).to_have_text("1")
+    expect(metric(page, "New")).to_have_text("3")
+    wait_until(
+        lambda: {"sato0002", "yamada@example.com"} <= set(cell_texts(page)),
+        timeout=20, what="both edited cells in the grid",
+    )  # fmt: skip
+
+
+def test_a_draft_survives_a_reload_another_tab_and_a_restart(
+    served_app: Served, page: Page, tmp_path: Path
+) -> None:
+    _set_up(served_app)
+    sign_in(page, served_app.url)
+    upload = tmp_path / "users.csv"
+    upload.write_text(THREE_MISTAKES)
+    upload_and_check(page, upload)
+    expect(metric(page, "Error")).to_have_text("3")
+    edit_cell(page, row=1, column=LOGIN_ID, text="sato0002")  # row 3's login ID
+    expect(metric(page, "Error")).to_have_text("2")
+    edit_cell(page, row=3, column=7, text="yamada@example.com")  # row 5's e-mail (after marks)
+    expect(metric(page, "Error")).to_have_text("1")
+
+    page.reload()
+    _as_left(page)
+    second = page.context.new_page()
+    second.goto(served_app.url)
+    _as_left(second)
+    second.close()
+
+    served_app.restart()
+    page.reload()
+    _as_left(page)
+
+
+def test_three_edits_in_quick_succession_are_all_kept(
+    served_app: Served, page: Page, tmp_path: Path
+) -> None:
+    _set_up(served_app)
+    sign_in(page, served_app.url)
+    upload = tmp_path / "users.csv"
+    upload.write_text("Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\nyamada01,Yamada\r\n")
+    upload_and_check(page, upload)
+    expect(metric(page, "New")).to_have_text("3")
+    for row, name in enumerate(("Ann", "Ben", "Cy")):
+        _commit_quickly(page, row=row, text=name)
+        page.wait_for_timeout(200)  # the operator's pace: the page is still rerunning
+    engine = open_database(served_app.settings)
+    admin = acting_operator(engine, "admin")
+
+    def names() -> list[str]:
+        draft = restore_draft(engine, served_app.settings, admin)
+        return [] if draft is None else draft.result.table.cells["name"].tolist()
+
+    wait_until(lambda: names() == ["Ann", "Ben", "Cy"], timeout=30, what="all three edits saved")
+    idle(page)
+    page.reload()
+    grid_canvas(page).wait_for()
+    wait_until(lambda: {"Ann", "Ben", "Cy"} <= set(cell_texts(page)), timeout=20, what="the grid")
