@@ -97,12 +97,12 @@ def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
 st.set_page_config(page_title="userbatch", page_icon=":material/group_add:", layout="wide")
 app = app_context()
 
-session.exchange_cookie()
 if needs_setup(app.engine):
     st.navigation(gate(lambda: session.first_run_form(app), "Set-up"), position="hidden").run()
     st.stop()
 
 operator = session.current_operator(app)
+session.exchange_cookie()  # after: a company sign-in opens its session just above
 if operator is None:
     st.navigation(gate(lambda: session.sign_in_form(app), "Sign in"), position="hidden").run()
     st.stop()

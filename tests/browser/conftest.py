@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
-from tests.helpers import free_port, serve_until_healthy
+from tests.helpers import free_port, serve_until_healthy, settings_env
 from userbatch.settings import Settings
 from userbatch.worker.runtime import stop_process
 
@@ -95,6 +96,17 @@ def set_up(page: Page, url: str, password: str = PASSWORD) -> None:
     page.get_by_label("Repeat the password").fill(password)
     page.get_by_role("button", name="Create administrator").click()
     page.get_by_text("Signed in as").wait_for()
+
+
+def set_up_by_command(served: Served) -> None:
+    """Set up the served app as a script would: Acme, its admin, Sales>>Tokyo and Support."""
+    env = settings_env(served.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
+    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
+                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
+            capture_output=True,
+        )  # fmt: skip
 
 
 def idle(page: Page) -> None:

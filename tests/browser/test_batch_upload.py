@@ -3,8 +3,6 @@ a corrected file, the Execute dialog with invitations scheduled for tomorrow."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,17 +10,17 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.browser.conftest import (
-    PASSWORD,
     Served,
     cell_texts,
     edit_cell,
     idle,
     metric,
+    set_up_by_command,
     sign_in,
     tick_and_delete,
     upload_and_check,
 )
-from tests.helpers import settings_env, wait_until
+from tests.helpers import wait_until
 from userbatch.batches.history import get_batch
 from userbatch.db import open_database, session
 from userbatch.models import Batch, OutboxMessage
@@ -45,13 +43,7 @@ CORRECTED = (
 
 
 def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
-    env = settings_env(served_app.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
-    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
-                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
-        subprocess.run(
-            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
-            capture_output=True,
-        )  # fmt: skip
+    set_up_by_command(served_app)
     sign_in(page, served_app.url)
     expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
     idle(page)
@@ -66,17 +58,17 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     expect(metric(page, "Error")).to_have_text("3")
     expect(metric(page, "New")).to_have_text("1")
     expect(page.get_by_test_id("stExpander").get_by_text("'ab1' has 3")).to_be_visible()
-    wait_until(lambda: cell_texts(page).count("✖") == 4, timeout=10, what="a mark per bad cell")
+    wait_until(lambda: cell_texts(page).count("✖") == 4, timeout=30, what="a mark per bad cell")
     expect(page.get_by_role("button", name="Execute registration")).to_be_disabled()
 
     page.get_by_text("Show only errors").click()
-    wait_until(lambda: "tanaka01" not in cell_texts(page), timeout=10, what="errors only")
+    wait_until(lambda: "tanaka01" not in cell_texts(page), timeout=30, what="errors only")
     page.get_by_text("Show only errors").click()
-    wait_until(lambda: "tanaka01" in cell_texts(page), timeout=10, what="all rows again")
+    wait_until(lambda: "tanaka01" in cell_texts(page), timeout=30, what="all rows again")
 
     edit_cell(page, row=1, column=3, text="sato0002")  # Login ID of row 3
     expect(metric(page, "Error")).to_have_text("2")
-    wait_until(lambda: "sato0002" in cell_texts(page), timeout=10, what="the edited cell")
+    wait_until(lambda: "sato0002" in cell_texts(page), timeout=30, what="the edited cell")
     tick_and_delete(page, row=2)  # row 4, the one without a name
     expect(metric(page, "Error")).to_have_text("1")
 

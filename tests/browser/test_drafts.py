@@ -3,26 +3,24 @@ batch screen back as it was left; edits committed in quick succession are all ke
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
-    PASSWORD,
     Served,
     cell_texts,
     edit_cell,
     grid_canvas,
     idle,
     metric,
+    set_up_by_command,
     sign_in,
     upload_and_check,
 )
 from tests.browser.test_batch_upload import THREE_MISTAKES
-from tests.helpers import settings_env, wait_until
+from tests.helpers import wait_until
 from userbatch.batches.drafts import restore_draft
 from userbatch.db import open_database
 from userbatch.directory.auth import acting_operator
@@ -30,16 +28,6 @@ from userbatch.directory.auth import acting_operator
 pytestmark = pytest.mark.browser
 
 LOGIN_ID, NAME = 3, 4  # grid columns: Delete, Row, Status, Login ID, Name, … (no marks)
-
-
-def _set_up(served: Served) -> None:
-    env = settings_env(served.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
-    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
-                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
-        subprocess.run(
-            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
-            capture_output=True,
-        )  # fmt: skip
 
 
 def _commit_quickly(page: Page, *, row: int, text: str) -> None:
@@ -70,7 +58,7 @@ def _as_left(page: Page) -> None:
 def test_a_draft_survives_a_reload_another_tab_and_a_restart(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
-    _set_up(served_app)
+    set_up_by_command(served_app)
     sign_in(page, served_app.url)
     upload = tmp_path / "users.csv"
     upload.write_text(THREE_MISTAKES)
@@ -96,7 +84,7 @@ def test_a_draft_survives_a_reload_another_tab_and_a_restart(
 def test_three_edits_in_quick_succession_are_all_kept(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
-    _set_up(served_app)
+    set_up_by_command(served_app)
     sign_in(page, served_app.url)
     upload = tmp_path / "users.csv"
     upload.write_text("Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\nyamada01,Yamada\r\n")

@@ -31,7 +31,7 @@ def test_first_run_then_sign_in_shows_every_section(served: str, page: Page) -> 
     expect(working_group).to_have_value("Acme Learning (whole organisation)")
     expect(page.get_by_role("heading", name="Operators")).to_be_visible()  # /operators, as asked
 
-    sidebar.get_by_role("button", name="Sign out").click()
+    sidebar.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
 
 

@@ -40,7 +40,7 @@ def test_cells_and_messages_stay_text(served_app: Served, page: Page, tmp_path: 
     idle(page)
     message = page.locator("li").filter(has_text="Row 5, Email: Email '**bold**@x' is not a valid")
     expect(message).to_be_visible()
-    wait_until(lambda: NAMES[2] in cell_texts(page), timeout=10, what="the grid's cells")
+    wait_until(lambda: NAMES[2] in cell_texts(page), timeout=30, what="the grid's cells")
     _no_live_markup(page)
     page.get_by_role("button", name="Re-upload").click()
     upload.write_text("Login ID,Name,Email\r\n" + rows)

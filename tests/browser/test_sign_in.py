@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, Page, expect
 from sqlalchemy import Engine, select
 
-from tests.browser.conftest import PASSWORD, Served, set_up, sign_in
+from tests.browser.conftest import PASSWORD, Served, idle, set_up, sign_in
 from tests.helpers import age_sessions, free_port, serve_until_healthy, wait_until
 from tests.oidc_provider import OidcProvider
 from userbatch.admin.operators import OperatorRow, add_operator, set_disabled
@@ -124,6 +124,7 @@ def test_the_cookies_flags(served_app: Served, page: Page) -> None:
     page.get_by_text("Signed in as").wait_for()
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out", exact=True).click()
     _sign_in_form(page)
+    wait_until(lambda: _session_cookie(page.context) is None, timeout=30, what="no cookie")
     before = time.time()
     sign_in(page, served_app.url)
     cookie = _wait_for_cookie(page.context)
@@ -194,6 +195,7 @@ def test_sign_out_everywhere_ends_another_browsers_sign_in(
 
         _rerun(other)
         _sign_in_form(other)
+        expect(other.get_by_text("You were signed out (in another tab or window")).to_be_visible()
         other.reload()
         _sign_in_form(other)
     finally:
@@ -347,13 +349,6 @@ def test_company_sign_in_signs_the_matching_operator_in(company: Company, page: 
     assert _session_methods(served) == ["company"]
 
 
-@pytest.mark.xfail(
-    reason="product bug: a company sign-in opens its session inside current_operator, after "
-    "app.py has run exchange_cookie() for this run, so the cookie's hand-over waits for the "
-    "next rerun; until then only Streamlit's identity cookie is kept, and each reload signs "
-    "in with it again (a new session each time)",
-    strict=True,
-)
 def test_company_sign_in_lasts_by_our_cookie_at_once(company: Company, page: Page) -> None:
     served = _alice_signs_in(company, page)
     _lasts_by_our_cookie(served, page)
@@ -379,6 +374,7 @@ def test_company_sign_in_refuses_an_unknown_identity_and_creates_nothing(
     ).to_be_visible(timeout=30_000)
     _sign_in_form(page)
     assert _operator_logins(served) == before
+    assert _session_methods(served) == []
 
 
 def test_company_sign_in_refuses_a_disabled_operator(company: Company, page: Page) -> None:
@@ -391,6 +387,7 @@ def test_company_sign_in_refuses_a_disabled_operator(company: Company, page: Pag
     _click_company_sign_in(page, served.url)
     expect(page.get_by_text("This operator is disabled")).to_be_visible(timeout=30_000)
     _sign_in_form(page)
+    assert _session_methods(served) == []
 
 
 def test_company_only_sign_in_has_no_password_form(company: Company, page: Page) -> None:
@@ -398,5 +395,6 @@ def test_company_only_sign_in_has_no_password_form(company: Company, page: Page)
     page.goto(served.url)
     expect(page.get_by_role("heading", name=SIGN_IN_HEADING)).to_be_visible()
     expect(page.get_by_role("button", name="Sign in with Acme SSO")).to_be_visible()
+    idle(page)  # the whole page is drawn: what is missing is not merely late
     expect(page.get_by_label("Password", exact=True)).to_have_count(0)
     expect(page.get_by_label("Login")).to_have_count(0)

@@ -129,11 +129,6 @@ def test_an_idle_session_expires(world: World) -> None:
     _refused(world, EXPIRED, token=new.token)
 
 
-@pytest.mark.xfail(
-    reason="sessions.resume deletes the expired row and raises inside the same "
-    "'with db.begin()', so the delete is rolled back and the row stays",
-    strict=True,
-)
 def test_an_expired_session_is_removed_when_resumed(world: World) -> None:
     new = sessions.open_session(world.engine, world.settings, world.admin)
     age_sessions(world.engine, _idle_too_long(world))
@@ -162,6 +157,7 @@ def test_a_busy_session_still_ends_at_the_absolute_limit(world: World) -> None:
     past_the_end = expires + dt.timedelta(seconds=1)
     assert stored is not None and stored.last_seen_at + idle_limit > past_the_end  # not idle
     _refused(world, EXPIRED, token=new.token, now=past_the_end)
+    assert _row(world, new.session_id) is None
 
 
 def test_activity_is_written_at_most_every_touch_interval(world: World) -> None:

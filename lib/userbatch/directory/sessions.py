@@ -98,12 +98,14 @@ def resume(
         if row is None:
             raise SignInError(ENDED)
         idle_limit = dt.timedelta(minutes=settings.session_minutes)
-        if row.expires_at <= now or row.last_seen_at + idle_limit <= now:
-            db.delete(row)
-            raise SignInError(EXPIRED)
-        if now - row.last_seen_at >= TOUCH_EVERY:
+        expired = row.expires_at <= now or row.last_seen_at + idle_limit <= now
+        if expired:
+            db.delete(row)  # committed as the block ends: raising inside would undo it
+        elif now - row.last_seen_at >= TOUCH_EVERY:
             row.last_seen_at = now
         found = row.id, row.operator_id
+    if expired:
+        raise SignInError(EXPIRED)
     operator = get_operator(engine, found[1])
     if operator is None:
         end_sessions(engine, found[1])

@@ -46,7 +46,7 @@ _mounted = False
 def hand_over(new: NewSession | None) -> str:
     """A one-time code the page posts to the route to receive ``new``'s cookie (None: to
     have the cookie cleared)."""
-    code = secrets.token_urlsafe(32)
+    code = secrets.token_hex(32)  # hex: it names the page's element, where "__" is refused
     now = time.monotonic()
     with _lock:
         for stale in [key for key, (_, until) in _waiting.items() if until < now]:
