@@ -23,7 +23,7 @@ if __package__ in (None, ""):
     # Run as a script: import this folder as the ``benchmarks`` package, from the checkout.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import applying, checking, pages, searching
+from benchmarks import applying, checking, drafts, pages, searching
 from benchmarks.figures import FULL, QUICK, TARGETS, Figure, Sizes, document, table
 from benchmarks.measure import StepFailed
 from userbatch.settings import Settings, env_name
@@ -43,7 +43,8 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         (list(TARGETS)[:5], lambda: checking.figures(sizes)),
         (list(TARGETS)[5:9], applied),
         (list(TARGETS)[9:11], lambda: pages.figures(sizes, workdir)),
-        (list(TARGETS)[11:], lambda: searching.figures(sizes)),
+        (list(TARGETS)[11:13], lambda: searching.figures(sizes)),
+        (list(TARGETS)[13:15], lambda: drafts.figures(sizes, workdir)),
     ]
     figures = []
     for keys, part in parts:

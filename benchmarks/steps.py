@@ -20,6 +20,8 @@ STEPS = {
     "passwords": "applying:passwords_step",
     "page": "pages:page_step",
     "users": "searching:users_step",
+    "draft_restore": "drafts:restore_step",
+    "draft_memory": "drafts:memory_step",
 }
 
 

@@ -14,4 +14,3 @@ def test_a_hand_over_code_can_name_a_page_element() -> None:
     codes = {web.hand_over(NewSession(1, "token", 60)) for _ in range(2_000)}
     assert len(codes) == 2_000
     assert all(re.fullmatch(r"[0-9a-f]{64}", code) for code in codes)
-
