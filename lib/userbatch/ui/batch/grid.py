@@ -133,7 +133,10 @@ def _take_edits(app: AppContext, operator: OperatorInfo, state: Checked) -> None
         return
     cells, _ = grid_edits(grid)
     if cells:
+        in_step = grid.edits == state.edits  # no other tab changed the draft meanwhile
         _change(app, operator, state, cells, [])
+        if in_step:
+            grid.edits = state.edits
 
 
 def _delete_ticked(app: AppContext, operator: OperatorInfo, state: Checked, grid: GridPage) -> None:

@@ -81,13 +81,21 @@ Screen = Refused | Checked | Stored
 @dataclass
 class GridPage:
     """One tab's grid: the rows it shows (fixed while the page and the filter stay, so that
-    edits made while the page reruns land on the right row) and what it has taken from it."""
+    edits made while the page reruns land on the right row), their cells as first drawn, and
+    what it has taken from it.
+
+    The browser keeps every edit of the grid over the cells as first drawn (``base``), which
+    the grid is sent again unchanged: new text there would make the browser drop the edits
+    that now match it and rerun the page once more, and a rerun that redraws the grid while
+    a cell is being typed in loses that typing."""
 
     key: str
     rows: list[int]
     marked: list[str]  # field keys with a mark column
     page: int
     only_errors: bool
+    base: pd.DataFrame  # the rows' cells (index: row number; columns: field keys) as drawn
+    edits: int  # the draft's edits this grid shows (another tab's edit means a new grid)
     taken: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, field) -> text
     # The table last sent to the browser, and its styled form as sent.
     drawn: tuple[pd.DataFrame, Styler] | None = None

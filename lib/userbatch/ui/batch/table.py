@@ -32,7 +32,7 @@ def grid_page(state: Checked, shown: list[int], page: int, only_errors: bool) ->
     present = state.result.status.index
     if (
         grid is not None
-        and (grid.page, grid.only_errors) == (page, only_errors)
+        and (grid.page, grid.only_errors, grid.edits) == (page, only_errors, state.edits)
         and all(number in present for number in grid.rows)
     ):
         return grid
@@ -45,10 +45,12 @@ def grid_page(state: Checked, shown: list[int], page: int, only_errors: bool) ->
     }
     drawn = st.session_state.get(keys.GRIDS_DRAWN, 0) + 1
     st.session_state[keys.GRIDS_DRAWN] = drawn
+    sheet = state.result.sheet
     grid = GridPage(
         keys.grid(drawn, rows[0] if rows else 0), rows,
-        [column.key for column in state.result.sheet.columns if column.key in marked],
-        page, only_errors,
+        [column.key for column in sheet.columns if column.key in marked], page, only_errors,
+        base=sheet.cells.loc[rows, [column.key for column in sheet.columns]].copy(),
+        edits=state.edits,
     )  # fmt: skip
     st.session_state[keys.GRID_SHOWN] = grid
     return grid
@@ -84,7 +86,7 @@ def draw(state: Checked, grid: GridPage, rows: list[RowResult]) -> None:
         "Problems": st.column_config.TextColumn("Problems", width="large"),
         "Changes": st.column_config.TextColumn("Changes (old → new)", width="medium"),
     }
-    cells = sheet.cells.loc[numbers]
+    cells = grid.base
     for column, label in zip(sheet.columns, sheet.labels, strict=True):
         frame[f"cell:{column.key}"] = cells[column.key].tolist()
         config[f"cell:{column.key}"] = st.column_config.TextColumn(label)
@@ -103,10 +105,8 @@ def draw(state: Checked, grid: GridPage, rows: list[RowResult]) -> None:
         for row in rows
     ]
     read_only = [name for name in frame.columns if not name.startswith("cell:") and name != DELETE]
-    # While the table is what the browser shows already (what was sent, with the browser's
-    # own edits), it is sent exactly as before: new data would redraw the grid and close a
-    # cell editor being typed in.
-    if grid.drawn is None or not _as_shown(grid).equals(frame):
+    # The same table is sent as the same object, which the browser does not redraw.
+    if grid.drawn is None or not grid.drawn[0].equals(frame):
         styled = frame.style.map(
             _mark_style, subset=[n for n in frame.columns if n.startswith("mark:")]
         )
@@ -119,16 +119,6 @@ def draw(state: Checked, grid: GridPage, rows: list[RowResult]) -> None:
         grid.drawn[1], key=grid.key, hide_index=True, disabled=read_only, num_rows="fixed",
         column_config=config, width="stretch",
     )  # fmt: skip
-
-
-def _as_shown(grid: GridPage) -> pd.DataFrame:
-    """The table the browser shows: the one sent last, with the edits taken from it."""
-    assert grid.drawn is not None
-    shown = grid.drawn[0].copy()
-    position = {number: index for index, number in enumerate(grid.rows)}
-    for (number, key), text in grid.taken.items():
-        shown.at[position[number], f"cell:{key}"] = text
-    return shown
 
 
 def problem_list(rows: list[RowResult]) -> None:
@@ -159,11 +149,11 @@ def _mark_style(value: str) -> str:
 
 
 def grid_edits(grid: GridPage) -> tuple[dict[int, dict[str, str]], list[int]]:
-    """The cells edited in this tab's grid since they were last taken, and the rows ticked."""
-    value = st.session_state.get(grid.key)
-    if not value:
-        return {}, []
-    cells: dict[int, dict[str, str]] = {}
+    """The cells whose text in this tab's grid changed since they were last taken, and the
+    rows ticked. A cell typed back to its text as drawn is no edit to the browser any more,
+    and is taken as that text."""
+    value = st.session_state.get(grid.key) or {}
+    shown: dict[tuple[int, str], str] = {}
     ticked: list[int] = []
     for position, changes in value.get("edited_rows", {}).items():
         number = grid.rows[int(position)]
@@ -171,9 +161,13 @@ def grid_edits(grid: GridPage) -> tuple[dict[int, dict[str, str]], list[int]]:
             if name == DELETE and text:
                 ticked.append(number)
             elif name.startswith("cell:"):
-                cell = (number, name.removeprefix("cell:"))
-                text = "" if text is None else str(text)
-                if grid.taken.get(cell) != text:
-                    grid.taken[cell] = text
-                    cells.setdefault(number, {})[cell[1]] = text
+                shown[number, name.removeprefix("cell:")] = "" if text is None else str(text)
+    cells: dict[int, dict[str, str]] = {}
+    for cell in shown.keys() | grid.taken.keys():
+        number, key = cell
+        drawn = str(grid.base.at[number, key])
+        text = shown.get(cell, drawn)
+        if grid.taken.get(cell, drawn) != text:
+            grid.taken[cell] = text
+            cells.setdefault(number, {})[key] = text
     return cells, ticked
