@@ -33,7 +33,7 @@ def offer(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
         st.session_state[keys.EXECUTING] = True
     # The dialog stays open over reruns until it is dismissed or the batch is executed.
     if st.session_state.get(keys.EXECUTING) and not counts["error"]:
-        _dialog(app, operator, state)
+        _dialog(app, operator)
 
 
 def _close_dialog() -> None:
@@ -41,7 +41,13 @@ def _close_dialog() -> None:
 
 
 @st.dialog("Execute registration", width="large", on_dismiss=_close_dialog)
-def _dialog(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
+def _dialog(app: AppContext, operator: OperatorInfo) -> None:
+    # The draft is looked up on each run: the dialog, a fragment, keeps its arguments for
+    # the session, and a draft's check is large.
+    state = drafts(app.settings.drafts_in_memory).get(app, operator)
+    if state is None:
+        st.warning("This draft was discarded or executed in another tab or window.")
+        return
     result = state.result
     counts = result.counts
     st.write(

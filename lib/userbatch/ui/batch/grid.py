@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -17,7 +18,6 @@ import streamlit as st
 from userbatch.batches.drafts import add_edit, discard_draft, set_group, set_place
 from userbatch.check.report import error_report
 from userbatch.check.run import recheck, regroup
-from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.decode import DELIMITERS
@@ -173,9 +173,10 @@ def _change(
     state.changes += sum(map(len, cells.values())) + len(deleted)
 
 
-def discard(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
-    """End the draft and go back to the start (a button's callback)."""
-    discard_draft(app.engine, operator.id, draft_id=state.draft_id)
+def discard(app: AppContext, operator: OperatorInfo, draft_id: int) -> None:
+    """End the draft and go back to the start (a button's callback, which Streamlit keeps
+    with its arguments for the session: the draft's id, never its check)."""
+    discard_draft(app.engine, operator.id, draft_id=draft_id)
     drafts(app.settings.drafts_in_memory).drop(operator.id)
     reset()
 
@@ -185,7 +186,7 @@ def _actions(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
     counts = result.counts
     left, middle, right = st.columns(3)
     left.download_button(
-        "Download rows with errors", lambda: _error_file(result),
+        "Download rows with errors", partial(_error_file, app, operator),
         file_name=f"errors_{result.sheet.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
         disabled=not counts["error"], key=keys.DOWNLOAD_ERRORS,
         help="The rows with errors as you uploaded them (with your edits), plus a Message column.",
@@ -209,7 +210,7 @@ def _leave(
     app: AppContext, operator: OperatorInfo, place: Any, label: str, key: str, state: Checked
 ) -> None:
     """A button that ends the draft; after changes in the grid it asks first."""
-    args = (app, operator, state)
+    args = (app, operator, state.draft_id)
     if not state.changes:
         place.button(label, on_click=discard, args=args, key=key)
         return
@@ -221,7 +222,12 @@ def _leave(
         st.button("Discard draft", on_click=discard, args=args, key=key, type="primary")
 
 
-def _error_file(result: CheckedSheet) -> bytes:
-    header, rows = error_report(result)
-    data, _ = write_download(header, rows, upload_encoding=result.sheet.encoding)
+def _error_file(app: AppContext, operator: OperatorInfo) -> bytes:
+    """The rows with errors of the operator's draft as it is when the button is pressed (the
+    download is made then; Streamlit keeps the callable for the session)."""
+    state = drafts(app.settings.drafts_in_memory).get(app, operator)
+    if state is None:
+        return b""
+    header, rows = error_report(state.result)
+    data, _ = write_download(header, rows, upload_encoding=state.result.sheet.encoding)
     return data
