@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
+import pkgutil
 import secrets
 import threading
 import time
@@ -136,6 +138,15 @@ _cookie_request = st.components.v2.component("userbatch_session_cookie", js=_SEN
 def request_cookie(code: str, *, key: str) -> None:
     """The invisible element that has the browser post ``code`` to the route."""
     _cookie_request(key=key, data={"url": SESSION_ROUTE, "code": code}, height=0)
+
+
+def import_screens() -> None:
+    """Import every screen's module and what it uses, so that the first page after a start
+    of the server does not wait for them (``server.py`` calls this in a thread at start)."""
+    import userbatch.ui
+
+    for module in pkgutil.walk_packages(userbatch.ui.__path__, "userbatch.ui."):
+        importlib.import_module(module.name)
 
 
 COMPANY_PROVIDER = "company"
