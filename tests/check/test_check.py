@@ -289,3 +289,62 @@ def test_no_input_makes_the_check_raise_anything_else(people: World, data: bytes
     options = CheckOptions(columns=columns, working_group=people.groups[""])
     result = check_sheet(people.engine, sheet, options)
     assert sum(result.counts.values()) == sheet.rows
+
+
+SUGGESTIONS = [
+    ("a status with a typo", "Status", "Vaild", "invalid_status", "Valid"),
+    ("another status typo", "Status", "Suspnded", "invalid_status", "Suspended"),
+    ("a status far from any", "Status", "active", "invalid_status", None),
+    ("a date with dots", "Expiration date", "2027.03.31", "invalid_date", "2027-03-31"),
+    ("a date without separators", "Expiration date", "20270331", "invalid_date", "2027-03-31"),
+    ("a date in Japanese", "Expiration date", "2027年3月31日", "invalid_date", "2027-03-31"),
+    ("a day that does not exist", "Expiration date", "2027.02.30", "invalid_date", None),
+    ("an Excel serial date", "Expiration date", "46477", "excel_serial_date", "2027-03-31"),
+    ("a group with a typo", "Belong to", "Sales>>Tokio", "unknown_group", "Sales>>Tokyo"),
+    (
+        "a typo among several groups", "Belong to", "Support||Sales>>Tokio", "unknown_group",
+        "Support||Sales>>Tokyo",
+    ),
+    ("a group far from any", "Belong to", "Marketing>>Paris", "unknown_group", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "code", "suggestion"),
+    [case[1:] for case in SUGGESTIONS], ids=[case[0] for case in SUGGESTIONS],
+)  # fmt: skip
+def test_a_suggestion_is_the_cell_that_fixes_it(
+    world: World, column: str, cell: str, code: str, suggestion: str | None
+) -> None:
+    result = run_check(world, f"Login ID,Name,{column}\ntanaka01,Tanaka,{cell}\n")
+    [issue] = result.rows[2].issues
+    assert (issue.code, issue.suggestion) == (code, suggestion)
+    if suggestion is None:
+        assert "Did you mean" not in issue.message and "suggestion" not in issue.as_dict()
+        return
+    assert issue.as_dict()["suggestion"] == suggestion
+    # The suggestion, typed in, is good.
+    fixed = run_check(world, f"Login ID,Name,{column}\ntanaka01,Tanaka,{suggestion}\n")
+    assert fixed.rows[2].issues == []
+
+
+def test_a_serial_date_says_what_excel_did(world: World) -> None:
+    result = run_check(world, "Login ID,Name,Expiration date\ntanaka01,Tanaka,46477\n")
+    [issue] = result.rows[2].issues
+    assert "46477 is 2027-03-31" in issue.message and "format the column" in issue.message
+
+
+def test_a_custom_option_with_a_typo_is_suggested(custom: World) -> None:
+    result = run_check(custom, "Login ID,Name,Grade,Skills\ntanaka01,T,a,Excel||Pyhton\n")
+    assert [(issue.code, issue.suggestion) for issue in result.rows[2].issues] == [
+        ("invalid_option", "A"),
+        ("invalid_option", "Excel||Python"),
+    ]
+
+
+@pytest.mark.parametrize("cell", ["1.23E+11", "4.5e+9"])
+def test_scientific_notation_is_named_as_excels_damage(world: World, cell: str) -> None:
+    result = run_check(world, f"Login ID,Name,Department\ntanaka01,Tanaka,{cell}\n")
+    [issue] = result.rows[2].issues
+    assert (issue.code, issue.level) == ("excel_scientific_notation", "warning")
+    assert "scientific notation" in issue.message and "as Text" in issue.message

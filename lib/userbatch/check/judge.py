@@ -19,6 +19,7 @@ from userbatch.check.issues import Issue
 from userbatch.check.rules import shown, split_multi
 from userbatch.check.state import CheckResult
 from userbatch.crypto.passwords import is_argon2_hash
+from userbatch.directory.fields import MULTI_SEPARATOR
 from userbatch.directory.groups import in_scope
 
 # Fields whose blank cell keeps an existing user's value.
@@ -180,27 +181,36 @@ def _group_issues(result: CheckResult, values: pd.DataFrame) -> Iterable[tuple[i
             bad.append(cell)
     label = _label(result, "belong_to")
     for row, cell in filled[filled.isin(bad)].items():
-        for code, text in judged[cell]:
-            yield row, Issue(row, label, code, text, field="belong_to")
+        for code, text, suggestion in judged[cell]:
+            yield row, Issue(row, label, code, text, field="belong_to", suggestion=suggestion)
 
 
-def _judge_groups(result: CheckResult, cell: str) -> list[tuple[str, str]]:
-    """(code, message) for each group of a Belong to cell that is unknown or out of scope."""
-    problems = []
+def _judge_groups(result: CheckResult, cell: str) -> list[tuple[str, str, str | None]]:
+    """(code, message, suggestion) for each group of a Belong to cell that is unknown or out
+    of scope; the suggestion is the cell with the unknown path replaced by the closest
+    existing one."""
+    problems: list[tuple[str, str, str | None]] = []
     group_ids, scope_path = result.lookup.group_ids, result.options.scope_path
-    for path in split_multi(cell):
+    paths = split_multi(cell)
+    for path in paths:
         if path not in group_ids:
             close = difflib.get_close_matches(path, list(group_ids), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close and close[0] else ""
+            suggestion = (
+                MULTI_SEPARATOR.join(dict.fromkeys(close[0] if p == path else p for p in paths))
+                if close and close[0] else None
+            )  # fmt: skip
+            hint = f" Did you mean '{shown(close[0])}'?" if suggestion else ""
             problems.append((
                 "unknown_group",
                 f"The group '{shown(path)}' does not exist.{hint} Create it under Groups, or "
                 "fix the path (parent first, like Sales>>Tokyo).",
+                suggestion,
             ))  # fmt: skip
         elif not in_scope(path, scope_path):
             problems.append((
                 "out_of_scope",
                 f"The group '{shown(path)}' is outside your groups ('{scope_path}' and below).",
+                None,
             ))  # fmt: skip
     return problems
 

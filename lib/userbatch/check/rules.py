@@ -12,9 +12,10 @@ others (split by column, each module would be a few lines around shared helpers)
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -33,6 +34,17 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+# Dates people write that the column does not take: 2027.03.31, 20270331, 2027年3月31日.
+_OTHER_DATES = (
+    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+)
+# A date cell Excel saved as its serial number (days since 1899-12-30): 46477 is 2027-03-31.
+_SERIAL_DATE = re.compile(r"\d{1,5}(?:\.0+)?")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+# Long digit strings Excel shows, and saves, in scientific notation: 1.23E+11.
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d+", re.IGNORECASE)
 
 STATUSES = {"valid": "Valid", "invalid": "Invalid", "suspended": "Suspended"}
 STATUS_ALIASES = {
@@ -56,6 +68,7 @@ class CellProblem:
     code: str
     message: str
     warning: bool = False
+    suggestion: str | None = None  # the cell's text that would fix it, when one is known
 
 
 @dataclass
@@ -200,16 +213,31 @@ def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     return ColumnOutcome(cells, problems)
 
 
+def closest(text: str, choices: Sequence[str]) -> str | None:
+    """The choice closest to ``text`` (case aside), when one is close enough to be a typo."""
+    by_folded = {choice.casefold(): choice for choice in choices}
+    found = difflib.get_close_matches(text.casefold(), list(by_folded), n=1, cutoff=0.7)
+    return by_folded[found[0]] if found else None
+
+
+def did_you_mean(suggestion: str | None) -> str:
+    return f" Did you mean '{shown(suggestion)}'?" if suggestion else ""
+
+
 def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     canonical = cells.str.casefold().map(STATUS_ALIASES)
+    bad = cells[(cells != "") & canonical.isna()]
+    names = [*STATUSES.values(), *(alias for alias in STATUS_ALIASES if not alias.isascii())]
+    close = {cell: closest(cell, names) for cell in bad.unique()}
     problems = [
         CellProblem(
             row,
             "invalid_status",
             f"{column.label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
-            f"'{shown(cells[row])}' is none of them.",
+            f"'{shown(cell)}' is none of them.{did_you_mean(close[cell])}",
+            suggestion=close[cell],
         )
-        for row in cells.index[(cells != "") & canonical.isna()]
+        for row, cell in bad.items()
     ]
     normalized = canonical.map(STATUSES).fillna(cells).where(cells != "", "")
     return ColumnOutcome(normalized.astype(str), problems)
@@ -227,18 +255,44 @@ def parse_date(cell: str) -> dt.date | None:
         return None
 
 
+def suggest_date(cell: str) -> tuple[str, bool] | None:
+    """A date cell the column does not take, as the YYYY-MM-DD it stands for, and whether it
+    is an Excel serial number; None when it stands for no date."""
+    for pattern in _OTHER_DATES:
+        match = pattern.fullmatch(cell)
+        if match:
+            try:
+                return dt.date(*(int(part) for part in match.groups())).isoformat(), False
+            except ValueError:
+                return None
+    if _SERIAL_DATE.fullmatch(cell) and int(float(cell)) > 0:
+        return (_EXCEL_EPOCH + dt.timedelta(days=int(float(cell)))).isoformat(), True
+    return None
+
+
 def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     filled = cells[cells != ""]
     parsed = filled.map({cell: parse_date(cell) for cell in filled.unique()})  # dates repeat
-    problems = [
-        CellProblem(
-            row,
-            "invalid_date",
+    bad = cells[parsed.index[parsed.isna()]]
+    suggested = {cell: suggest_date(cell) for cell in bad.unique()}
+    problems = []
+    for row, cell in bad.items():
+        found = suggested[cell]
+        if found and found[1]:
+            problems.append(CellProblem(
+                row, "excel_serial_date",
+                f"{column.label} '{shown(cell)}' looks like a date that Excel saved as its serial "
+                f"number: {cell} is {found[0]}. In Excel, format the column as a date "
+                "(yyyy-mm-dd) or as Text before saving the file as CSV.",
+                suggestion=found[0],
+            ))  # fmt: skip
+            continue
+        problems.append(CellProblem(
+            row, "invalid_date",
             f"{column.label} must be a date like 2025-03-31 (or 2025/03/31); "
-            f"'{shown(cells[row])}' is not.",
-        )
-        for row in parsed.index[parsed.isna()]
-    ]
+            f"'{shown(cell)}' is not.{did_you_mean(found[0] if found else None)}",
+            suggestion=found[0] if found else None,
+        ))  # fmt: skip
     good = parsed.dropna()
     return ColumnOutcome(_replace(cells, good.map(dt.date.isoformat)), problems)
 
@@ -284,13 +338,17 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
         problems += _length(cells, column.label, 1, CUSTOM_TEXT_LIMITS[column.type])
     elif column.type in ("radio", "pulldown"):
         options = ", ".join(column.options)
+        bad = cells[(cells != "") & ~cells.isin(column.options)]
+        close = {cell: closest(cell, column.options) for cell in bad.unique()}
         problems += [
             CellProblem(
                 row,
                 "invalid_option",
-                f"{column.label} must be one of: {options}; '{shown(cells[row])}' is not.",
+                f"{column.label} must be one of: {options}; '{shown(cell)}' is not."
+                + did_you_mean(close[cell]),
+                suggestion=close[cell],
             )
-            for row in cells.index[(cells != "") & ~cells.isin(column.options)]
+            for row, cell in bad.items()
         ]
     elif column.type == "checkbox":
         parts = cells[cells != ""].map(split_multi)
@@ -298,13 +356,23 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
         for row, row_parts in parts.items():
             wrong = [part for part in row_parts if part not in column.options]
             if wrong:
+                fixed = [
+                    part if part in column.options else closest(part, column.options)
+                    for part in row_parts
+                ]
+                suggestion = (
+                    MULTI_SEPARATOR.join(dict.fromkeys(p for p in fixed if p))
+                    if all(fixed) else None
+                )  # fmt: skip
                 problems.append(
                     CellProblem(
                         row,
                         "invalid_option",
                         f"{column.label}: {', '.join(repr(w) for w in wrong)} "
                         f"{'is' if len(wrong) == 1 else 'are'} not among the options "
-                        f"{', '.join(column.options)} (join several with ||).",
+                        f"{', '.join(column.options)} (join several with ||)."
+                        + did_you_mean(suggestion),
+                        suggestion=suggestion,
                     )
                 )
     return ColumnOutcome(normalized, problems)
@@ -331,6 +399,26 @@ def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Colu
     cells and the problems of the bad ones."""
     rule = _custom if column.custom else _RULES[column.key]
     outcome = rule(cells, column, ctx)
+    if rule is not _date and column.key != "password":
+        outcome.problems.extend(_scientific(cells, column.label))
     if column.key in _OWN_REQUIRED or not (column.required or column.key == "name"):
         return outcome
     return ColumnOutcome(outcome.cells, _required(outcome.cells, column.label) + outcome.problems)
+
+
+def _scientific(cells: pd.Series, label: str) -> list[CellProblem]:
+    """Warnings for cells such as 1.23E+11: digits Excel turned into scientific notation."""
+    found = cells[cells.str.contains("E+", case=False, regex=False)]
+    return [
+        CellProblem(
+            row,
+            "excel_scientific_notation",
+            f"{label} '{shown(cell)}' looks like a long number that Excel turned into "
+            "scientific notation, losing its last digits. In Excel, format the column as Text "
+            "and type the numbers again (or open the CSV with Data > From Text/CSV, the column "
+            "as Text) before saving.",
+            warning=True,
+        )
+        for row, cell in found.items()
+        if _SCIENTIFIC.fullmatch(cell)
+    ]

@@ -176,6 +176,7 @@ def _check_cells(result: CheckResult, rows: pd.Index, whole: bool) -> None:
                 Issue(
                     problem.row, label, problem.code, problem.message,
                     level="warning" if problem.warning else "error", field=column.key,
+                    suggestion=problem.suggestion,
                 )
             )  # fmt: skip
 

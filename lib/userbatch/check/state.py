@@ -85,7 +85,7 @@ class CheckResult:
         self.issues: dict[int, list[Issue]] = {}
         self.changes: dict[int, dict[str, tuple[str, str]]] = {}
         # Each Belong to text judged so far -> its (code, message) problems.
-        self.group_problems: dict[str, list[tuple[str, str]]] = {}
+        self.group_problems: dict[str, list[tuple[str, str, str | None]]] = {}
 
     @property
     def rows(self) -> Mapping[int, RowResult]:
