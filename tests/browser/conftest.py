@@ -110,8 +110,12 @@ def set_up_by_command(served: Served) -> None:
 
 
 def idle(page: Page) -> None:
-    """Wait until the app has finished its run (its "Running…" indicator is gone)."""
+    """Wait until the app has finished its run: the page says its script is not running
+    (``data-test-script-state``) and the "Running…" indicator is gone."""
     page.wait_for_timeout(300)
+    expect(page.locator("[data-testid=stApp]")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=20_000
+    )
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
 
 
@@ -121,6 +125,15 @@ def cell_texts(page: Page) -> list[str]:
     cells.first.wait_for(state="attached")
     texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
     return texts
+
+
+def signed_in_with_file(served: Served, page: Page, path: Path, text: str) -> None:
+    """A set-up installation, its admin signed in, and ``text`` written to ``path``,
+    uploaded and checked."""
+    set_up_by_command(served)
+    sign_in(page, served.url)
+    path.write_text(text)
+    upload_and_check(page, path)
 
 
 def upload_and_check(page: Page, path: Path) -> None:

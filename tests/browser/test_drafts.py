@@ -15,9 +15,7 @@ from tests.browser.conftest import (
     grid_canvas,
     idle,
     metric,
-    set_up_by_command,
-    sign_in,
-    upload_and_check,
+    signed_in_with_file,
 )
 from tests.browser.test_batch_upload import THREE_MISTAKES
 from tests.helpers import wait_until
@@ -58,11 +56,8 @@ def _as_left(page: Page) -> None:
 def test_a_draft_survives_a_reload_another_tab_and_a_restart(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
-    set_up_by_command(served_app)
-    sign_in(page, served_app.url)
     upload = tmp_path / "users.csv"
-    upload.write_text(THREE_MISTAKES)
-    upload_and_check(page, upload)
+    signed_in_with_file(served_app, page, upload, THREE_MISTAKES)
     expect(metric(page, "Error")).to_have_text("3")
     edit_cell(page, row=1, column=LOGIN_ID, text="sato0002")  # row 3's login ID
     expect(metric(page, "Error")).to_have_text("2")
@@ -84,11 +79,9 @@ def test_a_draft_survives_a_reload_another_tab_and_a_restart(
 def test_three_edits_in_quick_succession_are_all_kept(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
-    set_up_by_command(served_app)
-    sign_in(page, served_app.url)
     upload = tmp_path / "users.csv"
-    upload.write_text("Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\nyamada01,Yamada\r\n")
-    upload_and_check(page, upload)
+    three = "Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\nyamada01,Yamada\r\n"
+    signed_in_with_file(served_app, page, upload, three)
     expect(metric(page, "New")).to_have_text("3")
     for row, name in enumerate(("Ann", "Ben", "Cy")):
         _commit_quickly(page, row=row, text=name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -55,6 +56,11 @@ def _counts(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
+def _expander(app: AppTest, label: str) -> Any:
+    """The expander whose label starts with ``label``."""
+    return next(block for block in app.expander if block.label.startswith(label))
+
+
 def _grid_rows(app: AppTest) -> list[int]:
     return [int(n) for n in app.data_editor[0].value["Row"].tolist()]
 
@@ -80,7 +86,7 @@ def test_upload_and_check_counts_and_marks_bad_cells(app: AppTest) -> None:
     assert grid["mark:email"].tolist() == ["", "✖", "", ""]
     assert grid["mark:name"].tolist() == ["", "", "✖", ""]
     assert "mark:department" not in grid.columns
-    problems = app.expander[-1].markdown[0].value
+    problems = _expander(app, "Problems on this page").markdown[0].value
     assert "**Row 3**, Login ID: Login ID must be 5–30 characters; 'ab1' has 3." in literal(
         problems
     )
@@ -134,7 +140,8 @@ def test_a_cell_typed_back_to_its_text_as_drawn_is_taken(app: AppTest) -> None:
     # The browser drops an edit that matches the cell as drawn: the cell is 'ab1' again.
     _edit_grid(app, {})
     assert _counts(app) == before
-    assert "Login ID must be 5–30 characters" in literal(app.expander[-1].markdown[0].value)
+    problems = _expander(app, "Problems on this page").markdown[0].value
+    assert "Login ID must be 5–30 characters" in literal(problems)
 
 
 def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: World) -> None:
