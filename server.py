@@ -6,23 +6,12 @@ Redis server and a worker); a plain ``streamlit run app.py`` serves the same scr
 sign-in there lasts only as long as its browser tab and there is no company sign-in.
 """
 
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import streamlit as st
 
 from userbatch.settings import get_settings
 from userbatch.ui.web import import_screens, routes, streamlit_secrets
 
-
-@asynccontextmanager
-async def _started(_app: st.App) -> AsyncIterator[None]:
-    # The screens' modules load while the server already answers.
-    threading.Thread(target=import_screens, name="import-screens", daemon=True).start()
-    yield
-
-
-app = st.App(
-    "app.py", routes=routes(), secrets=streamlit_secrets(get_settings()), lifespan=_started
-)
+# The screens' modules are imported before the server answers, so that the first page after
+# a start does not wait for them (and no import races the first page's).
+import_screens()
+app = st.App("app.py", routes=routes(), secrets=streamlit_secrets(get_settings()))

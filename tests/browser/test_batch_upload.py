@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.browser.conftest import (
     Served,
     cell_texts,
-    edit_cell,
+    edit_until,
     idle,
     metric,
     set_up_by_command,
@@ -66,8 +66,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     page.get_by_text("Show only errors").click()
     wait_until(lambda: "tanaka01" in cell_texts(page), timeout=30, what="all rows again")
 
-    edit_cell(page, row=1, column=3, text="sato0002")  # Login ID of row 3
-    expect(metric(page, "Error")).to_have_text("2")
+    edit_until(page, row=1, column=3, text="sato0002", errors="2")  # Login ID of row 3
     wait_until(lambda: "sato0002" in cell_texts(page), timeout=30, what="the edited cell")
     tick_and_delete(page, row=2)  # row 4, the one without a name
     expect(metric(page, "Error")).to_have_text("1")

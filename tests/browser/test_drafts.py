@@ -12,6 +12,7 @@ from tests.browser.conftest import (
     Served,
     cell_texts,
     edit_cell,
+    edit_until,
     grid_canvas,
     idle,
     metric,
@@ -59,10 +60,9 @@ def test_a_draft_survives_a_reload_another_tab_and_a_restart(
     upload = tmp_path / "users.csv"
     signed_in_with_file(served_app, page, upload, THREE_MISTAKES)
     expect(metric(page, "Error")).to_have_text("3")
-    edit_cell(page, row=1, column=LOGIN_ID, text="sato0002")  # row 3's login ID
-    expect(metric(page, "Error")).to_have_text("2")
-    edit_cell(page, row=3, column=7, text="yamada@example.com")  # row 5's e-mail (after marks)
-    expect(metric(page, "Error")).to_have_text("1")
+    edit_until(page, row=1, column=LOGIN_ID, text="sato0002", errors="2")  # row 3's login ID
+    # Row 5's e-mail (the columns after the marks).
+    edit_until(page, row=3, column=7, text="yamada@example.com", errors="1")
 
     page.reload()
     _as_left(page)

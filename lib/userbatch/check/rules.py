@@ -12,15 +12,15 @@ others (split by column, each module would be a few lines around shared helpers)
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 
+from userbatch.check.suggest import closest, looks_scientific, suggest_date
 from userbatch.crypto.passwords import is_argon2_hash, password_problems
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec
 from userbatch.directory.groups import SEPARATOR as GROUP_SEPARATOR
@@ -34,17 +34,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
-# Dates people write that the column does not take: 2027.03.31, 20270331, 2027年3月31日.
-_OTHER_DATES = (
-    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
-    re.compile(r"(\d{4})(\d{2})(\d{2})"),
-    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-)
-# A date cell Excel saved as its serial number (days since 1899-12-30): 46477 is 2027-03-31.
-_SERIAL_DATE = re.compile(r"\d{1,5}(?:\.0+)?")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-# Long digit strings Excel shows, and saves, in scientific notation: 1.23E+11.
-_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d+", re.IGNORECASE)
 
 STATUSES = {"valid": "Valid", "invalid": "Invalid", "suspended": "Suspended"}
 STATUS_ALIASES = {
@@ -213,13 +202,6 @@ def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     return ColumnOutcome(cells, problems)
 
 
-def closest(text: str, choices: Sequence[str]) -> str | None:
-    """The choice closest to ``text`` (case aside), when one is close enough to be a typo."""
-    by_folded = {choice.casefold(): choice for choice in choices}
-    found = difflib.get_close_matches(text.casefold(), list(by_folded), n=1, cutoff=0.7)
-    return by_folded[found[0]] if found else None
-
-
 def did_you_mean(suggestion: str | None) -> str:
     return f" Did you mean '{shown(suggestion)}'?" if suggestion else ""
 
@@ -253,21 +235,6 @@ def parse_date(cell: str) -> dt.date | None:
         return dt.date(*(int(part) for part in match.groups()))
     except ValueError:
         return None
-
-
-def suggest_date(cell: str) -> tuple[str, bool] | None:
-    """A date cell the column does not take, as the YYYY-MM-DD it stands for, and whether it
-    is an Excel serial number; None when it stands for no date."""
-    for pattern in _OTHER_DATES:
-        match = pattern.fullmatch(cell)
-        if match:
-            try:
-                return dt.date(*(int(part) for part in match.groups())).isoformat(), False
-            except ValueError:
-                return None
-    if _SERIAL_DATE.fullmatch(cell) and int(float(cell)) > 0:
-        return (_EXCEL_EPOCH + dt.timedelta(days=int(float(cell)))).isoformat(), True
-    return None
 
 
 def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
@@ -420,5 +387,5 @@ def _scientific(cells: pd.Series, label: str) -> list[CellProblem]:
             warning=True,
         )
         for row, cell in found.items()
-        if _SCIENTIFIC.fullmatch(cell)
+        if looks_scientific(cell)
     ]

@@ -142,7 +142,7 @@ def request_cookie(code: str, *, key: str) -> None:
 
 def import_screens() -> None:
     """Import every screen's module and what it uses, so that the first page after a start
-    of the server does not wait for them (``server.py`` calls this in a thread at start)."""
+    of the server does not wait for them (``server.py`` calls this before it serves)."""
     import userbatch.ui
 
     for module in pkgutil.walk_packages(userbatch.ui.__path__, "userbatch.ui."):
