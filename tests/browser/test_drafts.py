@@ -36,7 +36,7 @@ def _commit_quickly(page: Page, *, row: int, text: str) -> None:
     for _ in range(3):
         edit_cell(page, row=row, column=NAME, text=text, settle=False)
         try:
-            wait_until(lambda: text in cell_texts(page), timeout=3, what="the committed cell")
+            wait_until(lambda: text in cell_texts(page), timeout=15, what="the committed cell")
             return
         except AssertionError:
             page.keyboard.press("Escape")
