@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
 
 from userbatch.db import session
 from userbatch.models import OperatorSession
@@ -139,3 +140,17 @@ def age_sessions(engine: Engine, by: dt.timedelta, *, operator_id: int | None = 
             row.created_at -= by
             row.last_seen_at -= by
             row.expires_at -= by
+
+
+def sheet_grid(app: AppTest) -> dict[str, Any]:
+    """What the batch screen's grid (ui/batch/sheet.py) was sent on the last run."""
+    [grid] = app.get("bidi_component")
+    data: dict[str, Any] = json.loads(grid.proto.json)
+    return data
+
+
+def grid_column(app: AppTest, key: str) -> list[str]:
+    """The texts of one column (field key) of the batch screen's grid, row by row."""
+    grid = sheet_grid(app)
+    index = [column["key"] for column in grid["columns"]].index(key)
+    return [row["cells"][index] for row in grid["rows"]]

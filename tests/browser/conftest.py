@@ -119,9 +119,18 @@ def idle(page: Page) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
 
 
+GRID_CELLS = ".ub-scroll td"  # the batch screen's grid (ui/batch/sheet.js)
+
+
+def cell(page: Page, row: int, key: str) -> Locator:
+    """The grid's cell of spreadsheet row ``row`` and field ``key`` ("#tick", "#row" and
+    "#status" for the grid's own columns)."""
+    return page.locator(f'.ub-scroll tr[data-row="{row}"] > td[data-col="{key}"]')
+
+
 def cell_texts(page: Page) -> list[str]:
-    """What the grid's accessible cells say (the grid itself is drawn on a canvas)."""
-    cells = page.get_by_test_id("stDataFrame").first.locator("td[id^=glide-cell-]")
+    """What the grid's cells say."""
+    cells = page.locator(GRID_CELLS)
     cells.first.wait_for(state="attached")
     texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
     return texts
@@ -156,74 +165,29 @@ def execute(page: Page, stored: str = "is stored and queued") -> None:
     expect(page.get_by_text(stored)).to_be_visible()
 
 
-ROW_HEIGHT = 35
-
-
-def grid_canvas(page: Page) -> Locator:
-    return page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
-
-
 def edit_cell(
-    page: Page, *, row: int, column: int, text: str, commit: bool = True, settle: bool = True
+    page: Page, *, row: int, key: str, text: str, commit: bool = True, settle: bool = True
 ) -> None:
-    """Type into the grid's cell at (row position, column index) as a person would; without
-    ``commit`` the editor stays open for the caller's Enter; without ``settle`` it does not
-    wait for the page to finish a rerun first."""
-    editor = (
-        page.locator("textarea, input")
-        .filter(has=page.locator(":focus"))
-        .or_(page.locator("textarea:focus, input:focus"))
-    )
-    for attempt in range(3):  # a grid redrawn under the click loses it: click again
-        if settle:
-            idle(page)
-        grid_canvas(page).scroll_into_view_if_needed()  # the clicks below go to the viewport
-        box = grid_canvas(page).bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + 90, box["y"] + ROW_HEIGHT + ROW_HEIGHT // 2)  # "Row", row 1
-        for _ in range(3):  # a grid scrolled sideways puts another cell there: to "Delete"
-            page.keyboard.press("ArrowLeft")
-        for _ in range(column):
-            page.keyboard.press("ArrowRight")
-        for _ in range(row):
-            page.keyboard.press("ArrowDown")
-        page.keyboard.press("Enter")  # opens the cell's editor
-        try:
-            expect(editor.first).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
+    """Type ``text`` into the grid's cell (row number, field key) as a person would: click it,
+    Enter to edit, type; without ``commit`` the editor stays open for the caller's Enter;
+    without ``settle`` it does not wait for the page to finish a run first."""
+    if settle:
+        idle(page)
+    cell(page, row, key).click()
+    page.keyboard.press("Enter")
+    editor = page.locator(".ub-editor")
+    expect(editor).to_be_visible()
     page.keyboard.press("Control+a")
     page.keyboard.type(text)
-    expect(editor.first).to_have_value(text)  # the editor has the keys before Enter commits
+    expect(editor).to_have_value(text)  # the editor has the keys before Enter commits
     if commit:
         page.keyboard.press("Enter")
-
-
-def edit_until(page: Page, *, row: int, column: int, text: str, errors: str) -> None:
-    """``edit_cell`` until the Error count shows ``errors``: typed again (up to three tries)
-    when the grid forgot the typing, which happens when it is redrawn while its cell editor
-    is open (docs/decisions.md, "The grid keeps its identity while its page stays"). For
-    tests of something else than that; the test of quick edits types each once."""
-    for attempt in range(3):
-        edit_cell(page, row=row, column=column, text=text)
-        try:
-            expect(metric(page, "Error")).to_have_text(errors, timeout=10_000)
-            return
-        except AssertionError:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
 
 
 def tick_and_delete(page: Page, *, row: int) -> None:
     """Tick the row's Delete cell and press "Delete ticked rows"."""
     idle(page)
-    box = grid_canvas(page).bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 30, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+    cell(page, row, "#tick").click()
     button = page.get_by_role("button", name="Delete ticked rows (1)")
     expect(button).to_be_enabled()
     button.click()

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from tests.batches.test_apply import _store
 from tests.check.test_check import H
 from tests.conftest import RunBatch, World
-from tests.helpers import Mailbox, literal
+from tests.helpers import Mailbox, grid_column, literal
 from userbatch.db import session
 from userbatch.mail.outbox import send_due
 from userbatch.mail.templates import default_template, save_template
@@ -58,8 +58,7 @@ def test_the_batch_grid_and_its_messages(world: World, open_screen: Callable[...
     app.get("file_uploader")[0].upload(file_name, data, "text/csv")
     app = app.run().button(key="upload_and_check").click().run()
     assert not app.exception
-    grid = app.data_editor[0].value
-    assert grid["cell:name"].tolist() == [*PAYLOADS, "B"]  # the grid draws text, as typed
+    assert grid_column(app, "name") == [*PAYLOADS, "B"]  # the grid draws text, as typed
     assert shows_literally(app.markdown[0].value, file_name)
     problems = app.expander[-1].markdown[0].value
     assert shows_literally(problems, "'**bold**@x'")

@@ -12,14 +12,13 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
-from tests.helpers import literal
+from tests.helpers import grid_column, literal, sheet_grid
 from userbatch.batches.drafts import restore_draft
 from userbatch.db import session
 from userbatch.mail.templates import list_templates
 from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.ui import keys
-from userbatch.ui.batch.state import GridPage
 from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (
@@ -62,7 +61,26 @@ def _expander(app: AppTest, label: str) -> Any:
 
 
 def _grid_rows(app: AppTest) -> list[int]:
-    return [int(n) for n in app.data_editor[0].value["Row"].tolist()]
+    return [row["row"] for row in sheet_grid(app)["rows"]]
+
+
+def _send(app: AppTest, *events: dict[str, Any], ticked: list[int] | None = None) -> AppTest:
+    """The grid's state as the browser sends it after these events: its log keeps the
+    events sent before, numbered, which the page must not take twice."""
+    key = keys.grid(app.session_state[keys.DRAFT_SHOWN])
+    value = app.session_state.get(key, {}) or {}
+    log = value.get("log") or {"id": "tab-1", "events": []}
+    last = max((event["seq"] for event in log["events"]), default=0)
+    numbered = [{"seq": last + n, **event} for n, event in enumerate(events, start=1)]
+    app.session_state[key] = {
+        "log": {"id": log["id"], "events": [*log["events"], *numbered]},
+        "ticked": value.get("ticked") or [] if ticked is None else ticked, "selection": [],
+    }  # fmt: skip
+    return app.run()
+
+
+def _edit(app: AppTest, *cells: tuple[int, str, str]) -> AppTest:
+    return _send(app, {"op": "edit", "cells": [list(cell) for cell in cells]})
 
 
 def test_the_start_offers_templates_and_explains_columns(app: AppTest) -> None:
@@ -79,13 +97,14 @@ def test_upload_and_check_counts_and_marks_bad_cells(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     assert not app.exception
     assert _counts(app) == {"New": "2", "Update": "0", "Unchanged": "0", "Error": "2"}
-    grid = app.data_editor[0].value
-    assert grid["Status"].tolist() == ["New", "Error", "Error", "New"]
-    # A marker column beside each column with a bad cell on the page, ✖ at the bad cell.
-    assert grid["mark:login_id"].tolist() == ["", "✖", "", ""]
-    assert grid["mark:email"].tolist() == ["", "✖", "", ""]
-    assert grid["mark:name"].tolist() == ["", "", "✖", ""]
-    assert "mark:department" not in grid.columns
+    rows = sheet_grid(app)["rows"]
+    assert [row["status"] for row in rows] == ["new", "error", "error", "new"]
+    # The mark is on the bad cell itself, with its message.
+    marked = [[], ["email", "login_id"], ["belong_to", "name"], []]
+    assert [sorted(row["marks"]) for row in rows] == marked
+    mark = rows[1]["marks"]["login_id"]
+    assert mark["level"] == "error"
+    assert literal(mark["messages"][0]["text"]) == "Login ID must be 5–30 characters; 'ab1' has 3."
     problems = _expander(app, "Problems on this page").markdown[0].value
     assert "**Row 3**, Login ID: Login ID must be 5–30 characters; 'ab1' has 3." in literal(
         problems
@@ -100,48 +119,102 @@ def test_show_only_errors(app: AppTest) -> None:
     assert _grid_rows(app) == [3, 4]
 
 
-def _edit_grid(app: AppTest, edited_rows: dict[int, dict[str, object]]) -> AppTest:
-    """The grid as the browser reports it after these edits (all of them, cumulative)."""
-    grid: GridPage = app.session_state[keys.GRID_SHOWN]
-    app.session_state[grid.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
-    return app.run()
-
-
-def _delete_rows(app: AppTest, positions: list[int]) -> AppTest:
-    """Tick the rows at these positions of the grid and press "Delete ticked rows"."""
-    grid: GridPage = app.session_state[keys.GRID_SHOWN]
-    shown = app.session_state[grid.key]["edited_rows"] if grid.key in app.session_state else {}
-    edited = {int(position): dict(changes) for position, changes in shown.items()}
-    for position in positions:
-        edited.setdefault(position, {})["Delete"] = True
-    _edit_grid(app, edited)
+def _delete_rows(app: AppTest, rows: list[int]) -> AppTest:
+    """Tick these rows in the grid and press "Delete ticked rows"."""
+    _send(app, ticked=rows)
     return app.button(key=keys.DELETE_TICKED).click().run()
 
 
 def test_an_edit_is_checked_at_once_and_deleting_clears_the_rest(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    _edit_grid(app, {1: {"cell:login_id": "sato0002", "cell:email": "sato@example.com"}})
+    _edit(app, (3, "login_id", "sato0002"), (3, "email", "sato@example.com"))
     assert _counts(app) == {"New": "3", "Update": "0", "Unchanged": "0", "Error": "1"}
-    # The browser shows the edit over the cells as drawn, which the grid keeps sending.
-    shown = app.data_editor[0].value
-    assert shown["cell:login_id"].tolist()[1] == "ab1"
-    assert shown["Status"].tolist()[1] == "New"
-    _delete_rows(app, [2])
+    grid = sheet_grid(app)
+    assert grid["ack"]["seq"] == 1  # the browser may forget the edit: it was taken
+    assert grid["rows"][1]["status"] == "new" and not grid["rows"][1]["marks"]
+    assert grid_column(app, "login_id")[1] == "sato0002"
+    app.run()  # the same log again: nothing is taken twice
+    assert _counts(app)["New"] == "3"
+    _delete_rows(app, [4])
     assert _grid_rows(app) == [2, 3, 5]
     assert _counts(app)["Error"] == "0"
     assert not app.button(key="execute").disabled
 
 
-def test_a_cell_typed_back_to_its_text_as_drawn_is_taken(app: AppTest) -> None:
+def test_undo_and_redo_are_kept_in_the_draft(app: AppTest, world: World) -> None:
     _upload(app, THREE_MISTAKES)
     before = _counts(app)
-    _edit_grid(app, {1: {"cell:login_id": "sato0002", "cell:email": "sato@example.com"}})
-    assert _counts(app) != before
-    # The browser drops an edit that matches the cell as drawn: the cell is 'ab1' again.
-    _edit_grid(app, {})
+    _edit(app, (3, "login_id", "sato0002"), (3, "email", "sato@example.com"))
+    assert sheet_grid(app)["undo"] and not sheet_grid(app)["redo"]
+    _send(app, {"op": "undo"})
     assert _counts(app) == before
-    problems = _expander(app, "Problems on this page").markdown[0].value
-    assert "Login ID must be 5–30 characters" in literal(problems)
+    assert grid_column(app, "login_id")[1] == "ab1"
+    assert sheet_grid(app)["redo"] and not sheet_grid(app)["undo"]
+    _send(app, {"op": "redo"})
+    assert _counts(app)["Error"] == "1"
+    draft = restore_draft(world.engine, world.settings, world.admin)
+    assert draft is not None and len(draft.history.undo) == 1 and not draft.history.redo
+    assert draft.result.table.cells.at[3, "login_id"] == "sato0002"
+
+
+def test_apply_to_all_fixes_every_cell_like_it_in_one_step(app: AppTest) -> None:
+    _upload(app, b"Login ID,Name,Belong to\r\n" + b"".join(
+        b"user%04d,U,Sales>>Tokio\r\n" % n for n in range(3)
+    ) + b"user0009,U,Sales>>Tokiyo\r\n")  # fmt: skip
+    mark = sheet_grid(app)["rows"][0]["marks"]["belong_to"]
+    assert (mark["suggestion"], mark["like"], mark["code"]) == ("Sales>>Tokyo", 3, "unknown_group")
+    _send(app, {"op": "apply_all", "row": 2, "col": "belong_to", "code": mark["code"]})
+    assert grid_column(app, "belong_to") == ["Sales>>Tokyo"] * 3 + ["Sales>>Tokiyo"]
+    _send(app, {"op": "undo"})
+    assert grid_column(app, "belong_to") == ["Sales>>Tokio"] * 3 + ["Sales>>Tokiyo"]
+
+
+def test_a_block_pasted_fills_cells_from_the_selected_one(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    block = [["sato0002", "Sato"], ["suzuki01", "Suzuki"], ["x", "y"], ["past", "the end"]]
+    _send(app, {"op": "paste", "row": 3, "col": "login_id", "block": block})
+    assert grid_column(app, "login_id") == ["tanaka01", "sato0002", "suzuki01", "x"]
+    assert grid_column(app, "name") == ["Tanaka", "Sato", "Suzuki", "y"]
+    assert "2 pasted cell(s) fell past the last row" in app.info[0].value
+    _send(app, {"op": "undo"})  # the whole paste is one step
+    assert grid_column(app, "name") == ["Tanaka", "Sato", "", "Yamada"]
+
+
+def test_find_and_replace_previews_then_changes_in_one_step(app: AppTest) -> None:
+    _upload(app, THREE_MISTAKES)
+    app.selectbox(key=keys.REPLACE_COLUMN).select("email").run()
+    app.text_input(key=keys.REPLACE_FIND).input("@example").run()
+    app.text_input(key=keys.REPLACE_WITH).input("@example.org").run()
+    [preview] = [m.value for m in app.markdown if "will change" in m.value]
+    assert "**4 cell(s) will change**" in preview
+    assert "Row 3, Email: sato@example → sato@example.org" in literal(preview)
+    app.button(key=keys.REPLACE).click().run()
+    assert grid_column(app, "email")[0] == "tanaka@example.org.com"
+    _send(app, {"op": "undo"})
+    assert grid_column(app, "email")[0] == "tanaka@example.com"
+
+
+def test_next_error_goes_across_pages(app: AppTest) -> None:
+    rows = [b"user%04d,User" % n if n not in (7, 80) else b"ab%d,User" % n for n in range(120)]
+    _upload(app, b"Login ID,Name\r\n" + b"\r\n".join(rows) + b"\r\n")
+    assert _counts(app)["Error"] == "2"
+    _send(app, {"op": "next", "row": 9, "col": "login_id"})  # row 9 is the 7th user's
+    assert app.session_state[keys.GRID_PAGE] == 2
+    focus = sheet_grid(app)["focus"]
+    assert (focus["row"], focus["col"]) == (82, "login_id")
+    assert 82 in _grid_rows(app)
+    _send(app, {"op": "next", "row": 82, "col": "login_id"})  # past the last: round to the first
+    assert sheet_grid(app)["focus"]["row"] == 9 and app.session_state[keys.GRID_PAGE] == 1
+    _send(app, {"op": "prev", "row": 9, "col": "login_id"})
+    assert sheet_grid(app)["focus"]["row"] == 82
+
+
+def test_passwords_are_marked_secret_and_their_message_hides_them(app: AppTest) -> None:
+    _upload(app, b"Login ID,Name,Password\r\ntanaka01,Tanaka,abc\r\n")
+    grid = sheet_grid(app)
+    assert [c["key"] for c in grid["columns"] if c["secret"]] == ["password"]
+    messages = grid["rows"][0]["marks"]["password"]["messages"]
+    assert messages and all("abc" not in message["text"] for message in messages)
 
 
 def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: World) -> None:
@@ -154,9 +227,11 @@ def test_a_file_of_unchanged_rows_has_nothing_to_execute(app: AppTest, world: Wo
 
 def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    assert not app.get("popover")  # nothing to lose yet: the buttons act at once
-    _edit_grid(app, {1: {"cell:login_id": "sato0002"}})
-    _delete_rows(app, [2])
+    leaving = ("Re-upload", "Back to batch user registration/update")
+    asks = [block for block in app.get("popover") if block.proto.popover.label in leaving]
+    assert not asks  # nothing to lose yet: the buttons act at once
+    _edit(app, (3, "login_id", "sato0002"))
+    _delete_rows(app, [4])
     asking = [block for block in app.get("popover") if block.proto.popover.label == "Re-upload"]
     assert "Your 2 change(s) in the grid will be lost" in asking[0].markdown[0].value
     asking[0].button(key="reupload").click().run()
@@ -165,7 +240,7 @@ def test_leaving_after_changes_in_the_grid_asks_first(app: AppTest) -> None:
 
 def test_edits_survive_another_screen(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
-    _delete_rows(app, [1, 2])
+    _delete_rows(app, [3, 4])
     app.switch_page("lib/userbatch/ui/users.py").run()
     app.switch_page("lib/userbatch/ui/batch/__init__.py").run()
     assert _grid_rows(app) == [2, 5]
@@ -228,7 +303,7 @@ def test_a_manager_works_in_their_subtree(
     assert app.sidebar.selectbox(key=keys.WORKING_GROUP).options == ["Sales", "Sales>>Tokyo"]
     _upload(app, b"Login ID,Name,Belong to\r\ntanaka01,T,Support\r\nsuzuki01,S,\r\n")
     assert _counts(app) == {"New": "1", "Update": "0", "Unchanged": "0", "Error": "1"}
-    assert "outside your groups" in app.data_editor[0].value["Problems"].tolist()[0]
+    assert "outside your groups" in str(sheet_grid(app)["rows"][0]["marks"])
     draft = restore_draft(world.engine, world.settings, manager)
     assert draft is not None and draft.result.options.working_group.path == "Sales"
 

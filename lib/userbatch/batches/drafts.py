@@ -2,7 +2,8 @@
 
 One draft per operator holds the uploaded file (sealed with the installation's key, like a
 stored batch's passwords), how to read it, the working group, the grid's page and filter,
-and every grid edit in order (``DraftEdit`` rows, sealed too: an edit may be a password).
+and every grid edit in order (``DraftEdit`` rows, sealed too: an edit may be a password),
+with what the cells held before it, so that undo and redo survive a restore (``History``).
 Restoring reads the file again, checks it against the database as it is now and replays the
 edits: the same rows and counts as when it was left — unless the database changed meanwhile,
 which the digest of every row's outcome tells (``Restored.changed_meanwhile``). Executing a
@@ -15,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine, delete, func, select, update
@@ -32,6 +33,36 @@ from userbatch.models import Draft, DraftEdit, utcnow
 from userbatch.settings import Settings
 
 Cells = dict[int, dict[str, str]]  # row number -> field key -> text
+Kind = Literal["edit", "undo", "redo"]
+
+
+@dataclass
+class Step:
+    """One edit that can be undone: the cells it set and what they held before."""
+
+    cells: Cells
+    before: Cells
+
+
+@dataclass
+class History:
+    """The draft's undo and redo: the steps to undo (the last one last) and to redo."""
+
+    undo: list[Step] = field(default_factory=list)
+    redo: list[Step] = field(default_factory=list)
+
+    def took(self, kind: Kind, step: Step | None = None) -> None:
+        """Follow one saved edit: a new edit (``step``, None for rows deleted) can be undone
+        and ends what could be redone; an undo moves its step to redo, a redo back."""
+        if kind == "undo":
+            if self.undo:
+                self.redo.append(self.undo.pop())
+        elif kind == "redo":
+            if self.redo:
+                self.undo.append(self.redo.pop())
+        elif step is not None:
+            self.undo.append(step)
+            self.redo.clear()
 
 
 @dataclass(frozen=True)
@@ -57,6 +88,7 @@ class Restored:
     page: int
     only_errors: bool
     changed_meanwhile: bool  # the database changed since the draft was saved
+    history: History
 
 
 def digest(result: CheckResult) -> str:
@@ -104,12 +136,16 @@ def add_edit(
     cells: Cells,
     deleted: list[int],
     result: CheckResult,
+    before: Cells | None = None,
+    kind: Kind = "edit",
 ) -> int:
-    """Append one grid edit (after ``result`` took it); returns the draft's edit count.
+    """Append one grid edit (after ``result`` took it), with what its cells held ``before``
+    (an edit's) or which step it undid or redid (``kind``); returns the draft's edit count.
 
     Raises ``LookupError`` when the draft is gone (discarded or executed meanwhile).
     """
-    sealed = seal(settings, json.dumps({"cells": cells, "deleted": deleted}))
+    edit = {"cells": cells, "deleted": deleted, "before": before or {}, "kind": kind}
+    sealed = seal(settings, json.dumps(edit))
     changes = sum(map(len, cells.values())) + len(deleted)
     with session(engine) as db, db.begin():
         count = db.scalar(
@@ -193,14 +229,17 @@ def restore_draft(engine: Engine, settings: Settings, operator: OperatorInfo) ->
     except CsvFileError:
         discard_draft(engine, operator.id)
         raise
+    history = History()
     for sealed in edits:
         edit: dict[str, Any] = json.loads(unseal(settings, sealed))
         cells = {int(row): values for row, values in edit["cells"].items()}
         recheck(result, cells, [int(row) for row in edit["deleted"]])
+        before = {int(row): values for row, values in edit.get("before", {}).items()}
+        history.took(edit.get("kind", "edit"), Step(cells, before) if cells else None)
     return Restored(
         draft_id=draft.id, source=source, result=result, edits=len(edits),
         changes=draft.changes, page=draft.page, only_errors=draft.only_errors,
-        changed_meanwhile=digest(result) != draft.digest,
+        changed_meanwhile=digest(result) != draft.digest, history=history,
     )  # fmt: skip
 
 

@@ -140,9 +140,18 @@ BATCH = "batch_upload"
 ONLY_ERRORS = "batch_only_errors"
 GRID_PAGE = "batch_page"
 GRID_SHOWN = "batch_grid_shown"  # this tab's GridPage
-GRIDS_DRAWN = "batch_grids_drawn"  # how many grids this tab has drawn (a part of their keys)
+GRID_TAKEN = "batch_grid_taken"  # (the browser grid's id, the number of its last event taken)
+GRID_FOCUS = "batch_grid_focus"  # {"id", "row", "col"}: the cell the browser is to focus, once
+GRID_NOTICE = "batch_grid_notice"  # said under the grid once (a paste that did not fit)
 DRAFT_SHOWN = "batch_draft_shown"  # the draft this tab has opened where it was left
 DELETE_TICKED = "delete_ticked"
+REPLACE_SCOPE = "replace_scope"
+REPLACE_COLUMN = "replace_column"
+REPLACE_FIND = "replace_find"
+REPLACE_WITH = "replace_with"
+REPLACE_WHOLE = "replace_whole"
+REPLACE_CASE = "replace_case"
+REPLACE = "replace"
 EXECUTING = "batch_executing"  # the Execute dialog is open
 BATCH_FILE = "batch_file"
 UPLOAD_AND_CHECK = "upload_and_check"
@@ -170,8 +179,9 @@ def delimiter(version: int) -> str:
     return f"delimiter-{version}"
 
 
-def grid(drawn: int, first_row: int) -> str:
-    return f"grid-{drawn}-{first_row}"
+def grid(draft_id: int) -> str:
+    """The draft's grid (one per tab: the browser keeps what it has sent under this key)."""
+    return f"grid-{draft_id}"
 
 
 def subject(template_id: int) -> str:

@@ -1,9 +1,9 @@
 """The operator's draft: how it was read, the counts, one page of the grid, the problems, and
 what to do next.
 
-Each run takes the grid's edits that are new since the last run (``table.grid_edits``),
-puts them into the check through the incremental re-check and saves them to the draft; rows
-are deleted by ticking them and pressing "Delete ticked rows".
+Each run first carries out what the browser's grid sent since the last run (``edits.take``):
+edits, a paste, "Apply to all", undo and redo, the next error; rows are deleted by ticking
+them and pressing "Delete ticked rows".
 """
 
 from __future__ import annotations
@@ -15,24 +15,17 @@ from typing import Any
 
 import streamlit as st
 
-from userbatch.batches.drafts import add_edit, discard_draft, set_group, set_place
+from userbatch.batches.drafts import discard_draft, set_group, set_place
 from userbatch.check.report import error_report
-from userbatch.check.run import recheck, regroup
+from userbatch.check.run import regroup
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.decode import DELIMITERS
 from userbatch.files.download import write_download
 from userbatch.ui import keys
-from userbatch.ui.batch import execute
-from userbatch.ui.batch.state import Checked, GridPage, drafts, reset
-from userbatch.ui.batch.table import (
-    PAGE_SIZE,
-    STATUS_LABELS,
-    draw,
-    grid_edits,
-    grid_page,
-    problem_list,
-)
+from userbatch.ui.batch import edits, execute, sheet
+from userbatch.ui.batch.state import Checked, drafts, reset
+from userbatch.ui.batch.table import PAGE_SIZE, STATUS_LABELS, grid_page, payload, problem_list
 from userbatch.ui.batch.upload import encoding_picker, group_name, take_file
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
@@ -51,8 +44,8 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     if regrouped is not state.result:
         state.result = regrouped
         set_group(app.engine, state.draft_id, regrouped)
-        st.session_state.pop(keys.GRID_SHOWN, None)
-    _take_edits(app, operator, state)
+    # The grid's events, in the order of rows it showed.
+    browser = edits.take(app, operator, state, _shown(state, state.only_errors))
     result = state.result
     if state.notice:
         st.warning(state.notice)
@@ -63,12 +56,15 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     counts = result.counts
     for column, (status, label) in zip(st.columns(4), STATUS_LABELS.items(), strict=True):
         column.metric(label, f"{counts[status]:,}")
-    only_errors = st.checkbox(
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    only_errors = left.checkbox(
         "Show only errors",
         key=keys.ONLY_ERRORS,
         disabled=not counts["error"] and not state.only_errors,
     )
-    shown = result.numbers("error" if only_errors else None)
+    with right:
+        edits.find_and_replace(app, operator, state, browser.selection)
+    shown = _shown(state, only_errors)
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
     page = min(st.pagination(pages, key=keys.GRID_PAGE) if pages > 1 else 1, pages)
     if (page, only_errors) != (state.page, state.only_errors):
@@ -76,15 +72,27 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         set_place(app.engine, state.draft_id, page=page, only_errors=only_errors)
     grid = grid_page(state, shown, page, only_errors)
     rows = [result.rows[number] for number in grid.rows]
-    draw(state, grid, rows)
-    _delete_ticked(app, operator, state, grid)
+    if rows:
+        sheet.draw(keys.grid(state.draft_id), payload(state, grid, rows))
+    else:
+        st.success("No rows to show.")
+    if notice := st.session_state.pop(keys.GRID_NOTICE, None):
+        st.info(notice)
+    _delete_ticked(app, operator, state, [n for n in browser.ticked if n in grid.rows])
     problem_list(rows)
     st.caption(
-        "Edit a cell to fix it (double-click, type, Enter): the row is checked again at once "
-        "and the draft is saved. To delete rows, tick them in the Delete column and press "
-        "Delete ticked rows."
+        "Each bad cell is marked on the cell (✖ error, ▲ warning); its message shows when you "
+        "point at it or move to it. Arrow keys move, typing or Enter edits, Enter keeps the "
+        "cell, Tab moves on, Esc cancels; F8 goes to the next error (across pages), Ctrl+Z "
+        "undoes. A block of cells pasted from Excel (Ctrl+V) fills the cells from the one "
+        "selected. Every edit is checked at once and saved to your draft."
     )
     _actions(app, operator, state)
+
+
+def _shown(state: Checked, only_errors: bool) -> list[int]:
+    """The rows in the order the grid shows them."""
+    return state.result.numbers("error" if only_errors else None)
 
 
 def _arrive(state: Checked, working: GroupInfo) -> None:
@@ -126,51 +134,13 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, state: Checked) ->
         st.rerun()
 
 
-def _take_edits(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
-    """Put the grid's new edits into the check (the incremental re-check) and the draft."""
-    grid: GridPage | None = st.session_state.get(keys.GRID_SHOWN)
-    if grid is None:
-        return
-    cells, _ = grid_edits(grid)
-    if cells:
-        in_step = grid.edits == state.edits  # no other tab changed the draft meanwhile
-        _change(app, operator, state, cells, [])
-        if in_step:
-            grid.edits = state.edits
-
-
-def _delete_ticked(app: AppContext, operator: OperatorInfo, state: Checked, grid: GridPage) -> None:
-    _, ticked = grid_edits(grid)
-    if st.button(
-        f"Delete ticked rows ({len(ticked)})" if ticked else "Delete ticked rows",
-        disabled=not ticked, key=keys.DELETE_TICKED,
-    ):  # fmt: skip
-        _change(app, operator, state, {}, ticked)
-        st.session_state.pop(keys.GRID_SHOWN, None)  # the page's rows change
-        st.rerun()
-
-
-def _change(
-    app: AppContext,
-    operator: OperatorInfo,
-    state: Checked,
-    cells: dict[int, dict[str, str]],
-    deleted: list[int],
+def _delete_ticked(
+    app: AppContext, operator: OperatorInfo, state: Checked, ticked: list[int]
 ) -> None:
-    """One edit of the draft: re-checked at once and saved."""
-    recheck(state.result, cells, deleted)
-    try:
-        state.edits = add_edit(
-            app.engine, app.settings, state.draft_id, cells=cells, deleted=deleted,
-            result=state.result,
-        )  # fmt: skip
-    except LookupError:
-        drafts(app.settings.drafts_in_memory).drop(operator.id)
-        st.error(
-            "This draft was discarded or executed in another tab or window; the edit was not kept."
-        )
-        st.stop()
-    state.changes += sum(map(len, cells.values())) + len(deleted)
+    label = f"Delete ticked rows ({len(ticked)})" if ticked else "Delete ticked rows"
+    if st.button(label, disabled=not ticked, key=keys.DELETE_TICKED):
+        edits.change(app, operator, state, {}, ticked)
+        st.rerun()  # the page's rows change
 
 
 def discard(app: AppContext, operator: OperatorInfo, draft_id: int) -> None:

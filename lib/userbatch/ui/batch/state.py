@@ -14,11 +14,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import pandas as pd
 import streamlit as st
-from pandas.io.formats.style import Styler
 
-from userbatch.batches.drafts import DraftFile, Restored, draft_version, restore_draft
+from userbatch.batches.drafts import DraftFile, History, Restored, draft_version, restore_draft
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
@@ -49,6 +47,7 @@ class Checked:
     version: int = 0  # of the reading widgets, which start afresh after each re-read
     # Said once on the screen: the draft was restored against a database that changed.
     notice: str | None = None
+    history: History = field(default_factory=History)  # undo and redo, saved with the edits
     # Held while a tab draws the draft or changes it: the operator's tabs take turns.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -62,7 +61,7 @@ class Checked:
         )
         return cls(
             draft.draft_id, draft.source, draft.result, edits=draft.edits, changes=draft.changes,
-            page=draft.page, only_errors=draft.only_errors, notice=notice,
+            page=draft.page, only_errors=draft.only_errors, notice=notice, history=draft.history,
         )  # fmt: skip
 
 
@@ -81,24 +80,16 @@ Screen = Refused | Checked | Stored
 @dataclass
 class GridPage:
     """One tab's grid: the rows it shows (fixed while the page and the filter stay, so that
-    edits made while the page reruns land on the right row), their cells as first drawn, and
-    what it has taken from it.
+    an edit sent while the page reruns lands on the row it was made on).
 
-    The browser keeps every edit of the grid over the cells as first drawn (``base``), which
-    the grid is sent again unchanged: new text there would make the browser drop the edits
-    that now match it and rerun the page once more, and a rerun that redraws the grid while
-    a cell is being typed in loses that typing."""
+    The browser sends every action as an event of one log, numbered per grid it drew
+    (``sheet.js``); the last one taken is kept apart, under ``keys.GRID_TAKEN``, so that a
+    grid drawn anew never takes an event twice."""
 
-    key: str
     rows: list[int]
-    marked: list[str]  # field keys with a mark column
     page: int
     only_errors: bool
-    base: pd.DataFrame  # the rows' cells (index: row number; columns: field keys) as drawn
-    edits: int  # the draft's edits this grid shows (another tab's edit means a new grid)
-    taken: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, field) -> text
-    # The table last sent to the browser, and its styled form as sent.
-    drawn: tuple[pd.DataFrame, Styler] | None = None
+    ticks: int = 0  # the ticks of the Delete column are cleared when this changes
 
 
 class Drafts:
@@ -173,6 +164,6 @@ def reset() -> None:
     widgets (a draft is ended by ``userbatch.ui.batch.grid``)."""
     for key in (
         keys.BATCH, keys.ONLY_ERRORS, keys.GRID_PAGE, keys.EXECUTING, keys.BATCH_FILE,
-        keys.GRID_SHOWN, keys.DRAFT_SHOWN,
+        keys.GRID_SHOWN, keys.DRAFT_SHOWN, keys.GRID_TAKEN, keys.GRID_FOCUS,
     ):  # fmt: skip
         st.session_state.pop(key, None)
