@@ -33,7 +33,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, idle
 from tests.helpers import free_port, serve_until_healthy, wait_until
 
 from benchmarks import data, pages
-from benchmarks.figures import Figure, Sizes, number
+from benchmarks.figures import Figure, Sizes, no_chromium, number
 from benchmarks.measure import StepFailed, median, run_step
 from benchmarks.pages import CELL_SHOWN, _retype, _upload, retried_note
 from userbatch.admin.operators import add_operator
@@ -256,11 +256,7 @@ def figures(sizes: Sizes, workdir: Path) -> list[Figure]:
     """draft_restore_100k_s, server_rss_10_drafts_mb (None, with a note, without Chromium or
     when the figure's step failed)."""
     if not Path(CHROMIUM).exists():
-        note = f"no Chromium at {CHROMIUM} (Debian package 'chromium')"
-        return [
-            Figure("draft_restore_100k_s", None, note=note),
-            Figure("server_rss_10_drafts_mb", None, note=note),
-        ]
+        return no_chromium(CHROMIUM, ["draft_restore_100k_s", "server_rss_10_drafts_mb"])
     file = data.cached_file(data.FileMix(sizes.rows, sizes.users))
     return [_restore_figure(sizes, workdir, file), _memory_figure(sizes, workdir, file)]
 

@@ -8,6 +8,7 @@ the page itself, on every animation frame, so Playwright's polling adds no delay
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -27,18 +28,19 @@ from tests.browser.conftest import (
 from tests.helpers import free_port, serve_until_healthy
 
 from benchmarks import data
-from benchmarks.figures import Figure, Sizes
+from benchmarks.figures import Figure, Sizes, no_chromium
 from benchmarks.measure import LOGS, median, run_step
 from userbatch.settings import Settings
 from userbatch.worker.runtime import stop_process
 
 assert PASSWORD == data.ADMIN_PASSWORD, "the seeded admin signs in as the browser tests do"
-LOGIN_ID_COLUMN = 3  # the grid's columns: Delete, Row, Status, then the file's, Login ID first
-# The grid's row with a bad login ID ("ab1", see data.BAD_KINDS); it is in view without
-# scrolling, so each edit can wait for the grid to show it.
-BAD_POSITION = data.BAD_SLOT
-CELL_SHOWN = """login => [...document.querySelectorAll(
-    '[data-testid=stDataFrame] td[id^=glide-cell-]')].some(cell => cell.textContent === login)"""
+# The spreadsheet row with a bad login ID ("ab1", see data.BAD_KINDS): the grid's second
+# (row 1 is the header), in view without scrolling, so each edit can wait for the grid to show it.
+BAD_ROW = data.BAD_SLOT + 2
+# The grid is drawn in a shadow root of the page (ui/batch/sheet.js).
+CELL_SHOWN = """login => [...document.querySelectorAll('*')].some(host => host.shadowRoot
+    && [...host.shadowRoot.querySelectorAll('.ub-scroll td')]
+        .some(td => td.textContent === login))"""
 # An edit whose Error count has not changed after this long was lost by the page.
 LOST_S = 10
 # Edits the page lost (typed again), tabs that lost them until reloaded.
@@ -53,8 +55,8 @@ def page_step(settings: dict[str, Any], file: str, uploads: int, edits: int) -> 
     the bad login ID ``edits`` times: a good one typed in (one error less), the bad one
     again (one more), and so on."""
     chosen = Settings(**settings)
-    lines = Path(file).read_bytes().split(b"\r\n", BAD_POSITION + 3)
-    first_login, bad_login = (lines[n + 1].split(b",")[0].decode() for n in (0, BAD_POSITION))
+    lines = Path(file).read_bytes().split(b"\r\n", BAD_ROW + 1)
+    first_login, bad_login = (lines[n + 1].split(b",")[0].decode() for n in (0, BAD_ROW - 2))
     port = free_port()
     serve, _ = serve_until_healthy(chosen, port)
     try:
@@ -63,7 +65,7 @@ def page_step(settings: dict[str, Any], file: str, uploads: int, edits: int) -> 
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(180_000)
             sign_in(page, f"http://localhost:{port}")
-            shown, edited = [], []
+            shown, edited, kept = [], [], []
             for upload in range(uploads):
                 if upload:
                     idle(page)
@@ -74,10 +76,35 @@ def page_step(settings: dict[str, Any], file: str, uploads: int, edits: int) -> 
                 for edit in range(edits):
                     good = f"fixed{upload:02d}{edit:03d}"
                     edited.append(_retype(page, bad_login if edit % 2 else good, first_login))
+                kept.append(_three_quick_edits(page, upload))
             browser.close()
     finally:
         stop_process(serve, timeout=60)
-    return {"grid_visible_s": shown, "edit_s": edited, "retried": RETRIED}
+    return {"grid_visible_s": shown, "edit_s": edited, "kept": kept, "retried": RETRIED}
+
+
+# The texts shown in the grid's cells that the server has taken (not still being sent).
+TAKEN_TEXTS = """texts => [...document.querySelectorAll('*')].filter(host => host.shadowRoot)
+    .flatMap(host => [...host.shadowRoot.querySelectorAll('.ub-scroll td:not(.ub-sending)')])
+    .map(td => td.textContent).filter(text => texts.includes(text))"""
+QUICK_ROWS = (2, BAD_ROW + 1, BAD_ROW + 2)  # three Name cells in view, not the bad row's
+
+
+def _three_quick_edits(page: Page, upload: int) -> float:
+    """Three Name cells typed 0.2 s apart without waiting for the page, as an operator
+    would; the fraction of them the server took (shown as taken in the grid)."""
+    idle(page)
+    texts = [f"Quick{upload}x{n}" for n in range(len(QUICK_ROWS))]
+    for row, text in zip(QUICK_ROWS, texts, strict=True):
+        edit_cell(page, row=row, key="name", text=text, settle=False)
+        page.wait_for_timeout(200)
+    with contextlib.suppress(PlaywrightTimeout):  # what was not taken is counted below
+        page.wait_for_function(
+            f"texts => ({TAKEN_TEXTS})(texts).length === texts.length", arg=texts,
+            polling=200, timeout=LOST_S * 3000,
+        )  # fmt: skip
+    taken: list[str] = page.evaluate(TAKEN_TEXTS, texts)
+    return len(set(taken)) / len(texts)
 
 
 def _upload(page: Page, file: Path, first_login: str) -> float:
@@ -109,7 +136,7 @@ def _retype(page: Page, login: str, first_login: str, *, tries: int = 4) -> floa
             page.reload()
             page.wait_for_function(CELL_SHOWN, arg=first_login, polling="raf", timeout=300_000)
         text = login if not attempt else f"{login}{attempt}" if good else f"ab{attempt + 1}"
-        edit_cell(page, row=BAD_POSITION, column=LOGIN_ID_COLUMN, text=text, commit=False)
+        edit_cell(page, row=BAD_ROW, key="login_id", text=text, commit=False)
         started = time.perf_counter()
         page.keyboard.press("Enter")
         try:
@@ -143,13 +170,11 @@ def retried_note(retried: dict[str, int]) -> str:
 
 
 def figures(sizes: Sizes, workdir: Path) -> list[Figure]:
-    """page_grid_visible_s, page_edit_s (None, with a note, where there is no Chromium)."""
+    """page_grid_visible_s, page_edit_s, page_quick_edits_kept (None, with a note, where
+    there is no Chromium)."""
     if not Path(CHROMIUM).exists():
-        note = f"no Chromium at {CHROMIUM} (Debian package 'chromium')"
-        return [
-            Figure("page_grid_visible_s", None, note=note),
-            Figure("page_edit_s", None, note=note),
-        ]
+        keys = ["page_grid_visible_s", "page_edit_s", "page_quick_edits_kept"]
+        return no_chromium(CHROMIUM, keys)
     file = data.cached_file(data.FileMix(sizes.rows, sizes.users))
     settings = {"data_dir": str(data.sqlite_copy(sizes.users, workdir / "page").data_dir)}
     found = run_step(
@@ -167,5 +192,10 @@ def figures(sizes: Sizes, workdir: Path) -> list[Figure]:
             "page_edit_s", median(found["edit_s"]), found["edit_s"],
             note="a login ID typed anew in the grid, good then bad in turn; from Enter to the "
             f"Error count{retried_note(found['retried'])}",
+        ),
+        Figure(
+            "page_quick_edits_kept", min(found["kept"]), found["kept"],
+            note="three Name cells typed 0.2 s apart without waiting for the page, after each "
+            "upload: the least share of them the server took",
         ),
     ]  # fmt: skip

@@ -42,9 +42,9 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
     parts: list[tuple[list[str], Callable[[], list[Figure]]]] = [
         (list(TARGETS)[:5], lambda: checking.figures(sizes)),
         (list(TARGETS)[5:9], applied),
-        (list(TARGETS)[9:11], lambda: pages.figures(sizes, workdir)),
-        (list(TARGETS)[11:13], lambda: searching.figures(sizes)),
-        (list(TARGETS)[13:15], lambda: drafts.figures(sizes, workdir)),
+        (list(TARGETS)[9:12], lambda: pages.figures(sizes, workdir)),
+        (list(TARGETS)[12:14], lambda: searching.figures(sizes)),
+        (list(TARGETS)[14:16], lambda: drafts.figures(sizes, workdir)),
     ]
     figures = []
     for keys, part in parts:

@@ -136,6 +136,15 @@ def cell_texts(page: Page) -> list[str]:
     return texts
 
 
+def table_texts(page: Page) -> list[str]:
+    """What the accessible cells of the page's first table (``st.dataframe``) say: the table
+    itself is drawn on a canvas."""
+    cells = page.get_by_test_id("stDataFrame").first.locator("td[id^=glide-cell-]")
+    cells.first.wait_for(state="attached")
+    texts: list[str] = cells.evaluate_all("cells => cells.map(cell => cell.textContent)")
+    return texts
+
+
 def signed_in_with_file(served: Served, page: Page, path: Path, text: str) -> None:
     """A set-up installation, its admin signed in, and ``text`` written to ``path``,
     uploaded and checked."""
@@ -185,12 +194,13 @@ def edit_cell(
 
 
 def tick_and_delete(page: Page, *, row: int) -> None:
-    """Tick the row's Delete cell and press "Delete ticked rows"."""
+    """Tick the row's Delete cell, press "Delete ticked rows" and confirm."""
     idle(page)
     cell(page, row, "#tick").click()
     button = page.get_by_role("button", name="Delete ticked rows (1)")
     expect(button).to_be_enabled()
     button.click()
+    page.get_by_role("button", name="Delete 1 row(s)").click()
 
 
 def metric(page: Page, label: str) -> Locator:

@@ -10,11 +10,13 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
     Served,
+    cell,
     cell_texts,
     execute,
     idle,
     metric,
     set_up,
+    table_texts,
     upload_and_check,
 )
 from tests.helpers import wait_until
@@ -41,6 +43,8 @@ def test_cells_and_messages_stay_text(served_app: Served, page: Page, tmp_path: 
     message = page.locator("li").filter(has_text="Row 5, Email: Email '**bold**@x' is not a valid")
     expect(message).to_be_visible()
     wait_until(lambda: NAMES[2] in cell_texts(page), timeout=30, what="the grid's cells")
+    cell(page, 5, "email").hover()  # the message on the cell
+    expect(page.locator(".ub-tip")).to_contain_text("Email '**bold**@x' is not a valid")
     _no_live_markup(page)
     page.get_by_role("button", name="Re-upload").click()
     upload.write_text("Login ID,Name,Email\r\n" + rows)
@@ -48,5 +52,5 @@ def test_cells_and_messages_stay_text(served_app: Served, page: Page, tmp_path: 
     expect(metric(page, "New")).to_have_text("3")
     execute(page, "is stored and queued: 3 rows")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Manage users").click()
-    wait_until(lambda: NAMES[1] in cell_texts(page), timeout=60, what="the new users")
+    wait_until(lambda: NAMES[1] in table_texts(page), timeout=60, what="the new users")
     _no_live_markup(page)

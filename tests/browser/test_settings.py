@@ -13,11 +13,11 @@ from sqlalchemy import select
 from tests.browser.conftest import (
     PASSWORD,
     Served,
-    cell_texts,
     execute,
     idle,
     metric,
     set_up,
+    table_texts,
     upload_and_check,
 )
 from tests.helpers import wait_until
@@ -118,8 +118,8 @@ def test_a_custom_field_from_settings_to_stored_users(
     navigation = page.get_by_test_id("stSidebarNav")
     expect(navigation.get_by_role("link", name="Operators")).to_have_count(0)
     _open(page, "Manage users")
-    wait_until(lambda: "tanaka01" in cell_texts(page), timeout=30, what="the manager's users")
-    assert "sato0002" in cell_texts(page) and "kato0003" not in cell_texts(page)
+    wait_until(lambda: "tanaka01" in table_texts(page), timeout=30, what="the manager's users")
+    assert "sato0002" in table_texts(page) and "kato0003" not in table_texts(page)
     _open(page, "Groups")
-    wait_until(lambda: "Sales" in cell_texts(page), timeout=30, what="the manager's groups")
-    assert "Support" not in cell_texts(page)
+    wait_until(lambda: "Sales" in table_texts(page), timeout=30, what="the manager's groups")
+    assert "Support" not in table_texts(page)

@@ -142,6 +142,7 @@ GRID_PAGE = "batch_page"
 GRID_SHOWN = "batch_grid_shown"  # this tab's GridPage
 GRID_TAKEN = "batch_grid_taken"  # (the browser grid's id, the number of its last event taken)
 GRID_FOCUS = "batch_grid_focus"  # {"id", "row", "col"}: the cell the browser is to focus, once
+GRID_PAGE_ASKED = "batch_page_asked"  # the page the next error is on, until the pager shows it
 GRID_NOTICE = "batch_grid_notice"  # said under the grid once (a paste that did not fit)
 DRAFT_SHOWN = "batch_draft_shown"  # the draft this tab has opened where it was left
 DELETE_TICKED = "delete_ticked"

@@ -69,7 +69,7 @@ def _event(
         )
         if found is not None:
             row, col = found
-            st.session_state[keys.GRID_PAGE] = shown.index(row) // PAGE_SIZE + 1
+            st.session_state[keys.GRID_PAGE_ASKED] = shown.index(row) // PAGE_SIZE + 1
             asked = ":".join(map(str, st.session_state[keys.GRID_TAKEN]))
             st.session_state[keys.GRID_FOCUS] = {"id": asked, "row": row, "col": col}
 

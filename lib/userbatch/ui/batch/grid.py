@@ -66,7 +66,7 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         edits.find_and_replace(app, operator, state, browser.selection)
     shown = _shown(state, only_errors)
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
-    page = min(st.pagination(pages, key=keys.GRID_PAGE) if pages > 1 else 1, pages)
+    page = _pager(pages)
     if (page, only_errors) != (state.page, state.only_errors):
         state.page, state.only_errors = page, only_errors
         set_place(app.engine, state.draft_id, page=page, only_errors=only_errors)
@@ -88,6 +88,18 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         "selected. Every edit is checked at once and saved to your draft."
     )
     _actions(app, operator, state)
+
+
+def _pager(pages: int) -> int:
+    """The page shown: the pager's, or the one an event asked for. The ask is kept until the
+    pager has drawn it: a run stopped by the browser's next message starts again with the
+    pager's value as the browser has it, which would undo a change of the widget's value."""
+    asked = st.session_state.get(keys.GRID_PAGE_ASKED)
+    if asked is not None:
+        st.session_state[keys.GRID_PAGE] = asked
+    page = min(st.pagination(pages, key=keys.GRID_PAGE) if pages > 1 else 1, pages)
+    st.session_state.pop(keys.GRID_PAGE_ASKED, None)
+    return page
 
 
 def _shown(state: Checked, only_errors: bool) -> list[int]:
@@ -137,10 +149,16 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, state: Checked) ->
 def _delete_ticked(
     app: AppContext, operator: OperatorInfo, state: Checked, ticked: list[int]
 ) -> None:
+    """Deleting the rows ticked in the grid, after a confirmation: it cannot be undone."""
     label = f"Delete ticked rows ({len(ticked)})" if ticked else "Delete ticked rows"
-    if st.button(label, disabled=not ticked, key=keys.DELETE_TICKED):
-        edits.change(app, operator, state, {}, ticked)
-        st.rerun()  # the page's rows change
+    with st.popover(label, disabled=not ticked):
+        st.write(
+            f"Delete {len(ticked):,} row(s) from the draft? Undo cannot bring them back "
+            "(the rows stay in your file, to upload again)."
+        )
+        if st.button(f"Delete {len(ticked):,} row(s)", key=keys.DELETE_TICKED, type="primary"):
+            edits.change(app, operator, state, {}, ticked)
+            st.rerun()  # the page's rows change
 
 
 def discard(app: AppContext, operator: OperatorInfo, draft_id: int) -> None:
@@ -196,8 +214,8 @@ def _error_file(app: AppContext, operator: OperatorInfo) -> bytes:
     """The rows with errors of the operator's draft as it is when the button is pressed (the
     download is made then; Streamlit keeps the callable for the session)."""
     state = drafts(app.settings.drafts_in_memory).get(app, operator)
-    if state is None:
-        return b""
+    if state is None:  # a file that says why, rather than an empty one
+        return b"This draft was discarded or executed in another tab or window: no rows.\r\n"
     header, rows = error_report(state.result)
     data, _ = write_download(header, rows, upload_encoding=state.result.sheet.encoding)
     return data

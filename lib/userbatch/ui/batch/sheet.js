@@ -199,6 +199,11 @@ class Grid {
 
   // -- focus, selection and the tip
   mark() {
+    if (this.revealed && (!this.active || this.revealed !== this.active.row + "|" + this.active.col)) {
+      this.revealed = null; // a password shows only while its cell is the active one
+      this.draw();
+      return;
+    }
     for (const td of this.table.querySelectorAll(".ub-active, .ub-selected")) {
       td.classList.remove("ub-active", "ub-selected");
     }
@@ -232,7 +237,9 @@ class Grid {
   showTip() {
     const focused = this.root.getRootNode().activeElement;
     const hasFocus = focused === this.table || focused === this.editor;
-    const at = this.hovered || (hasFocus || this.editing ? this.active : null);
+    const telling = (cell) => cell && (this.problemOf(cell) || this.columns.get(cell.col)?.secret);
+    // The cell pointed at, if it has something to say; else the active one.
+    const at = telling(this.hovered) ? this.hovered : hasFocus || this.editing ? this.active : null;
     const tip = this.tip;
     const problem = at ? this.problemOf(at) : null;
     const secret = at && this.columns.get(at.col)?.secret;
@@ -317,6 +324,7 @@ class Grid {
 
   key(e) {
     if (e.target !== this.table || !this.active) return;
+    this.hovered = null; // the keyboard takes over from the pointer
     const ctrl = e.ctrlKey || e.metaKey;
     const k = e.key;
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };

@@ -125,5 +125,5 @@ def problem_list(rows: list[RowResult]) -> None:
         for issue in row.issues
     ]  # fmt: skip
     if lines:
-        with st.expander(f"Problems on this page ({len(lines)})", expanded=False):
+        with st.expander(f"Problems on this page ({len(lines)})", expanded=len(lines) <= 10):
             st.markdown("\n".join(lines))
