@@ -169,6 +169,24 @@ def test_apply_to_all_fixes_every_cell_like_it_in_one_step(app: AppTest) -> None
     assert grid_column(app, "belong_to") == ["Sales>>Tokio"] * 3 + ["Sales>>Tokiyo"]
 
 
+def test_suggested_fixes_one_kind_or_all_at_once(app: AppTest) -> None:
+    _upload(app, b"Login ID,Name,Status,Belong to\r\n" + b"".join(
+        b"user%04d,U,Vaild,Sales>>Tokio\r\n" % n for n in range(3)
+    ) + b"user0009,U,,Suport\r\n")  # fmt: skip
+    fixes = next(b for b in app.get("popover") if b.proto.popover.label.startswith("Suggested"))
+    assert fixes.proto.popover.label == "Suggested fixes (7)"
+    assert "Belong to: Sales>>Tokio → **Sales>>Tokyo** (3)" in literal(fixes.markdown[1].value)
+    app.button(key=keys.apply_fix(1)).click().run()  # the groups, in file order
+    assert grid_column(app, "belong_to") == ["Sales>>Tokyo"] * 3 + ["Suport"]
+    assert grid_column(app, "status") == ["Vaild"] * 3 + [""]
+    app.button(key=keys.APPLY_EVERY_FIX).click().run()
+    assert grid_column(app, "status") == ["Valid"] * 3 + [""]
+    assert grid_column(app, "belong_to")[3] == "Support"
+    assert _counts(app)["Error"] == "0"
+    _send(app, {"op": "undo"})  # all of them were one step
+    assert grid_column(app, "status") == ["Vaild"] * 3 + [""]
+
+
 def test_a_block_pasted_fills_cells_from_the_selected_one(app: AppTest) -> None:
     _upload(app, THREE_MISTAKES)
     block = [["sato0002", "Sato"], ["suzuki01", "Suzuki"], ["x", "y"], ["past", "the end"]]

@@ -17,16 +17,24 @@ Cells = dict[int, dict[str, str]]
 ROW = "#row"  # where a problem of the whole row is: the row's number
 
 
+def suggested(result: CheckResult) -> dict[tuple[str, str, str], Cells]:
+    """Every cell the check knows the fix of, grouped by (code, field key, text) in file
+    order, each set to its suggestion: what "Apply to all N like it" and "Suggested fixes"
+    apply."""
+    cells = result.table.cells
+    groups: dict[tuple[str, str, str], Cells] = {}
+    for row in sorted(result.issues):
+        for issue in result.issues[row]:
+            if issue.suggestion is not None and issue.field:
+                group = groups.setdefault((issue.code, issue.field, cells.at[row, issue.field]), {})
+                group.setdefault(row, {})[issue.field] = issue.suggestion
+    return groups
+
+
 def like_counts(result: CheckResult) -> Counter[tuple[str, str, str]]:
     """How many cells have each (code, field key, text) with a suggestion: what "Apply to all
     N like it" counts."""
-    cells = result.table.cells
-    return Counter(
-        (issue.code, issue.field, cells.at[row, issue.field])
-        for row, issues in result.issues.items()
-        for issue in issues
-        if issue.suggestion is not None and issue.field
-    )
+    return Counter({group: len(cells) for group, cells in suggested(result).items()})
 
 
 def like_it(result: CheckResult, row: int, field: str, code: str) -> Cells:
@@ -35,21 +43,7 @@ def like_it(result: CheckResult, row: int, field: str, code: str) -> Cells:
     cells = result.table.cells
     if row not in cells.index or field not in cells.columns:
         return {}
-    text = cells.at[row, field]
-    if not any(
-        issue.code == code and issue.field == field and issue.suggestion is not None
-        for issue in result.issues.get(row, ())
-    ):
-        return {}
-    fixed: Cells = {}
-    for number, issues in result.issues.items():
-        for issue in issues:
-            if (
-                issue.code == code and issue.field == field and issue.suggestion is not None
-                and cells.at[number, field] == text
-            ):  # fmt: skip
-                fixed.setdefault(number, {})[field] = issue.suggestion
-    return fixed
+    return suggested(result).get((code, field, cells.at[row, field]), {})
 
 
 def replaced(

@@ -153,6 +153,7 @@ REPLACE_WITH = "replace_with"
 REPLACE_WHOLE = "replace_whole"
 REPLACE_CASE = "replace_case"
 REPLACE = "replace"
+APPLY_EVERY_FIX = "apply_every_fix"
 EXECUTING = "batch_executing"  # the Execute dialog is open
 BATCH_FILE = "batch_file"
 UPLOAD_AND_CHECK = "upload_and_check"
@@ -183,6 +184,11 @@ def delimiter(version: int) -> str:
 def grid(draft_id: int) -> str:
     """The draft's grid (one per tab: the browser keeps what it has sent under this key)."""
     return f"grid-{draft_id}"
+
+
+def apply_fix(number: int) -> str:
+    """The button that applies one group of the suggested fixes (by its place in the list)."""
+    return f"apply_fix_{number}"
 
 
 def subject(template_id: int) -> str:

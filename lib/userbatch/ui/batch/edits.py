@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from userbatch.batches.drafts import Cells, Kind, Step, add_edit
-from userbatch.check.fixes import like_it, next_error, pasted, replaced
+from userbatch.check.fixes import like_it, next_error, pasted, replaced, suggested
 from userbatch.check.run import recheck
 from userbatch.directory.auth import OperatorInfo
 from userbatch.ui import keys
@@ -159,6 +159,41 @@ def find_and_replace(
             change(app, operator, state, cells)
             st.toast(f"Replaced {count:,} cell(s). Undo puts them back.")
             st.rerun()
+
+
+FIXES_LISTED = 20
+
+
+def suggested_fixes(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
+    """Every fix the check knows, grouped by problem and text: one group or all at once,
+    each one step to undo."""
+    groups = suggested(state.result)
+    total = sum(sum(map(len, cells.values())) for cells in groups.values())
+    table = state.result.sheet
+    labels = dict(zip((column.key for column in table.columns), table.labels, strict=True))
+    with st.popover(f"Suggested fixes ({total:,})", disabled=not total):
+        for number, ((_, key, text), cells) in enumerate(list(groups.items())[:FIXES_LISTED]):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            fix = next(iter(next(iter(cells.values())).values()))
+            shown = "(hidden)" if key in SECRET_FIELDS else f"{inert(text) or '(blank)'}"
+            left.markdown(f"{inert(labels[key])}: {shown} → **{inert(fix)}** ({len(cells):,})")
+            if right.button("Apply", key=keys.apply_fix(number)):
+                _apply(app, operator, state, cells)
+        if len(groups) > FIXES_LISTED:
+            st.caption(f"… and {len(groups) - FIXES_LISTED:,} more kinds.")
+        if st.button(f"Apply all {total:,}", key=keys.APPLY_EVERY_FIX, type="primary"):
+            every: Cells = {}
+            for cells in groups.values():
+                for row, values in cells.items():
+                    every.setdefault(row, {}).update(values)
+            _apply(app, operator, state, every)
+
+
+def _apply(app: AppContext, operator: OperatorInfo, state: Checked, cells: Cells) -> None:
+    change(app, operator, state, cells)
+    count = sum(map(len, cells.values()))
+    st.toast(f"Applied {count:,} suggested fix(es). Undo takes them back.")
+    st.rerun()
 
 
 def _preview(state: Checked, cells: Cells, labels: dict[str, str], count: int) -> None:

@@ -47,26 +47,32 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     # The grid's events, in the order of rows it showed.
     browser = edits.take(app, operator, state, _shown(state, state.only_errors))
     result = state.result
-    if state.notice:
-        st.warning(state.notice)
-        state.notice = None
-    _how_it_was_read(app, operator, state)
-    for notice in result.sheet.notices:
-        st.info(inert(notice))
+    # What comes and goes above the grid is in containers that are always there: the grid
+    # keeps its place among the page's elements, so the browser never draws it anew.
+    with st.container():
+        if state.notice:
+            st.warning(state.notice)
+            state.notice = None
+        _how_it_was_read(app, operator, state)
+        for notice in result.sheet.notices:
+            st.info(inert(notice))
     counts = result.counts
     for column, (status, label) in zip(st.columns(4), STATUS_LABELS.items(), strict=True):
         column.metric(label, f"{counts[status]:,}")
-    left, right = st.columns([3, 1], vertical_alignment="center")
+    left, middle, right = st.columns([2, 1, 1], vertical_alignment="center")
     only_errors = left.checkbox(
         "Show only errors",
         key=keys.ONLY_ERRORS,
         disabled=not counts["error"] and not state.only_errors,
     )
+    with middle:
+        edits.suggested_fixes(app, operator, state)
     with right:
         edits.find_and_replace(app, operator, state, browser.selection)
     shown = _shown(state, only_errors)
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
-    page = _pager(pages)
+    with st.container():
+        page = _pager(pages)
     if (page, only_errors) != (state.page, state.only_errors):
         state.page, state.only_errors = page, only_errors
         set_place(app.engine, state.draft_id, page=page, only_errors=only_errors)
