@@ -108,6 +108,13 @@ def test_duplicates_name_the_other_rows(people: World) -> None:
     )
 
 
+def test_a_page_of_rows_is_made_at_once_as_each_row_alone(people: World) -> None:
+    text = H + "tanaka01,T,,,,,,,\nab1,,,,,,,,\nsato0002,Sato,,sato@example.com,,Support,,,\n"
+    result = run_check(people, text)
+    assert result.rows_of([4, 2, 3]) == [result.rows[4], result.rows[2], result.rows[3]]
+    assert result.rows_of([]) == []
+
+
 def test_a_value_on_many_rows_names_ten_of_the_others(people: World) -> None:
     result = run_check(people, H + "".join(f"tanaka01,N{n},,,,,,,\n" for n in range(5000)))
     assert result.counts["error"] == 5000

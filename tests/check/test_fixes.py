@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.check.test_check import H, run_check
 from tests.conftest import World
 from userbatch.batches.drafts import History, Step
-from userbatch.check.fixes import ROW, like_counts, like_it, next_error, pasted, replaced
+from userbatch.check.fixes import ROW, like_it, next_error, pasted, replaced, suggested
 
 FIELDS = ["login_id", "name", "email"]
 GROUPS = H + "\n".join(
@@ -22,8 +22,13 @@ GROUPS = H + "\n".join(
 
 def test_every_cell_with_the_same_problem_and_text_gets_its_suggestion(people: World) -> None:
     result = run_check(people, GROUPS + "\n")
-    counts = like_counts(result)
-    assert counts["unknown_group", "belong_to", "Sales>>Tokio"] == 3
+    groups = suggested(result)
+    assert len(groups["unknown_group", "belong_to", "Sales>>Tokio"]) == 3
+    assert list(groups) == [  # in file order
+        ("unknown_group", "belong_to", "Sales>>Tokio"),
+        ("invalid_status", "status", "Vaild"),
+        ("unknown_group", "belong_to", "Suport"),
+    ]
     fixed = like_it(result, 2, "belong_to", "unknown_group")
     assert fixed == {row: {"belong_to": "Sales>>Tokyo"} for row in (2, 3, 5)}
     assert like_it(result, 4, "belong_to", "unknown_group") == {}  # row 4 has no such problem

@@ -8,7 +8,6 @@ through the incremental re-check as one edit; none changes the check itself.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from userbatch.check.state import CheckResult
@@ -29,12 +28,6 @@ def suggested(result: CheckResult) -> dict[tuple[str, str, str], Cells]:
                 group = groups.setdefault((issue.code, issue.field, cells.at[row, issue.field]), {})
                 group.setdefault(row, {})[issue.field] = issue.suggestion
     return groups
-
-
-def like_counts(result: CheckResult) -> Counter[tuple[str, str, str]]:
-    """How many cells have each (code, field key, text) with a suggestion: what "Apply to all
-    N like it" counts."""
-    return Counter({group: len(cells) for group, cells in suggested(result).items()})
 
 
 def like_it(result: CheckResult, row: int, field: str, code: str) -> Cells:

@@ -124,6 +124,18 @@ class CheckResult:
         status, user_id = self.status.at[number], int(self.user_ids.at[number])
         return self._row_result(number, status, self._shown_keys([number]).iat[0], user_id)
 
+    def rows_of(self, numbers: list[int]) -> list[RowResult]:
+        """The rows with these numbers, in that order, made at once (a page of the grid).
+        Raises ``KeyError`` for a number the table lacks."""
+        if not numbers:
+            return []
+        keys = self._shown_keys(numbers).tolist()
+        statuses, user_ids = self.status.loc[numbers].tolist(), self.user_ids.loc[numbers].tolist()
+        return [
+            self._row_result(number, status, key, int(user_id))
+            for number, status, key, user_id in zip(numbers, statuses, keys, user_ids, strict=True)
+        ]
+
     def ordered(self) -> list[RowResult]:
         """Every row, in file order."""
         keys = self._shown_keys().tolist()

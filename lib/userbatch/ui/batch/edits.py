@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from userbatch.batches.drafts import Cells, Kind, Step, add_edit
-from userbatch.check.fixes import like_it, next_error, pasted, replaced, suggested
+from userbatch.check.fixes import like_it, next_error, pasted, replaced
 from userbatch.check.run import recheck
 from userbatch.directory.auth import OperatorInfo
 from userbatch.ui import keys
@@ -164,10 +164,14 @@ def find_and_replace(
 FIXES_LISTED = 20
 
 
-def suggested_fixes(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
-    """Every fix the check knows, grouped by problem and text: one group or all at once,
-    each one step to undo."""
-    groups = suggested(state.result)
+def suggested_fixes(
+    app: AppContext,
+    operator: OperatorInfo,
+    state: Checked,
+    groups: dict[tuple[str, str, str], Cells],
+) -> None:
+    """Every fix the check knows (``check.fixes.suggested``), grouped by problem and text:
+    one group or all at once, each one step to undo."""
     total = sum(sum(map(len, cells.values())) for cells in groups.values())
     table = state.result.sheet
     labels = dict(zip((column.key for column in table.columns), table.labels, strict=True))

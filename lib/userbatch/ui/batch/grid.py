@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from userbatch.batches.drafts import discard_draft, set_group, set_place
+from userbatch.check.fixes import suggested
 from userbatch.check.report import error_report
 from userbatch.check.run import regroup
 from userbatch.directory.auth import OperatorInfo
@@ -65,8 +66,9 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         key=keys.ONLY_ERRORS,
         disabled=not counts["error"] and not state.only_errors,
     )
+    fixes = suggested(result)
     with middle:
-        edits.suggested_fixes(app, operator, state)
+        edits.suggested_fixes(app, operator, state, fixes)
     with right:
         edits.find_and_replace(app, operator, state, browser.selection)
     shown = _shown(state, only_errors)
@@ -77,9 +79,9 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         state.page, state.only_errors = page, only_errors
         set_place(app.engine, state.draft_id, page=page, only_errors=only_errors)
     grid = grid_page(state, shown, page, only_errors)
-    rows = [result.rows[number] for number in grid.rows]
+    rows = result.rows_of(grid.rows)
     if rows:
-        sheet.draw(keys.grid(state.draft_id), payload(state, grid, rows))
+        sheet.draw(keys.grid(state.draft_id), payload(state, grid, rows, fixes))
     else:
         st.success("No rows to show.")
     if notice := st.session_state.pop(keys.GRID_NOTICE, None):

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from userbatch.check.fixes import like_counts
+from userbatch.check.fixes import Cells
 from userbatch.check.state import CheckResult, RowResult
 from userbatch.ui import keys
 from userbatch.ui.batch.state import Checked, GridPage
@@ -56,15 +56,18 @@ def grid_page(state: Checked, shown: list[int], page: int, only_errors: bool) ->
     return grid
 
 
-def payload(state: Checked, grid: GridPage, rows: list[RowResult]) -> dict[str, Any]:
-    """What the browser's grid draws: the columns, the page's rows with their marks, the
-    events taken, the cell to focus and whether there is something to undo or redo."""
+def payload(
+    state: Checked, grid: GridPage, rows: list[RowResult], fixes: dict[tuple[str, str, str], Cells]
+) -> dict[str, Any]:
+    """What the browser's grid draws: the columns, the page's rows with their marks (and how
+    many cells each fix of ``fixes``, ``check.fixes.suggested``, applies to), the events
+    taken, the cell to focus and whether there is something to undo or redo."""
     result = state.result
     sheet = result.sheet
     columns = [column.key for column in sheet.columns]
     cells = sheet.cells.loc[grid.rows, columns] if grid.rows else sheet.cells.iloc[:0]
     taken = st.session_state.get(keys.GRID_TAKEN, ("", 0))
-    likes = like_counts(result) if any(i.suggestion for r in rows for i in r.issues) else Counter()
+    likes = Counter({group: len(cells) for group, cells in fixes.items()})
     return {
         "columns": [
             {"key": key, "label": label, "secret": key in SECRET_FIELDS}
