@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import POSTGRES_URL, ROOT
 
 FIGURES = [
@@ -24,13 +26,14 @@ NEED_A_SERVICE = {
 }  # fmt: skip
 
 
+@pytest.mark.timeout(960)  # the run's own limit is 900 s, for a slow or busy machine
 def test_the_quick_run_measures_every_figure_with_its_target() -> None:
     env = dict(os.environ)
     if POSTGRES_URL:
         env["USERBATCH_BENCH_POSTGRES_URL"] = POSTGRES_URL
     done = subprocess.run(
         [sys.executable, "benchmarks/run.py", "--quick", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,  # a slow machine
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     lines = done.stdout.strip().splitlines()
