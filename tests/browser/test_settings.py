@@ -111,6 +111,7 @@ def test_a_custom_field_from_settings_to_stored_users(
     idle(page)
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
+    idle(page)  # a run after the sign-out (a job's toast) would clear what was typed
     page.get_by_role("textbox", name="Login").fill("mgr")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

@@ -99,15 +99,17 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
 
 
 def _pager(pages: int) -> int:
-    """The page shown: the pager's, or the one an event asked for. The ask is kept until the
-    pager has drawn it: a run stopped by the browser's next message starts again with the
-    pager's value as the browser has it, which would undo a change of the widget's value."""
+    """The page shown: the pager's, or the one an event asked for. The ask is kept until a
+    run starts with the pager at that page in the browser: a run stopped by the browser's
+    next message starts again with the pager's value as the browser had it, which would
+    undo the change."""
     asked = st.session_state.get(keys.GRID_PAGE_ASKED)
     if asked is not None:
-        st.session_state[keys.GRID_PAGE] = asked
-    page = min(st.pagination(pages, key=keys.GRID_PAGE) if pages > 1 else 1, pages)
-    st.session_state.pop(keys.GRID_PAGE_ASKED, None)
-    return page
+        if st.session_state.get(keys.GRID_PAGE) == asked:
+            del st.session_state[keys.GRID_PAGE_ASKED]
+        else:
+            st.session_state[keys.GRID_PAGE] = asked
+    return min(st.pagination(pages, key=keys.GRID_PAGE) if pages > 1 else 1, pages)
 
 
 def _shown(state: Checked, only_errors: bool) -> list[int]:

@@ -94,7 +94,8 @@ class Grid {
     this.columns = new Map(data.columns.map((c) => [c.key, c]));
     if (this.editing && !rows.has(this.editing.row)) this.commit();
     if (this.active && !rows.has(this.active.row)) this.active = null;
-    if (data.focus && data.focus.id !== this.focusSeen) {
+    // The cell to focus, once its page is here (a page may come after the ask).
+    if (data.focus && data.focus.id !== this.focusSeen && rows.has(data.focus.row)) {
       this.focusSeen = data.focus.id;
       this.anchor = null;
       this.active = { row: data.focus.row, col: data.focus.col };
