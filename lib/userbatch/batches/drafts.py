@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine, delete, func, select, update
 
+from userbatch.check.fixes import Cells
 from userbatch.check.run import check_file, recheck
 from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.crypto.vault import seal, seal_bytes, unseal, unseal_bytes
@@ -32,7 +33,6 @@ from userbatch.errors import CsvFileError
 from userbatch.models import Draft, DraftEdit, utcnow
 from userbatch.settings import Settings
 
-Cells = dict[int, dict[str, str]]  # row number -> field key -> text
 Kind = Literal["edit", "undo", "redo"]
 
 

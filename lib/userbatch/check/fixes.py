@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from userbatch.check.state import CheckResult
 
-Cells = dict[int, dict[str, str]]
+Cells = dict[int, dict[str, str]]  # row number -> field key -> text
 ROW = "#row"  # where a problem of the whole row is: the row's number
 
 

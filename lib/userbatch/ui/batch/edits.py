@@ -10,8 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from userbatch.batches.drafts import Cells, Kind, Step, add_edit
-from userbatch.check.fixes import like_it, next_error, pasted, replaced
+from userbatch.batches.drafts import Kind, Step, add_edit
+from userbatch.check.fixes import Cells, like_it, next_error, pasted, replaced
 from userbatch.check.run import recheck
 from userbatch.directory.auth import OperatorInfo
 from userbatch.ui import keys
@@ -127,8 +127,7 @@ def find_and_replace(
 ) -> None:
     """Find and replace in one column or in the cells selected in the grid, with a preview
     of the cells that change; the whole replace is one step to undo."""
-    table = state.result.sheet
-    labels = dict(zip((column.key for column in table.columns), table.labels, strict=True))
+    labels = state.result.label_of
     scopes = ["column", "selection"] if selection else ["column"]
     with st.popover("Find and replace"):
         scope = st.radio(
@@ -173,8 +172,7 @@ def suggested_fixes(
     """Every fix the check knows (``check.fixes.suggested``), grouped by problem and text:
     one group or all at once, each one step to undo."""
     total = sum(sum(map(len, cells.values())) for cells in groups.values())
-    table = state.result.sheet
-    labels = dict(zip((column.key for column in table.columns), table.labels, strict=True))
+    labels = state.result.label_of
     with st.popover(f"Suggested fixes ({total:,})", disabled=not total):
         for number, ((_, key, text), cells) in enumerate(list(groups.items())[:FIXES_LISTED]):
             left, right = st.columns([4, 1], vertical_alignment="center")

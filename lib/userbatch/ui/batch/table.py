@@ -9,7 +9,6 @@ whole row is marked on the row's number.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -67,7 +66,6 @@ def payload(
     columns = [column.key for column in sheet.columns]
     cells = sheet.cells.loc[grid.rows, columns] if grid.rows else sheet.cells.iloc[:0]
     taken = st.session_state.get(keys.GRID_TAKEN, ("", 0))
-    likes = Counter({group: len(cells) for group, cells in fixes.items()})
     return {
         "columns": [
             {"key": key, "label": label, "secret": key in SECRET_FIELDS}
@@ -78,7 +76,7 @@ def payload(
                 "row": row.row,
                 "status": row.status,
                 "cells": cells.loc[row.row].tolist(),
-                "marks": _marks(result, row, likes),
+                "marks": _marks(result, row, fixes),
                 "changes": "; ".join(
                     f"{label}: {old or '(blank)'} → {new or '(blank)'}"
                     for label, (old, new) in row.changes.items()
@@ -97,7 +95,7 @@ def payload(
 
 
 def _marks(
-    result: CheckResult, row: RowResult, likes: Counter[tuple[str, str, str]]
+    result: CheckResult, row: RowResult, fixes: dict[tuple[str, str, str], Cells]
 ) -> dict[str, dict[str, Any]]:
     """The row's marks by field key ("" for the whole row): the worst level, every message,
     and the first suggestion with its code and how many cells are like it."""
@@ -114,7 +112,7 @@ def _marks(
             text = result.table.cells.at[row.row, issue.field]
             mark.update(
                 code=issue.code, suggestion=issue.suggestion,
-                like=likes[issue.code, issue.field, text],
+                like=len(fixes.get((issue.code, issue.field, text), {})),
             )  # fmt: skip
     return marks
 
