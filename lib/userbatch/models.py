@@ -310,6 +310,11 @@ class Batch(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # by an undo
+    # The batch this one undoes (its rows are the undo's); a batch is undone at most once.
+    undo_of: Mapped[str | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), unique=True
+    )
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
@@ -334,6 +339,8 @@ class BatchRow(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="pending")
     message: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What applying the row replaced, written in the same transaction (``batches.images``).
+    before: Mapped[dict[str, Any] | None]
 
 
 class OutboxMessage(Base):

@@ -11,9 +11,17 @@ blip (a dropped connection, a locked file) is simply run again a moment later.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, select
 
-from userbatch.batches.writer import ChunkOutcome, ChunkWriter, PendingRow, outcome_of
+from userbatch.batches.undo import apply_undo_chunk
+from userbatch.batches.writer import (
+    ChunkOutcome,
+    ChunkWriter,
+    PendingRow,
+    claim,
+    outcome_of,
+    record,
+)
 from userbatch.check.rules import shown
 from userbatch.check.run import check_rows
 from userbatch.check.state import CheckOptions, CheckResult
@@ -73,6 +81,10 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     operator = get_operator(engine, batch.operator_id)
     refusal = _refusal(operator, working)
     scope_path = operator.scope_path if operator else ""
+    if batch.undo_of is not None:
+        if rows:
+            apply_undo_chunk(engine, batch, [row.row_no for row in rows], refusal)
+        return _done(engine, batch_id)
     columns = _columns(engine, batch)
     result = None
     if rows and not refusal:
@@ -80,49 +92,18 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     hashes = password_hashes(settings, rows) if result is not None else {}
     outcome = ChunkOutcome()
     with engine.begin() as connection:
-        # Claim the rows first: whoever claims them applies them, exactly once.
-        claimed = connection.execute(
-            update(BatchRow)
-            .where(
-                BatchRow.batch_id == batch_id,
-                BatchRow.row_no.in_([row.row_no for row in rows]),
-                BatchRow.outcome == "pending",
-            )
-            .values(outcome="applying")
-        ).rowcount
-        if not rows or claimed != len(rows):
+        if not claim(connection, batch_id, [row.row_no for row in rows]):
             connection.rollback()
             return _done(engine, batch_id)
         if result is None:
             outcome.failed = len(rows)
-            outcome.outcomes = [outcome_of(row, "failed", refusal, None) for row in rows]
+            outcome.outcomes = [outcome_of(row.row_no, "failed", refusal, None) for row in rows]
         else:
             writer = ChunkWriter(engine, settings, batch, columns, result, working, scope_path)
             writer.hashes = hashes
             writer.sort(rows, outcome)
             writer.write(connection, outcome)
-        connection.execute(
-            update(BatchRow)
-            .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
-            .values(
-                outcome=bindparam("r_outcome"),
-                message=bindparam("r_message"),
-                user_id=bindparam("r_user"),
-                secret=None,
-            ),
-            outcome.outcomes,
-        )
-        connection.execute(
-            update(Batch)
-            .where(Batch.id == batch_id)
-            .values(
-                done=Batch.done + outcome.done,
-                created=Batch.created + outcome.created,
-                updated=Batch.updated + outcome.updated,
-                unchanged=Batch.unchanged + outcome.unchanged,
-                failed=Batch.failed + outcome.failed,
-            )
-        )
+        record(connection, batch_id, outcome)
     return _done(engine, batch_id)
 
 

@@ -15,7 +15,15 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import MESSAGE_LABEL, RESULT_LABEL
 from userbatch.errors import NotAllowed, NotFound
 from userbatch.files.download import write_download
-from userbatch.models import ACTIVE_STATES, Batch, BatchRow, Group, Operator, OutboxMessage
+from userbatch.models import (
+    ACTIVE_STATES,
+    Batch,
+    BatchRow,
+    BatchState,
+    Group,
+    Operator,
+    OutboxMessage,
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ def invitation_counts(engine: Engine, batch_id: str) -> dict[str, int]:
 def job_document(engine: Engine, batch_id: str, *, state: str | None = None) -> dict[str, Any]:
     """The batch's job document (SPEC §8); ``state`` overrides the stored one (RQ's view)."""
     batch = get_batch(engine, batch_id)
-    return {
+    document: dict[str, Any] = {
         "id": batch.id,
         "state": state or batch.state,
         "progress": {"done": batch.done, "total": batch.total},
@@ -63,6 +71,21 @@ def job_document(engine: Engine, batch_id: str, *, state: str | None = None) -> 
         },
         "invitations": invitation_counts(engine, batch_id),
     }
+    if batch.undo_of is not None:
+        document["undo_of"] = batch.undo_of
+        document["counts"]["deleted"] = batch.deleted
+    undo = undone_by(engine, batch_id)
+    if undo is not None:
+        document["undone_by"] = undo.id
+    return document
+
+
+def undone_by(engine: Engine, batch_id: str) -> Batch | None:
+    """The undo of this batch (stored, queued, running or ended, not canceled), if any."""
+    with session(engine) as db:
+        return db.scalar(
+            select(Batch).where(Batch.undo_of == batch_id, Batch.state != BatchState.CANCELED)
+        )
 
 
 def active_batches(engine: Engine, operator_id: int) -> list[BatchProgress]:

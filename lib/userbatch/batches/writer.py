@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
+from userbatch.batches.images import CREATED, current_groups, current_users, update_image
 from userbatch.batches.records import custom_values, groups_of, new_user, user_fields
 from userbatch.check.rules import split_multi
 from userbatch.check.state import CheckResult, RowResult
@@ -16,7 +17,7 @@ from userbatch.db import insert_ignoring_conflicts
 from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause
 from userbatch.mail.invitations import invitation_messages
-from userbatch.models import Batch, Group, Membership, OutboxMessage, User, utcnow
+from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.settings import Settings
 
 _TAKEN = (
@@ -41,11 +42,59 @@ class ChunkOutcome:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    deleted: int = 0  # by an undo
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def done(self) -> int:
-        return self.created + self.updated + self.unchanged + self.failed
+        return self.created + self.updated + self.unchanged + self.failed + self.deleted
+
+
+def claim(connection: Connection, batch_id: str, row_numbers: list[int]) -> bool:
+    """Claim these pending rows of the batch for this transaction: True when every one was
+    still pending. Whoever claims the rows applies them, exactly once."""
+    claimed = connection.execute(
+        update(BatchRow)
+        .where(
+            BatchRow.batch_id == batch_id,
+            BatchRow.row_no.in_(row_numbers),
+            BatchRow.outcome == "pending",
+        )
+        .values(outcome="applying")
+    ).rowcount
+    return bool(row_numbers) and claimed == len(row_numbers)
+
+
+def record(connection: Connection, batch_id: str, outcome: ChunkOutcome) -> None:
+    """Write each claimed row's outcome and add the chunk's counts to the batch's."""
+    connection.execute(
+        update(BatchRow)
+        .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
+        .values(
+            outcome=bindparam("r_outcome"),
+            message=bindparam("r_message"),
+            user_id=bindparam("r_user"),
+            before=bindparam("r_before"),
+            secret=None,
+        ),
+        outcome.outcomes,
+    )
+    connection.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(
+            done=Batch.done + outcome.done,
+            created=Batch.created + outcome.created,
+            updated=Batch.updated + outcome.updated,
+            unchanged=Batch.unchanged + outcome.unchanged,
+            failed=Batch.failed + outcome.failed,
+            deleted=Batch.deleted + outcome.deleted,
+        )
+    )
+
+
+def _deleted(key: str) -> str:
+    return f"The user '{key}' was deleted after the check."
 
 
 def _problem(row: PendingRow, checked: RowResult) -> str | None:
@@ -58,14 +107,20 @@ def _problem(row: PendingRow, checked: RowResult) -> str | None:
             "again to update that user."
         )
     if row.action != "new" and checked.status == "new":
-        return f"The user '{row.key}' was deleted after the check."
+        return _deleted(row.key)
     return None
 
 
 def outcome_of(
-    row: PendingRow, outcome: str, message: str | None, user_id: int | None
-) -> dict[str, Any]:
-    return {"r_row": row.row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id}
+    row_no: int, outcome: str, message: str | None, user_id: int | None,
+    before: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A row's outcome as the chunk's closing statement writes it; ``before`` is its
+    before-image (``batches.images``)."""
+    return {
+        "r_row": row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id,
+        "r_before": before,
+    }  # fmt: skip
 
 
 class ChunkWriter:
@@ -104,14 +159,14 @@ class ChunkWriter:
             problem = _problem(row, checked)
             if problem:
                 outcome.failed += 1
-                outcome.outcomes.append(outcome_of(row, "failed", problem, checked.user_id))
+                outcome.outcomes.append(outcome_of(row.row_no, "failed", problem, checked.user_id))
             elif checked.status == "new":
                 self.new.append((row, values[row.row_no]))
             elif checked.status == "update":
                 self.updates.append((row, checked, values[row.row_no]))
             else:
                 outcome.unchanged += 1
-                outcome.outcomes.append(outcome_of(row, "unchanged", None, checked.user_id))
+                outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, checked.user_id))
 
     def write(self, connection: Connection, outcome: ChunkOutcome) -> None:
         now = utcnow()
@@ -149,11 +204,11 @@ class ChunkWriter:
                 if user["login_id"] in ours:
                     outcome.created += 1
                     outcome.outcomes.append(
-                        outcome_of(row, "created", None, ours[user["login_id"]])
+                        outcome_of(row.row_no, "created", None, ours[user["login_id"]], CREATED)
                     )
                 else:
                     outcome.failed += 1
-                    outcome.outcomes.append(outcome_of(row, "failed", _TAKEN, None))
+                    outcome.outcomes.append(outcome_of(row.row_no, "failed", _TAKEN, None))
             if self.batch.options.get("invite"):
                 created = [
                     (ours[user["login_id"]], user, memberships[user["login_id"]])
@@ -171,16 +226,20 @@ class ChunkWriter:
 
     def _update(self, connection: Connection, now: dt.datetime, outcome: ChunkOutcome) -> None:
         group_ids = self.result.lookup.group_ids
-        ids = [checked.user_id for _, checked, _ in self.updates]
-        customs: dict[int, dict[str, Any]] = {
-            user_id: custom
-            for user_id, custom in connection.execute(
-                select(User.id, User.custom).where(User.id.in_(ids))
-            )
-        }
+        ids = [checked.user_id for _, checked, _ in self.updates if checked.user_id is not None]
+        # Read (and lock) what the update replaces: the rows' before-images come from here.
+        before = current_users(connection, ids, lock=True)
+        gone = [entry for entry in self.updates if entry[1].user_id not in before]
+        for row, _checked, _ in gone:
+            outcome.failed += 1
+            outcome.outcomes.append(outcome_of(row.row_no, "failed", _deleted(row.key), None))
+        self.updates = [entry for entry in self.updates if entry[1].user_id in before]
+        if not self.updates:
+            return
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         new_memberships: list[dict[str, int]] = []
         regrouped: list[int] = []
+        written: dict[int, dict[str, Any]] = {}
         for row, checked, values in self.updates:
             assert checked.user_id is not None
             fields = user_fields(values, self.columns)
@@ -189,12 +248,13 @@ class ChunkWriter:
             if password:
                 fields["password_hash"] = password
             if any(column.custom for column in self.columns):
-                custom = dict(customs.get(checked.user_id) or {})
+                custom = dict(before[checked.user_id]["custom"] or {})
                 for column in self.columns:
                     if column.custom:
                         custom.pop(column.key, None)
                 custom.update(custom_values(values, self.columns))
                 fields["custom"] = custom
+            written[checked.user_id] = dict(fields)
             fields["updated_at"] = now
             by_shape.setdefault(tuple(sorted(fields)), []).append(
                 {"u_id": checked.user_id, **{f"u_{k}": v for k, v in fields.items()}}
@@ -205,8 +265,6 @@ class ChunkWriter:
                 new_memberships += [
                     {"user_id": checked.user_id, "group_id": group_ids[path]} for path in paths
                 ]
-            outcome.updated += 1
-            outcome.outcomes.append(outcome_of(row, "updated", None, checked.user_id))
         for shape, params in by_shape.items():
             connection.execute(
                 update(User)
@@ -214,6 +272,7 @@ class ChunkWriter:
                 .values({key: bindparam(f"u_{key}") for key in shape}),
                 params,
             )
+        groups_before = current_groups(connection, regrouped) if regrouped else {}
         if regrouped:
             # "Belong to" replaces the groups the operator may see; a manager's batch keeps a
             # user's groups outside the manager's scope.
@@ -226,3 +285,13 @@ class ChunkWriter:
                 )
             connection.execute(replaced)
             connection.execute(insert(Membership), new_memberships)
+        groups_after = current_groups(connection, regrouped) if regrouped else {}
+        for row, checked, _ in self.updates:
+            user_id = checked.user_id
+            assert user_id is not None
+            groups = None
+            if user_id in groups_after or user_id in groups_before:
+                groups = (groups_before.get(user_id, []), groups_after.get(user_id, []))
+            image = update_image(before[user_id], written[user_id], groups)
+            outcome.updated += 1
+            outcome.outcomes.append(outcome_of(row.row_no, "updated", None, user_id, image))

@@ -8,8 +8,9 @@ import uuid
 from sqlalchemy import Engine
 
 from userbatch.batches import lifecycle
-from userbatch.batches.history import batch_for, find_batch, get_batch
+from userbatch.batches.history import batch_for, find_batch, get_batch, undone_by
 from userbatch.batches.store import Invitation, new_batch_id, store_batch
+from userbatch.batches.undo import store_undo
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
@@ -117,3 +118,19 @@ def cancel_batch(engine: Engine, settings: Settings, operator: OperatorInfo, bat
         job = get_queue(settings).fetch_job(batch.job_id)
         if job is not None:
             job.cancel()
+
+
+def undo_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batch_id: str) -> str:
+    """Store the undo of an ended batch and queue it for the workers; returns the undo's id.
+    An undo stored by an earlier call whose hand-over to Redis failed is queued now. Raises
+    ``NotAllowed`` for another operator's batch when ``operator`` is a manager, ``Conflict``
+    when the batch cannot be undone (see ``batches.undo.why_not_undoable``)."""
+    sync_batch_states(engine, settings)
+    batch = batch_for(engine, operator, batch_id)
+    waiting = undone_by(engine, batch_id)
+    if waiting is not None and waiting.state == BatchState.STORED:
+        undo_id = waiting.id
+    else:
+        undo_id = store_undo(engine, operator, batch)
+    _hand_over(engine, settings, undo_id, from_state=BatchState.STORED, attempt=None)
+    return undo_id

@@ -1,0 +1,38 @@
+"""Undo: each applied row's before-image, and the batch an undo takes back.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("batch_rows") as batch_op:
+        batch_op.add_column(sa.Column("before", sa.JSON(), nullable=True))
+    with op.batch_alter_table("batches") as batch_op:
+        batch_op.add_column(sa.Column("undo_of", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("deleted", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.create_foreign_key(
+            op.f("fk_batches_undo_of_batches"), "batches", ["undo_of"], ["id"],
+            ondelete="SET NULL",
+        )  # fmt: skip
+        batch_op.create_unique_constraint(op.f("uq_batches_undo_of"), ["undo_of"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("batches") as batch_op:
+        batch_op.drop_constraint(op.f("uq_batches_undo_of"), type_="unique")
+        batch_op.drop_constraint(op.f("fk_batches_undo_of_batches"), type_="foreignkey")
+        batch_op.drop_column("deleted")
+        batch_op.drop_column("undo_of")
+    with op.batch_alter_table("batch_rows") as batch_op:
+        batch_op.drop_column("before")
