@@ -11,9 +11,21 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Served, execute, idle, sign_in, upload_and_check
+from tests.browser.conftest import (
+    PASSWORD,
+    Served,
+    execute,
+    idle,
+    metric,
+    set_up_by_command,
+    sign_in,
+    upload_and_check,
+)
 from tests.helpers import settings_env
+from userbatch.db import open_database, session
+from userbatch.models import User
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +71,33 @@ def test_the_panel_follows_the_job_and_the_history_has_the_results(
     assert len(rows) == ROWS + 1
     assert {row[3] for row in rows[1:]} == {"created"}
     assert all(row[2] == "" for row in rows[1:])  # passwords never come back
+
+
+def test_an_executed_batch_is_undone_from_the_history(
+    served_app: Served, page: Page, tmp_path: Path
+) -> None:
+    set_up_by_command(served_app)
+    sign_in(page, served_app.url)
+    path = tmp_path / "wrong.csv"
+    path.write_text("Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\n")
+    upload_and_check(page, path)
+    execute(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("No running or queued jobs.")).to_be_visible(timeout=120_000)
+
+    page.get_by_role("link", name="Background processing").first.click()
+    expect(page.get_by_role("heading", name="Background processing")).to_be_visible()
+    canvas = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
+    expect(page.get_by_role("heading", name="wrong.csv")).to_be_visible()
+    idle(page)
+    page.get_by_role("button", name="Undo…").click()
+    expect(metric(page, "Delete")).to_have_text("2")
+    page.get_by_role("button", name="Undo: change 2 user(s)").click()
+    expect(page.get_by_text("This batch is the undo of 'wrong.csv'.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Undo of wrong.csv")).to_be_visible()
+    expect(page.get_by_text("Undo of wrong.csv: finished")).to_be_visible(timeout=120_000)
+    with session(open_database(served_app.settings)) as db:
+        assert db.scalars(select(User.login_id)).all() == []

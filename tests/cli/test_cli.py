@@ -262,3 +262,37 @@ def test_jobs_cancel_and_retry(
     assert code == 1 and "this one is canceled" in err
     code, out, _ = cli("jobs", "list", "--json")
     assert [job["state"] for job in json.loads(out)] == ["canceled"]
+
+
+def test_jobs_undo_previews_then_undoes(
+    world: World, cli: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(world.settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        imported = _import_wait(world.settings, _file(tmp_path, GOOD))
+        assert imported.returncode == 0, imported.stderr
+        batch_id = json.loads(imported.stdout)["job"]["id"]
+        code, out, _ = cli("jobs", "undo", batch_id, "--dry-run", "--json")
+        assert code == 0
+        plan = json.loads(out)
+        assert plan["counts"]["delete"] == 2
+        assert [(row["key"], row["action"]) for row in plan["rows"]] == [
+            ("tanaka01", "delete"), ("suzuki01", "delete"),
+        ]  # fmt: skip
+        code, out, _ = cli("jobs", "undo", batch_id, "--dry-run")
+        assert code == 0 and out.startswith("Undo of users.csv: 2 delete, 0 suspend")
+        undone = subprocess.run(
+            [sys.executable, "-m", "userbatch", "jobs", "undo", batch_id, "--wait", "--json"],
+            env=settings_env(world.settings), capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert undone.returncode == 0, undone.stderr
+    job = json.loads(undone.stdout)
+    assert (job["state"], job["undo_of"], job["counts"]["deleted"]) == ("finished", batch_id, 2)
+    code, _, err = cli("jobs", "undo", batch_id, "--dry-run")
+    assert code == 1 and "undone already" in err

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +19,7 @@ from userbatch.db import session
 from userbatch.errors import UserbatchError
 from userbatch.mail.outbox import reissue_link, send_due, send_message
 from userbatch.models import OutboxMessage, User
+from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.submit import enqueue_batch
 
 
@@ -167,3 +169,36 @@ def test_a_manager_reissues_links_of_their_own_batches_only(
     with pytest.raises(UserbatchError, match="no unused set-password link"):
         reissue_link(world.engine, world.settings, manager, message.id)
     assert "token=" in reissue_link(world.engine, world.settings, world.admin, message.id)
+
+
+def test_a_batch_is_undone_from_its_detail_after_a_preview(
+    world: World, open_screen: Callable[..., AppTest], clean_redis: Redis, run_batch: RunBatch
+) -> None:
+    world.add_user("sato0002", name="Sato", department="Sales", groups=("Sales",))
+    batch_id = _store(world, H + "tanaka01,Tanaka,,,,,,,\nsato0002,Sato,,,,Support,,,\n")
+    run_batch(world, batch_id)
+    app = open_screen("lib/userbatch/ui/jobs.py", world.admin, jobs_selected=batch_id)
+    assert not app.exception
+    app.button(key="undo_open").click().run()
+    assert [m.value for m in app.metric][4:] == ["1", "0", "1", "0", "0"]
+    preview = app.dataframe[1].value
+    assert preview[["Key", "Undo", "Field", "Before", "Batch", "Now"]].values.tolist() == [
+        ["tanaka01", "delete", "", "", "", ""],
+        ["sato0002", "restore", "Department", "Sales", "Support", "Support"],
+    ]
+    app.button(key="undo_execute").click().run()
+    assert not app.exception
+    undo_id = app.session_state["jobs_selected"]
+    assert undo_id != batch_id
+    assert app.dataframe[0].value["File"].tolist()[0] == "Undo of users.csv"
+    assert any("is the undo of 'users.csv'" in literal(i.value) for i in app.info)
+    SimpleWorker([Queue(QUEUE_NAME, connection=clean_redis)], connection=clean_redis).work(
+        burst=True
+    )
+    app.button(key="show_linked_batch").click().run()
+    assert app.session_state["jobs_selected"] == batch_id
+    infos = [literal(i.value) for i in app.info]
+    assert any("was undone by 'Undo of users.csv' (finished)" in i for i in infos), infos
+    assert app.button(key="undo_open").disabled
+    with session(world.engine) as db:
+        assert db.scalars(select(User.department)).all() == ["Sales"]

@@ -129,9 +129,9 @@ def _row_document(undo: RowUndo, labels: Labels) -> dict[str, Any]:
     return document
 
 
-def preview_file(document: dict[str, Any], *, upload_encoding: str) -> bytes:
-    """The preview as a CSV file: a line per value the undo restores or keeps, and one per
-    user it deletes or suspends."""
+def preview_lines(document: dict[str, Any]) -> list[list[str]]:
+    """The preview as lines of ``PREVIEW_HEADER``: one per value the undo restores or keeps,
+    and one per user it deletes or suspends."""
     lines = []
     for row in document["rows"]:
         head = [str(row["row"]), row["key"], row["action"]]
@@ -141,7 +141,14 @@ def preview_file(document: dict[str, Any], *, upload_encoding: str) -> bytes:
                 + [field.get(name, "") for name in ("field", "before", "batch", "now")]
                 + [row["message"]]
             )
-    data, _ = write_download(PREVIEW_HEADER, lines, upload_encoding=upload_encoding)
+    return lines
+
+
+def preview_file(document: dict[str, Any], *, upload_encoding: str) -> bytes:
+    """The preview as a CSV file (``preview_lines``)."""
+    data, _ = write_download(
+        PREVIEW_HEADER, preview_lines(document), upload_encoding=upload_encoding
+    )
     return data
 
 

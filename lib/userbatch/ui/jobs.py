@@ -17,10 +17,11 @@ from userbatch.batches.history import (
     results_file,
     row_outcomes,
 )
+from userbatch.batches.undo import OUTCOMES as UNDO_RESULTS
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import ACTIVE_STATES, BatchState
-from userbatch.ui import keys
+from userbatch.ui import keys, undo
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.session import current_operator
@@ -48,6 +49,8 @@ HISTORY_COLUMNS = {
     ),
 }
 HISTORY_TIMES = ("Submitted", "Started", "Finished")
+OUTCOMES = ["created", "updated", "unchanged"]
+UNDO_OUTCOMES = list(UNDO_RESULTS.values())
 
 
 def _sync(app: AppContext) -> None:
@@ -78,8 +81,11 @@ def history(app: AppContext, operator: OperatorInfo) -> None:
     )  # fmt: skip
     st.caption(zone_caption())
     chosen = event.selection.rows if event is not None else []
-    if chosen:
-        st.session_state[keys.JOBS_SELECTED] = batches[chosen[0]].id
+    picked = batches[chosen[0]].id if chosen else None
+    # A row picked in the table is shown until another is picked or a link shows another.
+    if picked is not None and picked != st.session_state.get(keys.JOBS_PICKED):
+        st.session_state[keys.JOBS_SELECTED] = picked
+    st.session_state[keys.JOBS_PICKED] = picked
     selected = st.session_state.get(keys.JOBS_SELECTED)
     if selected in {b.id for b in batches}:
         detail(app, operator, selected)
@@ -124,15 +130,17 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
     st.progress(share, text=f"{batch.state} · {batch.done:,} of {batch.total:,} rows")
     if batch.error:
         st.error(inert(batch.error))
+    undo.links(app, batch)
+    first = ("Deleted", batch.deleted) if batch.undo_of else ("Created", batch.created)
     columns = st.columns(4)
     for column, (label, value) in zip(
         columns,
-        [("Created", batch.created), ("Updated", batch.updated), ("Unchanged", batch.unchanged),
+        [first, ("Updated", batch.updated), ("Unchanged", batch.unchanged),
          ("Failed", batch.failed)],
         strict=True,
     ):  # fmt: skip
         column.metric(label, f"{value:,}")
-    left, middle, right = st.columns(3)
+    left, middle, right, last = st.columns(4)
     left.download_button(
         "Download results", lambda: results_file(app.engine, batch_id),
         file_name=f"results_{batch.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
@@ -147,11 +155,11 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
         _act(lambda: cancel_batch(app.engine, app.settings, operator, batch_id))
     if right.button("Retry", key=keys.RETRY_BATCH, disabled=batch.state != "failed"):
         _act(lambda: retry_batch(app.engine, app.settings, operator, batch_id))
-    outcome = st.selectbox(
-        "Rows",
-        ["All", "created", "updated", "unchanged", "failed", "pending"],
-        key=keys.JOBS_OUTCOME,
-    )
+    with last:
+        undo.undo_button(app, batch)
+    undo.undo_preview(app, operator, batch)
+    outcomes = UNDO_OUTCOMES if batch.undo_of else OUTCOMES
+    outcome = st.selectbox("Rows", ["All", *outcomes, "failed", "pending"], key=keys.JOBS_OUTCOME)
     rows = row_outcomes(app.engine, batch_id, outcome=None if outcome == "All" else outcome)
     table = pd.DataFrame(
         [(r.row, r.key, r.checked_as, r.outcome, r.message) for r in rows],

@@ -46,6 +46,13 @@ JOBS_OUTCOME = "jobs_outcome"
 DOWNLOAD_RESULTS = "download_results"
 CANCEL_BATCH = "cancel_batch"
 RETRY_BATCH = "retry_batch"
+JOBS_PICKED = "jobs_picked"  # the history's row last picked, so a link can choose another
+SHOW_LINKED = "show_linked_batch"
+UNDO_OPEN = "undo_open"
+UNDO_PREVIEW = "undo_preview"  # {"batch": id, "document": the preview}
+UNDO_EXECUTE = "undo_execute"
+UNDO_CLOSE = "undo_close"
+DOWNLOAD_UNDO_PREVIEW = "download_undo_preview"
 
 # -- the outbox
 OUTBOX_NOTICE = "outbox_notice"
