@@ -36,7 +36,7 @@ from userbatch.settings import Settings
 from userbatch.worker import jobs
 from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.runtime import Runtime
-from userbatch.worker.submit import enqueue_batch
+from userbatch.worker.submit import enqueue_batch, undo_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("USERBATCH_TEST_POSTGRES_URL")
@@ -213,6 +213,27 @@ def run_batch(
         queue = Queue(QUEUE_NAME, connection=clean_redis)
         SimpleWorker([queue], connection=clean_redis).work(burst=True)
         return get_batch(world.engine, batch_id)
+
+    return run
+
+
+RunUndo = Callable[..., Batch]
+
+
+@pytest.fixture
+def run_undo(
+    clean_redis: Redis, use_env: Callable[[Settings], None], monkeypatch: pytest.MonkeyPatch
+) -> RunUndo:
+    """``run_undo(world, batch_id, operator=None)``: undo the batch as the screen does, run
+    the undo on a real (burst) worker, and return the undo as it ended."""
+
+    def run(world: World, batch_id: str, *, operator: OperatorInfo | None = None) -> Batch:
+        use_env(world.settings)
+        monkeypatch.setattr(jobs, "schedule_mail_sweep", lambda engine, settings: None)
+        undo_id = undo_batch(world.engine, world.settings, operator or world.admin, batch_id)
+        queue = Queue(QUEUE_NAME, connection=clean_redis)
+        SimpleWorker([queue], connection=clean_redis).work(burst=True)
+        return get_batch(world.engine, undo_id)
 
     return run
 

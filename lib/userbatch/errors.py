@@ -14,6 +14,7 @@ or not in a state that allows it), 2 for bad usage or configuration.
     ├── NotFound                    exit 1  no batch, user, group, template … with that id
     ├── NotAllowed                  exit 1  outside the operator's groups or role, another's
     ├── Conflict                    exit 1  the thing's state or a name taken refuses it
+    │   └── Unconfirmed             exit 1  a mass change not confirmed with its number
     ├── Invalid                     exit 1  a value breaks a rule (password policy, a name …)
     ├── DeliveryFailed              exit 1  the SMTP server refused or could not be reached
     ├── SignInError                 exit 1  wrong login or password, or a disabled operator
@@ -91,6 +92,13 @@ class NotAllowed(UserbatchError):
 
 class Conflict(UserbatchError):
     """The thing's state, or a name already taken, refuses the change."""
+
+
+class Unconfirmed(Conflict):
+    """A batch would change many users (``userbatch.batches.guard``) and was not confirmed by
+    typing how many: ``sentence`` says what it would do, ``affected`` is the number."""
+
+    template = "{sentence} To go ahead, confirm the number of users affected: {affected}."
 
 
 class Invalid(UserbatchError):

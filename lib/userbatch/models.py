@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -200,6 +201,9 @@ class Draft(Base):
     encoding: Mapped[str | None] = mapped_column(String(20))  # chosen; NULL: detected
     delimiter: Mapped[str | None] = mapped_column(String(4))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    # What a blank cell of an update does (keep, clear); whether the file is a complete list.
+    blank: Mapped[str] = mapped_column(String(8), default="keep", server_default="keep")
+    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     page: Mapped[int] = mapped_column(Integer, default=1)
     only_errors: Mapped[bool] = mapped_column(Boolean, default=False)
     edits: Mapped[int] = mapped_column(Integer, default=0)  # DraftEdit rows saved

@@ -125,6 +125,21 @@ class Settings(BaseSettings):
     max_rows: Annotated[
         int, Field(ge=1, le=5_000_000, description="Most data rows accepted in one file.")
     ] = 1_000_000
+    mass_change_percent: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=100,
+            description="A batch that would suspend or update more than this share of the "
+            "operator's users (and more than mass_change_min_users) must be confirmed by "
+            "typing the number.",
+        ),
+    ] = 10.0
+    mass_change_min_users: Annotated[
+        int,
+        Field(ge=0, description="Batches that change at most this many users need no typed "
+              "confirmation."),
+    ] = 50  # fmt: skip
 
     @field_validator("database_url")
     @classmethod

@@ -38,8 +38,12 @@ NEW_ROWS = (
 )
 
 
-def _store(world: World, text: str, *, invite: bool = False, working: str = "") -> str:
-    result = run_check(world, text, working=working)
+def _store(
+    world: World, text: str, *, invite: bool = False, working: str = "",
+    confirmed: int | None = None, **options: Any,
+) -> str:  # fmt: skip
+    """Check ``text`` (with these ``CheckOptions``) and store it as the admin's batch."""
+    result = run_check(world, text, working=working, **options)
     invitation = None
     if invite:
         template = default_template(world.engine)
@@ -48,7 +52,7 @@ def _store(world: World, text: str, *, invite: bool = False, working: str = "") 
         )
     return store_batch(
         world.engine, world.settings, result, operator=world.admin,
-        working_group=world.groups[working], invitation=invitation,
+        working_group=world.groups[working], invitation=invitation, confirmed=confirmed,
     )  # fmt: skip
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from redis import Redis
-from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
 
 from tests.batches.test_apply import _store
 from tests.check.test_check import H
-from tests.conftest import RunBatch, World
+from tests.conftest import RunBatch, RunUndo, World
 from userbatch.admin.users import export_users
 from userbatch.batches import apply, undo
 from userbatch.batches.history import get_batch, job_document, results_file
@@ -19,13 +15,8 @@ from userbatch.batches.undo import preview
 from userbatch.db import session
 from userbatch.errors import Conflict, NotAllowed
 from userbatch.mail.outbox import send_due
-from userbatch.models import Batch, BatchRow, OutboxMessage, User, utcnow
-from userbatch.settings import Settings
-from userbatch.worker import jobs
-from userbatch.worker.connection import QUEUE_NAME
+from userbatch.models import BatchRow, OutboxMessage, User, utcnow
 from userbatch.worker.submit import undo_batch
-
-RunUndo = Callable[..., Batch]
 
 BATCH = (
     H
@@ -34,24 +25,6 @@ BATCH = (
     + "sato0002,Sato,,sato@example.com,,Support,Suspended,2030-01-31,Support\n"
     + "kato0003,Kato K,,kato.k@example.com,,,,,Sales||Support\n"
 )
-
-
-@pytest.fixture
-def run_undo(
-    clean_redis: Redis, use_env: Callable[[Settings], None], monkeypatch: pytest.MonkeyPatch
-) -> RunUndo:
-    """``run_undo(world, batch_id, operator=None)``: undo the batch as the screen does, run
-    the undo on a real (burst) worker, and return the undo as it ended."""
-
-    def run(world: World, batch_id: str, *, operator: object = None) -> Batch:
-        use_env(world.settings)
-        monkeypatch.setattr(jobs, "schedule_mail_sweep", lambda engine, settings: None)
-        undo_id = undo_batch(world.engine, world.settings, operator or world.admin, batch_id)
-        queue = Queue(QUEUE_NAME, connection=clean_redis)
-        SimpleWorker([queue], connection=clean_redis).work(burst=True)
-        return get_batch(world.engine, undo_id)
-
-    return run
 
 
 def _download(world: World) -> bytes:

@@ -21,18 +21,23 @@ from userbatch.models import Batch, Membership, OutboxMessage, User
 
 
 def run_check(
-    world: World, text: str, *, operator: OperatorInfo | None = None, working: str = ""
+    world: World,
+    text: str,
+    *,
+    operator: OperatorInfo | None = None,
+    working: str = "",
+    **options: Any,
 ) -> CheckedSheet:
     operator = operator or world.admin
     columns = world.columns()
     sheet = read_sheet(
         text.encode(), file_name="users.csv", columns=columns, max_bytes=2**24, max_rows=10**6
     )
-    options = CheckOptions(
+    checked = CheckOptions(
         columns=columns, working_group=world.groups[working or operator.scope_path],
-        scope_path=operator.scope_path,
+        scope_path=operator.scope_path, **options,
     )  # fmt: skip
-    return check_sheet(world.engine, sheet, options)
+    return check_sheet(world.engine, sheet, checked)
 
 
 def outcome(result: CheckResult) -> list[tuple[str, list[str]]]:
@@ -133,13 +138,18 @@ def test_updates_show_old_and_new(people: World) -> None:
     result = run_check(
         people, H + "sato0002,Sato S,,sato@example.com,new-pass-99,,Invalid,,Support\n"
     )
-    assert result.rows[2].changes == {
+    changes = {
         "Name": ("Sato", "Sato S"),
         "Password": ("(none)", "(new password)"),
-        "Department": ("Sales", ""),
         "Status": ("Valid", "Invalid"),
         "Belong to": ("Sales", "Support"),
     }
+    assert result.rows[2].changes == changes  # a blank Department keeps the department
+    cleared = run_check(
+        people, H + "sato0002,Sato S,,sato@example.com,new-pass-99,,Invalid,,Support\n",
+        blank="clear",
+    )  # fmt: skip
+    assert cleared.rows[2].changes == changes | {"Department": ("Sales", "")}
 
 
 def test_a_manager_cannot_reach_outside_the_subtree(people: World) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.check.test_check import H, run_check
 from tests.conftest import World
-from userbatch.check.run import check_sheet, recheck, regroup
+from userbatch.check.run import check_sheet, recheck, rejudge
 from userbatch.check.state import CheckResult
 
 LOGIN_IDS = ["tanaka01", "suzuki01", "sato0002", "ab1", "", "ｔａｎａｋａ01"]
@@ -82,11 +82,11 @@ def test_deleting_a_row_clears_its_duplicate(people: World) -> None:
     assert result.counts["new"] == 1
 
 
-def test_regroup_checks_the_edited_sheet_again_for_the_new_working_group(people: World) -> None:
+def test_rejudge_checks_the_edited_sheet_again_for_the_new_working_group(people: World) -> None:
     result = run_check(people, BASE + "\n", working="Sales")
-    assert regroup(people.engine, result, people.groups["Sales"]) is result
+    assert rejudge(people.engine, result, working_group=people.groups["Sales"]) is result
     recheck(result, {7: {"login_id": "kobayashi"}}, deleted=[5])
-    moved = regroup(people.engine, result, people.groups["Support"])
+    moved = rejudge(people.engine, result, working_group=people.groups["Support"])
     assert moved.options.working_group == people.groups["Support"]
     assert moved.sheet.cells.loc[7, "login_id"] == "kobayashi"
     assert 5 not in moved.sheet.cells.index

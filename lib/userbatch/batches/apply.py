@@ -24,7 +24,7 @@ from userbatch.batches.writer import (
 )
 from userbatch.check.rules import shown
 from userbatch.check.run import check_rows
-from userbatch.check.state import CheckOptions, CheckResult
+from userbatch.check.state import BLANK_CLEAR, SUSPEND, CheckOptions, CheckResult
 from userbatch.crypto.passwords import hash_password, is_argon2_hash
 from userbatch.crypto.vault import unseal
 from userbatch.db import retry_blips, session
@@ -86,23 +86,30 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
             apply_undo_chunk(engine, batch, [row.row_no for row in rows], refusal)
         return _done(engine, batch_id)
     columns = _columns(engine, batch)
+    # A complete list's users left out of the file are rows of their own, with no cells.
+    checked = [row for row in rows if row.action != SUSPEND]
+    missing = [row for row in rows if row.action == SUSPEND]
     result = None
-    if rows and not refusal:
-        result = _recheck(engine, rows, columns, working, scope_path)
-    hashes = password_hashes(settings, rows) if result is not None else {}
+    if checked and not refusal:
+        blank = batch.options.get("blank", BLANK_CLEAR)  # batches stored before the choice
+        result = _recheck(engine, checked, columns, working, scope_path, blank)
+    hashes = password_hashes(settings, checked) if result is not None else {}
     outcome = ChunkOutcome()
     with engine.begin() as connection:
         if not claim(connection, batch_id, [row.row_no for row in rows]):
             connection.rollback()
             return _done(engine, batch_id)
-        if result is None:
+        if refusal:
             outcome.failed = len(rows)
             outcome.outcomes = [outcome_of(row.row_no, "failed", refusal, None) for row in rows]
         else:
             writer = ChunkWriter(engine, settings, batch, columns, result, working, scope_path)
             writer.hashes = hashes
-            writer.sort(rows, outcome)
-            writer.write(connection, outcome)
+            if result is not None:
+                writer.sort(checked, outcome)
+                writer.write(connection, outcome)
+            if missing:
+                writer.suspend(connection, missing, outcome)
         record(connection, batch_id, outcome)
     return _done(engine, batch_id)
 
@@ -154,6 +161,7 @@ def _recheck(
     columns: list[ColumnSpec],
     group: GroupInfo,
     scope_path: str,
+    blank: str,
 ) -> CheckResult:
     checked_columns = [column for column in columns if column.key != "password"]
     keys = [column.key for column in checked_columns]
@@ -163,5 +171,5 @@ def _recheck(
         index=[row.row_no for row in rows],
         dtype=str,
     )
-    options = CheckOptions(columns=columns, working_group=group, scope_path=scope_path)
+    options = CheckOptions(columns=columns, working_group=group, scope_path=scope_path, blank=blank)
     return check_rows(engine, cells, options)

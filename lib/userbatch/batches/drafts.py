@@ -119,7 +119,8 @@ def save_draft(
         draft = Draft(
             operator_id=operator.id, batch_id=source.batch_id, file_name=source.file_name,
             sealed_file=seal_bytes(settings, source.data), encoding=source.encoding,
-            delimiter=source.delimiter, group_id=result.options.working_group.id, page=1,
+            delimiter=source.delimiter, group_id=result.options.working_group.id,
+            blank=result.options.blank, complete=result.options.complete, page=1,
             only_errors=False, edits=0, changes=0, digest=digest(result), created_at=now,
             updated_at=now,
         )  # fmt: skip
@@ -173,15 +174,17 @@ def set_place(engine: Engine, draft_id: int, *, page: int, only_errors: bool) ->
         )
 
 
-def set_group(engine: Engine, draft_id: int, result: CheckResult) -> None:
-    """Remember the working group ``result`` was checked for (the sidebar's choice)."""
+def set_options(engine: Engine, draft_id: int, result: CheckResult) -> None:
+    """Remember the options ``result`` was checked with: the working group (the sidebar's
+    choice), what blank cells do, and whether the file is a complete list."""
+    options = result.options
     with session(engine) as db, db.begin():
         db.execute(
             update(Draft)
             .where(Draft.id == draft_id)
             .values(
-                group_id=result.options.working_group.id, digest=digest(result),
-                updated_at=utcnow(),
+                group_id=options.working_group.id, blank=options.blank,
+                complete=options.complete, digest=digest(result), updated_at=utcnow(),
             )
         )  # fmt: skip
 
@@ -225,6 +228,7 @@ def restore_draft(engine: Engine, settings: Settings, operator: OperatorInfo) ->
             engine, settings, source.data, file_name=source.file_name,
             working_group=_group(engine, operator, draft.group_id),
             scope_path=operator.scope_path, encoding=source.encoding, delimiter=source.delimiter,
+            blank=draft.blank, complete=draft.complete,
         )  # fmt: skip
     except CsvFileError:
         discard_draft(engine, operator.id)

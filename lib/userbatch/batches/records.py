@@ -26,13 +26,18 @@ def generated_login_id() -> str:
     return "u" + "".join(secrets.choice(_GENERATED_ID_ALPHABET) for _ in range(11))
 
 
-def user_fields(values: dict[str, str], columns: list[ColumnSpec]) -> dict[str, Any]:
-    """The users-table values of a checked row's cells (only the columns the file has)."""
+def user_fields(
+    values: dict[str, str], columns: list[ColumnSpec], *, keep_blank: bool = False
+) -> dict[str, Any]:
+    """The users-table values of a checked row's cells (only the columns the file has;
+    ``keep_blank``: only its cells that are not blank)."""
     fields: dict[str, Any] = {}
     for column in columns:
         if column.custom or column.key not in values or column.key in ("password", "belong_to"):
             continue
         text = values[column.key]
+        if keep_blank and not text:
+            continue
         if column.key in ("name", "login_id"):
             fields[column.key] = text
         elif column.key == "email":

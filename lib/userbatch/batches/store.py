@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from userbatch.batches.guard import mass_change, require_confirmation
 from userbatch.batches.records import groups_of, new_user
 from userbatch.check.rules import STATUS_ALIASES
-from userbatch.check.state import CheckedSheet, CheckResult
+from userbatch.check.rules import STATUSES as USER_STATUSES
+from userbatch.check.state import SUSPEND, CheckedSheet, CheckResult
 from userbatch.crypto.vault import seal
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
@@ -54,12 +56,15 @@ def store_batch(
     working_group: GroupInfo,
     invitation: Invitation | None = None,
     batch_id: str | None = None,
+    confirmed: int | None = None,
 ) -> str:
     """Store a checked sheet as batch ``batch_id`` (a new id when None), ready to run;
-    returns its id.
+    returns its id. ``confirmed`` is the number of users affected the operator typed, which
+    a mass change needs (``batches.guard``).
 
     Raises ``NotAllowed`` for a working group outside the operator's groups (blank "Belong
-    to" would put new users there), ``Conflict`` while any row has an error.
+    to" would put new users there), ``Conflict`` while any row has an error, ``Unconfirmed``
+    for a mass change not confirmed with its number.
     """
     if not in_scope(working_group.path, operator.scope_path):
         raise NotAllowed(
@@ -69,12 +74,15 @@ def store_batch(
     if result.has_errors:
         errors = result.counts["error"]
         raise Conflict(f"{errors} row(s) still have errors; fix or delete them first.")
+    require_confirmation(mass_change(engine, settings, result, operator.scope_path), confirmed)
     batch_id = batch_id or new_batch_id()
     sheet = result.sheet
     options: dict[str, Any] = {
         "keys": [column.key for column in sheet.columns],
         "invite": invitation is not None,
         "scope_path": operator.scope_path,
+        "blank": result.options.blank,
+        "complete": result.options.complete,
     }
     if invitation is not None:
         options |= {
@@ -102,6 +110,7 @@ def store_batch(
                 "user_id": checked.user_id,
             }
         )
+    rows += _suspensions(result, batch_id)
     with session(engine) as db, db.begin():
         db.add(
             Batch(
@@ -121,6 +130,25 @@ def store_batch(
         for start in range(0, len(rows), _INSERT_CHUNK):
             db.execute(insert(BatchRow), rows[start : start + _INSERT_CHUNK])
     return batch_id
+
+
+def _suspensions(result: CheckedSheet, batch_id: str) -> list[dict[str, Any]]:
+    """The rows of the users a complete list leaves out, numbered after the file's last."""
+    missing = result.missing
+    first = max(result.numbers(), default=1) + 1
+    key = "login_id" if result.by_login else "email"
+    return [
+        {
+            "batch_id": batch_id, "row_no": first + n, "action": SUSPEND, "key": login,
+            "values": {key: login, "name": name}, "secret": None,
+            "changes": {"Status": [USER_STATUSES.get(status, status), "Suspended"]},
+            "outcome": "pending", "message": None, "user_id": user_id,
+        }
+        for n, (user_id, login, name, status) in enumerate(
+            zip(missing.index.tolist(), missing["key"].tolist(), missing["name"].tolist(),
+                missing["status"].tolist(), strict=True)
+        )
+    ]  # fmt: skip
 
 
 def invited_rows(result: CheckResult) -> list[int]:

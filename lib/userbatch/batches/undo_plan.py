@@ -27,6 +27,8 @@ from userbatch.batches.images import GROUPS, current_groups, current_users, fiel
 from userbatch.models import BatchRow, User
 
 _PART = 5000
+# The outcomes of rows an undo takes back.
+UNDOABLE = ("created", "updated", "suspended")
 DELETE, SUSPEND, RESTORE, KEEP = "delete", "suspend", "restore", "keep"
 ACTIONS = (DELETE, SUSPEND, RESTORE, KEEP)
 # Fields an image holds that are not shown: the e-mail's key follows the e-mail.
@@ -76,7 +78,7 @@ def plan_rows(
     numbered ``row_numbers``, or all), in row order; ``lock`` holds the users read."""
     query = select(
         BatchRow.row_no, BatchRow.key, BatchRow.outcome, BatchRow.user_id, BatchRow.before
-    ).where(BatchRow.batch_id == batch_id, BatchRow.outcome.in_(("created", "updated")))
+    ).where(BatchRow.batch_id == batch_id, BatchRow.outcome.in_(UNDOABLE))
     if row_numbers is not None:
         query = query.where(BatchRow.row_no.in_(row_numbers))
     rows = connection.execute(query.order_by(BatchRow.row_no)).all()

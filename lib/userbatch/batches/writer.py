@@ -12,10 +12,11 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from userbatch.batches.images import CREATED, current_groups, current_users, update_image
 from userbatch.batches.records import custom_values, groups_of, new_user, user_fields
 from userbatch.check.rules import split_multi
-from userbatch.check.state import CheckResult, RowResult
+from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, CheckResult, RowResult
 from userbatch.db import insert_ignoring_conflicts
 from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause
+from userbatch.directory.scope import users_within
 from userbatch.mail.invitations import invitation_messages
 from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.settings import Settings
@@ -34,6 +35,7 @@ class PendingRow(NamedTuple):
     key: str
     values: dict[str, str]
     secret: str | None
+    user_id: int | None  # the check's: the user an update or a suspension is for
 
 
 @dataclass
@@ -132,7 +134,7 @@ class ChunkWriter:
         settings: Settings,
         batch: Batch,
         columns: list[ColumnSpec],
-        result: CheckResult,
+        result: CheckResult | None,
         group: GroupInfo,
         scope_path: str,
     ) -> None:
@@ -152,6 +154,7 @@ class ChunkWriter:
 
     def sort(self, rows: list[PendingRow], outcome: ChunkOutcome) -> None:
         """Sort the re-checked rows into new users, updates, failures and unchanged rows."""
+        assert self.result is not None
         values = self.result.records()
         checked_rows = {checked.row: checked for checked in self.result.ordered()}
         for row in rows:
@@ -168,7 +171,41 @@ class ChunkWriter:
                 outcome.unchanged += 1
                 outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, checked.user_id))
 
+    def suspend(
+        self, connection: Connection, rows: list[PendingRow], outcome: ChunkOutcome
+    ) -> None:
+        """Suspend the users a complete list left out, each status before kept in the row's
+        image; a user suspended, deleted or moved out of the working group since is left as
+        they are."""
+        ids = [row.user_id for row in rows if row.user_id is not None]
+        query = users_within(
+            select(User.id, User.status).where(User.id.in_(ids)),
+            scope_path=self.scope_path, group_path=self.group.path or None,
+        ).with_for_update()  # fmt: skip
+        statuses: dict[int, str] = dict(connection.execute(query).all())
+        due = [user_id for user_id, status in statuses.items() if status != "suspended"]
+        if due:
+            connection.execute(
+                update(User).where(User.id.in_(due)).values(status="suspended", updated_at=utcnow())
+            )
+        for row in rows:
+            status = statuses.get(row.user_id or 0)
+            if status is None:
+                message = "Deleted, or moved out of the working group, since the check."
+                outcome.unchanged += 1
+                outcome.outcomes.append(outcome_of(row.row_no, "unchanged", message, row.user_id))
+            elif status == "suspended":
+                outcome.unchanged += 1
+                outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, row.user_id))
+            else:
+                image = {"fields": {"status": [status, "suspended"]}}
+                outcome.updated += 1
+                outcome.outcomes.append(
+                    outcome_of(row.row_no, "suspended", None, row.user_id, image)
+                )
+
     def write(self, connection: Connection, outcome: ChunkOutcome) -> None:
+        assert self.result is not None
         now = utcnow()
         group_ids = self.result.lookup.group_ids
         memberships: dict[str, list[str]] = {}
@@ -225,6 +262,7 @@ class ChunkWriter:
             self._update(connection, now, outcome)
 
     def _update(self, connection: Connection, now: dt.datetime, outcome: ChunkOutcome) -> None:
+        assert self.result is not None
         group_ids = self.result.lookup.group_ids
         ids = [checked.user_id for _, checked, _ in self.updates if checked.user_id is not None]
         # Read (and lock) what the update replaces: the rows' before-images come from here.
@@ -240,9 +278,10 @@ class ChunkWriter:
         new_memberships: list[dict[str, int]] = []
         regrouped: list[int] = []
         written: dict[int, dict[str, Any]] = {}
+        keep = self.batch.options.get("blank", BLANK_CLEAR) == BLANK_KEEP
         for row, checked, values in self.updates:
             assert checked.user_id is not None
-            fields = user_fields(values, self.columns)
+            fields = user_fields(values, self.columns, keep_blank=keep)
             fields.pop("login_id", None)
             password = self._password(row)
             if password:
@@ -250,7 +289,7 @@ class ChunkWriter:
             if any(column.custom for column in self.columns):
                 custom = dict(before[checked.user_id]["custom"] or {})
                 for column in self.columns:
-                    if column.custom:
+                    if column.custom and (values.get(column.key) or not keep):
                         custom.pop(column.key, None)
                 custom.update(custom_values(values, self.columns))
                 fields["custom"] = custom

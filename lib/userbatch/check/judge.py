@@ -17,12 +17,12 @@ import pandas as pd
 
 from userbatch.check.issues import Issue
 from userbatch.check.rules import shown, split_multi
-from userbatch.check.state import CheckResult
+from userbatch.check.state import BLANK_KEEP, CheckResult
 from userbatch.crypto.passwords import is_argon2_hash
 from userbatch.directory.fields import MULTI_SEPARATOR
 from userbatch.directory.groups import in_scope
 
-# Fields whose blank cell keeps an existing user's value.
+# Fields whose blank cell keeps an existing user's value even when blank cells clear.
 BLANK_KEEPS = ("password", "status", "belong_to")
 # A duplicate's message names at most this many of the other rows.
 MAX_ROWS_NAMED = 10
@@ -269,7 +269,7 @@ def _changes(
             continue
         before = old(column.key)
         changed = new != before
-        if column.key in BLANK_KEEPS:
+        if column.key in BLANK_KEEPS or result.options.blank == BLANK_KEEP:
             changed &= new != ""
         is_set = column.key == "belong_to" or column.type == "checkbox"
         for row, was, now in zip(

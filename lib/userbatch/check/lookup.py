@@ -16,6 +16,7 @@ from userbatch.check.rules import STATUSES
 from userbatch.db import session
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec
 from userbatch.directory.groups import in_subtree_clause
+from userbatch.directory.scope import users_within
 from userbatch.models import Group, Membership, User
 
 _CHUNK = 5000  # keys in one query
@@ -239,3 +240,24 @@ class _Asked:
             self.first = keys
         else:
             self.more.update(keys.tolist())
+
+
+def roster(engine: Engine, *, scope_path: str, group_path: str, by_login: bool) -> pd.DataFrame:
+    """The users a complete list of ``group_path`` must name: those in it and below, within
+    ``scope_path``, who are not suspended; by user id, their key (login ID, or e-mail key
+    without login IDs), name and status."""
+    key = User.login_id if by_login else User.email_key
+    query = users_within(
+        select(User.id, key, User.name, User.status).where(
+            User.status != "suspended", key.is_not(None)
+        ),
+        scope_path=scope_path,
+        group_path=group_path or None,
+    )
+    with session(engine) as db:
+        rows = db.execute(query.order_by(User.id)).all()
+    frame = pd.DataFrame(
+        [row[1:] for row in rows], columns=["key", "name", "status"], dtype=str,
+        index=pd.Index([row[0] for row in rows], dtype="int64"),
+    )  # fmt: skip
+    return frame

@@ -42,5 +42,5 @@ def to_document(result: CheckedSheet) -> dict[str, Any]:
         "file_errors": [],
         "notices": list(sheet.notices),
         "counts": result.counts,
-        "rows": [row.as_dict() for row in result.ordered()],
+        "rows": [row.as_dict() for row in result.ordered()] + result.suspended(),
     }

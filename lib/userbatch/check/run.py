@@ -2,8 +2,8 @@
 
 Every row is **new**, **update**, **unchanged** or **error**. ``check_file`` reads an upload
 and checks it, ``check_sheet`` checks a sheet read already, ``check_rows`` checks stored
-columns (a batch's rows, re-checked as it is applied), ``regroup`` checks a sheet again for
-another working group. ``recheck`` applies edited cells and
+columns (a batch's rows, re-checked as it is applied), ``rejudge`` checks a sheet again with
+other options (working group, blank cells, complete list). ``recheck`` applies edited cells and
 deleted rows and re-checks only what they can affect (the edited rows and the rows that
 share an old or new key or e-mail with them), through the same code path, so the result
 equals a full check of the edited table. The check reads the database and writes nothing.
@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 
 from userbatch.check.issues import Issue
 from userbatch.check.judge import judge
-from userbatch.check.lookup import Lookup
+from userbatch.check.lookup import Lookup, roster
 from userbatch.check.rules import RuleContext, check_column
-from userbatch.check.state import CheckedSheet, CheckOptions, CheckResult
+from userbatch.check.state import BLANK_KEEP, CheckedSheet, CheckOptions, CheckResult
 from userbatch.directory.fields import load_columns
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.reader import Sheet, Table, read_sheet
@@ -39,6 +39,8 @@ def check_file(
     scope_path: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    blank: str = BLANK_KEEP,
+    complete: bool = False,
 ) -> CheckedSheet:
     """Read an uploaded file with the current input field settings and check it; returns
     the checked sheet.
@@ -52,7 +54,7 @@ def check_file(
     )  # fmt: skip
     options = CheckOptions(
         columns=columns, working_group=working_group, scope_path=scope_path,
-        min_password_length=settings.password_min_length,
+        min_password_length=settings.password_min_length, blank=blank, complete=complete,
     )  # fmt: skip
     return check_sheet(engine, sheet, options)
 
@@ -62,17 +64,25 @@ def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckedS
     sheet, which keeps ``sheet`` (edited in place by ``recheck``). Writes nothing."""
     lookup = Lookup(engine, options.columns, options.scope_path)
     result = CheckedSheet(sheet, options, lookup)
+    if options.complete:
+        result.roster = roster(
+            engine, scope_path=options.scope_path, group_path=options.working_group.path,
+            by_login=result.by_login,
+        )  # fmt: skip
     _check(result, sheet.cells.index)
     return result
 
 
-def regroup(engine: Engine, result: CheckedSheet, working_group: GroupInfo) -> CheckedSheet:
-    """``result`` for ``working_group``: ``result`` itself when it is checked for that group
-    already, else its sheet (with the edits made so far) checked again. Writes nothing."""
-    if result.options.working_group == working_group:
+def rejudge(engine: Engine, result: CheckedSheet, **options: Any) -> CheckedSheet:
+    """``result`` with these ``CheckOptions`` changed (the working group, what blank cells
+    do, a complete list): ``result`` itself when it has them already, else its sheet (with
+    the edits made so far) checked again. Writes nothing."""
+    changed = replace(result.options, **options)
+    if changed == result.options:
         return result
-    # A blank "Belong to" means the working group, so the rows are judged anew.
-    return check_sheet(engine, result.sheet, replace(result.options, working_group=working_group))
+    # A blank "Belong to" means the working group, a blank cell keeps or clears: the rows
+    # are judged anew.
+    return check_sheet(engine, result.sheet, changed)
 
 
 def check_rows(engine: Engine, cells: pd.DataFrame, options: CheckOptions) -> CheckResult:

@@ -17,21 +17,30 @@ import pandas as pd
 
 from userbatch.check.issues import Issue
 from userbatch.check.lookup import Lookup
+from userbatch.check.rules import STATUSES as USER_STATUSES
 from userbatch.directory.fields import ColumnSpec, login_ids_in_use
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.reader import Sheet, Table
 
 STATUSES = ("new", "update", "unchanged", "error")
+# The status of a user a complete list leaves out: not a row of the file.
+SUSPEND = "suspend"
+# What a blank cell of an update does: keep the user's value, or clear it.
+BLANK_KEEP, BLANK_CLEAR = "keep", "clear"
 
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """Who checks, where: the columns in use, the working group and the operator's scope."""
+    """Who checks, where and how: the columns in use, the working group, the operator's
+    scope, what a blank cell of an update does, and whether the file is a complete list of
+    the working group's users (who it leaves out are suspended)."""
 
     columns: list[ColumnSpec]
     working_group: GroupInfo
     scope_path: str = ""
     min_password_length: int = 8
+    blank: str = BLANK_KEEP
+    complete: bool = False
 
 
 @dataclass(slots=True)
@@ -86,6 +95,10 @@ class CheckResult:
         self.changes: dict[int, dict[str, tuple[str, str]]] = {}
         # Each Belong to text judged so far -> its (code, message) problems.
         self.group_problems: dict[str, list[tuple[str, str, str | None]]] = {}
+        # A complete list's roster: by user id, the key, name and status of each user it
+        # must name (those of the working group and below, in the operator's scope, who are
+        # not suspended).
+        self.roster: pd.DataFrame | None = None
 
     @property
     def rows(self) -> Mapping[int, RowResult]:
@@ -94,9 +107,32 @@ class CheckResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        """The number of rows of each status, every status named."""
+        """The number of rows of each status, every status named (and, for a complete list,
+        the users it leaves out, to suspend)."""
         counted = self.status.value_counts()
-        return {status: int(counted.get(status, 0)) for status in STATUSES}
+        counts = {status: int(counted.get(status, 0)) for status in STATUSES}
+        if self.roster is not None:
+            counts[SUSPEND] = len(self.missing)
+        return counts
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """A complete list's users that no row names (key, name, status by user id); none
+        for a file that is not a complete list."""
+        if self.roster is None:
+            return pd.DataFrame(columns=["key", "name", "status"], dtype=str)
+        return self.roster[~self.roster.index.isin(self.user_ids.to_numpy())]
+
+    def suspended(self) -> list[dict[str, Any]]:
+        """The users a complete list leaves out, as the ``--json`` document lists them: rows
+        of status suspend with no row number."""
+        missing = self.missing
+        return [
+            {"row": None, "status": SUSPEND, "key": key, "issues": [],
+             "changes": {"Status": [USER_STATUSES.get(status, status), "Suspended"]}}
+            for key, status in zip(missing["key"].tolist(), missing["status"].tolist(),
+                                   strict=True)
+        ]  # fmt: skip
 
     @property
     def has_errors(self) -> bool:

@@ -15,7 +15,7 @@ from userbatch.batches.history import get_batch, job_document
 from userbatch.batches.store import Invitation
 from userbatch.check.report import to_document
 from userbatch.check.run import check_file
-from userbatch.check.state import CheckedSheet
+from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, SUSPEND, CheckedSheet
 from userbatch.cli.common import (
     AddCommand,
     ended_well,
@@ -26,7 +26,14 @@ from userbatch.cli.common import (
 from userbatch.directory import groups
 from userbatch.directory.auth import OperatorInfo, acting_operator
 from userbatch.directory.fields import load_columns
-from userbatch.errors import EXIT_OK, EXIT_REFUSED, CsvFileError, NotAllowed, UsageError
+from userbatch.errors import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CsvFileError,
+    NotAllowed,
+    Unconfirmed,
+    UsageError,
+)
 from userbatch.files.decode import DELIMITERS, ENCODINGS
 from userbatch.files.download import write_table
 from userbatch.mail.templates import default_template, template_named
@@ -63,7 +70,8 @@ def _check(
     path = Path(args.file)
     return check_file(
         engine, settings, path.read_bytes(), file_name=path.name, working_group=working,
-        scope_path=operator.scope_path, encoding=args.encoding,
+        scope_path=operator.scope_path, encoding=args.encoding, blank=args.blank,
+        complete=args.complete,
     )  # fmt: skip
 
 
@@ -88,7 +96,7 @@ def _print_check(result: CheckedSheet) -> None:
     counts = result.counts
     print(
         f"New {counts['new']} · Update {counts['update']} · Unchanged {counts['unchanged']} · "
-        f"Error {counts['error']}"
+        f"Error {counts['error']}" + (f" · Suspend {counts[SUSPEND]}" if SUSPEND in counts else "")
     )
     for row in result.ordered():
         for issue in row.issues:
@@ -97,6 +105,8 @@ def _print_check(result: CheckedSheet) -> None:
             print(f"Row {row.row}{where}{level}: {issue.message}")
         for label, (old, new) in row.changes.items():
             print(f"Row {row.row} update, {label}: '{old}' → '{new}'")
+    for missing in result.suspended():
+        print(f"Suspend {missing['key']}: not in the file")
 
 
 def _checked(
@@ -154,10 +164,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     invitation = _invitation(engine, args)
     working = groups.find_group(engine, args.group or operator.scope_path)
     with Runtime(settings, worker=args.wait):
-        batch_id = submit_batch(
-            engine, settings, result, operator=operator, working_group=working,
-            invitation=invitation,
-        )  # fmt: skip
+        try:
+            batch_id = submit_batch(
+                engine, settings, result, operator=operator, working_group=working,
+                invitation=invitation, confirmed=args.confirm,
+            )  # fmt: skip
+        except Unconfirmed as refused:
+            raise Unconfirmed(
+                f"{refused.params['sentence']} Run again with --confirm "
+                f"{refused.params['affected']} to go ahead."
+            ) from None
         batch = (
             wait_for_batch(engine, batch_id, quiet=args.json)
             if args.wait
@@ -197,7 +213,19 @@ def add_commands(command: AddCommand) -> None:
         sub.add_argument("--group", help="working group for blank 'Belong to' (default: yours)")
         sub.add_argument("--encoding", choices=list(ENCODINGS), help="override detection")
         sub.add_argument("--json", action="store_true", help="print one JSON document")
+        sub.add_argument(
+            "--blank", choices=[BLANK_KEEP, BLANK_CLEAR], default=BLANK_KEEP,
+            help="what a blank cell does to an existing user's value (default: keep it)",
+        )  # fmt: skip
+        sub.add_argument(
+            "--complete", action="store_true",
+            help="the file lists every user of the working group: suspend the others",
+        )  # fmt: skip
         if name == "import":
+            sub.add_argument(
+                "--confirm", type=int, metavar="N",
+                help="the number of users a mass change affects, to let it run",
+            )  # fmt: skip
             sub.add_argument("--invite", action="store_true", help="invite new users by e-mail")
             sub.add_argument("--template", help="e-mail template name (default: Invitation)")
             sub.add_argument("--send-at", help="when to send, ISO 8601 (default: now)")

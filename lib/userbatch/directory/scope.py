@@ -3,7 +3,7 @@ up within it, and the groups of users as a manager sees them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from userbatch.directory.groups import in_scope, in_subtree_clause
 from userbatch.errors import NotAllowed, NotFound
 from userbatch.models import Group, Membership, User
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 
 def user_in_scope(
@@ -43,9 +45,7 @@ def group_paths(db: Session, user_ids: list[int], *, scope_path: str) -> dict[in
     return {user_id: sorted(found) for user_id, found in paths.items()}
 
 
-def users_within(
-    query: Select[Any], *, scope_path: str, group_path: str | None = None
-) -> Select[Any]:
+def users_within(query: _Query, *, scope_path: str, group_path: str | None = None) -> _Query:
     """``query`` over users narrowed to those in ``group_path`` and below, or to the
     operator's groups (all users for an administrator's empty ``scope_path``).
 

@@ -144,6 +144,9 @@ LOAD_DEMO = "load_demo"
 
 # -- the batch screen: its state (see ui.batch.state) and widgets
 BATCH = "batch_upload"
+BLANK_CELLS = "blank_cells"
+COMPLETE_LIST = "complete_list"
+CONFIRM_COUNT = "confirm_count"  # the number of users a mass change affects, typed
 ONLY_ERRORS = "batch_only_errors"
 GRID_PAGE = "batch_page"
 GRID_SHOWN = "batch_grid_shown"  # this tab's GridPage

@@ -31,13 +31,15 @@ def submit_batch(
     working_group: GroupInfo,
     invitation: Invitation | None = None,
     batch_id: str | None = None,
+    confirmed: int | None = None,
 ) -> str:
     """Store the checked sheet as batch ``batch_id`` (a new id when None) and queue it for the
     workers; returns the batch id.
 
     Idempotent per id: a batch stored by an earlier call whose hand-over to Redis failed is
     queued now, and one already queued (or further) is left as it is. Raises what
-    ``store_batch`` raises, and ``ConfigError`` when Redis does not answer (the batch stays
+    ``store_batch`` raises (``Unconfirmed`` for a mass change without its ``confirmed``
+    number), and ``ConfigError`` when Redis does not answer (the batch stays
     stored: calling again with the same id queues it).
     """
     batch_id = batch_id or new_batch_id()
@@ -45,7 +47,7 @@ def submit_batch(
     if existing is None:
         store_batch(
             engine, settings, result, operator=operator, working_group=working_group,
-            invitation=invitation, batch_id=batch_id,
+            invitation=invitation, batch_id=batch_id, confirmed=confirmed,
         )  # fmt: skip
     elif existing.state != BatchState.STORED:
         return batch_id

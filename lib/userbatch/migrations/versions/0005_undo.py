@@ -1,4 +1,5 @@
-"""Undo: each applied row's before-image, and the batch an undo takes back.
+"""Undo: each applied row's before-image, the batch an undo takes back; a draft's choices of
+what blank cells do and whether it is a complete list.
 
 Revision ID: 0005
 Revises: 0004
@@ -26,9 +27,19 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )  # fmt: skip
         batch_op.create_unique_constraint(op.f("uq_batches_undo_of"), ["undo_of"])
+    with op.batch_alter_table("drafts") as batch_op:
+        batch_op.add_column(
+            sa.Column("blank", sa.String(length=8), nullable=False, server_default="keep")
+        )
+        batch_op.add_column(
+            sa.Column("complete", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("drafts") as batch_op:
+        batch_op.drop_column("complete")
+        batch_op.drop_column("blank")
     with op.batch_alter_table("batches") as batch_op:
         batch_op.drop_constraint(op.f("uq_batches_undo_of"), type_="unique")
         batch_op.drop_constraint(op.f("fk_batches_undo_of_batches"), type_="foreignkey")

@@ -9,8 +9,9 @@ import zoneinfo
 import streamlit as st
 
 from userbatch.batches.drafts import discard_draft
+from userbatch.batches.guard import MassChange, mass_change
 from userbatch.batches.store import Invitation, invited_rows, preview_invitation
-from userbatch.check.state import CheckedSheet
+from userbatch.check.state import SUSPEND, CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.mail.templates import list_templates, save_template
@@ -25,7 +26,7 @@ from userbatch.worker.submit import submit_batch
 def offer(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
     """The Execute button, and the dialog it opens while the file has no errors."""
     counts = state.result.counts
-    runnable = counts["new"] + counts["update"]
+    runnable = counts["new"] + counts["update"] + counts.get(SUSPEND, 0)
     if st.button(
         "Execute registration", type="primary", disabled=bool(counts["error"]) or not runnable,
         key=keys.EXECUTE, help="Opens the last settings before the batch runs.",
@@ -54,6 +55,13 @@ def _dialog(app: AppContext, operator: OperatorInfo) -> None:
         f"**{counts['new']:,}** new user(s) will be registered and **{counts['update']:,}** "
         f"updated; {counts['unchanged']:,} unchanged row(s) are left as they are."
     )
+    if SUSPEND in counts:
+        st.write(
+            f"**{counts[SUSPEND]:,}** user(s) of the working group who are not in the file "
+            "will be suspended."
+        )
+    change = mass_change(app.engine, app.settings, result, operator.scope_path)
+    confirmed = _confirmed(change)
     invited = invited_rows(result)
     if not counts["new"]:
         reason = "This batch only updates users, so the invitation setting is not relevant."
@@ -72,13 +80,16 @@ def _dialog(app: AppContext, operator: OperatorInfo) -> None:
     invitation = _invitation_settings(app, operator, result) if invite and invited else None
     if invite and invited and invitation is None:
         return
-    if st.button("Execute", type="primary", key=keys.EXECUTE_CONFIRM):
+    if st.button(
+        "Execute", type="primary", key=keys.EXECUTE_CONFIRM,
+        disabled=change is not None and confirmed is None,
+    ):  # fmt: skip
         batch_id = state.source.batch_id
         try:
             submit_batch(
                 app.engine, app.settings, result, operator=operator,
                 working_group=result.options.working_group, invitation=invitation,
-                batch_id=batch_id,
+                batch_id=batch_id, confirmed=confirmed,
             )  # fmt: skip
         except UserbatchError as exc:
             st.error(inert(str(exc)))
@@ -88,6 +99,23 @@ def _dialog(app: AppContext, operator: OperatorInfo) -> None:
         put(Stored(state.source.file_name, sum(counts.values()), batch_id))
         _close_dialog()
         st.rerun()
+
+
+def _confirmed(change: MassChange | None) -> int | None:
+    """A mass change's warning and the box to type its number in: the number once typed
+    right, else None."""
+    if change is None:
+        return None
+    st.warning(
+        f"**{change.sentence}** That is more than {change.limit:,} of the users in your "
+        "groups. Check that the file is the one you mean."
+    )
+    typed = st.text_input(
+        f"Type {change.affected} to confirm", key=keys.CONFIRM_COUNT,
+        placeholder=str(change.affected),
+    )  # fmt: skip
+    number = typed.replace(",", "").strip()
+    return change.affected if number == str(change.affected) else None
 
 
 def _invitation_settings(

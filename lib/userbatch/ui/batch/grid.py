@@ -15,16 +15,17 @@ from typing import Any
 
 import streamlit as st
 
-from userbatch.batches.drafts import discard_draft, set_group, set_place
+from userbatch.batches.drafts import discard_draft, set_options, set_place
 from userbatch.check.fixes import suggested
 from userbatch.check.report import error_report
-from userbatch.check.run import regroup
+from userbatch.check.run import rejudge
+from userbatch.check.state import SUSPEND
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.decode import DELIMITERS
 from userbatch.files.download import write_download
 from userbatch.ui import keys
-from userbatch.ui.batch import edits, execute, sheet
+from userbatch.ui.batch import edits, execute, options, sheet
 from userbatch.ui.batch.state import Checked, drafts, reset
 from userbatch.ui.batch.table import PAGE_SIZE, STATUS_LABELS, grid_page, payload, problem_list
 from userbatch.ui.batch.upload import encoding_picker, group_name, take_file
@@ -41,10 +42,10 @@ def checked(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: 
 def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Checked) -> None:
     if st.session_state.get(keys.DRAFT_SHOWN) != state.draft_id:
         _arrive(state, working)  # this tab's first sight of the draft: its place as left
-    regrouped = regroup(app.engine, state.result, working)
+    regrouped = rejudge(app.engine, state.result, working_group=working)
     if regrouped is not state.result:
         state.result = regrouped
-        set_group(app.engine, state.draft_id, regrouped)
+        set_options(app.engine, state.draft_id, regrouped)
     # The grid's events, in the order of rows it showed.
     browser = edits.take(app, operator, state, _shown(state, state.only_errors))
     result = state.result
@@ -57,9 +58,13 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
         _how_it_was_read(app, operator, state)
         for notice in result.sheet.notices:
             st.info(inert(notice))
+    options.choices(app, state)
+    result = state.result
     counts = result.counts
-    for column, (status, label) in zip(st.columns(4), STATUS_LABELS.items(), strict=True):
+    labels = STATUS_LABELS | ({SUSPEND: "Suspend"} if SUSPEND in counts else {})
+    for column, (status, label) in zip(st.columns(5), labels.items(), strict=False):
         column.metric(label, f"{counts[status]:,}")
+    options.suspended(state)
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="center")
     only_errors = left.checkbox(
         "Show only errors",
@@ -122,6 +127,7 @@ def _arrive(state: Checked, working: GroupInfo) -> None:
     st.session_state[keys.DRAFT_SHOWN] = state.draft_id
     st.session_state[keys.ONLY_ERRORS] = state.only_errors
     st.session_state[keys.GRID_PAGE] = state.page
+    options.arrive(state)
     st.session_state.pop(keys.GRID_SHOWN, None)
     group = state.result.options.working_group
     if group.id != working.id:
@@ -152,7 +158,11 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, state: Checked) ->
         )  # fmt: skip
     if encoding is not None or delimiter != sheet.delimiter:
         source = replace(state.source, encoding=encoding or sheet.encoding, delimiter=delimiter)
-        take_file(app, operator, result.options.working_group, source, state.version + 1)
+        was = result.options
+        take_file(
+            app, operator, was.working_group, source, state.version + 1,
+            blank=was.blank, complete=was.complete,
+        )  # fmt: skip
         st.rerun()
 
 

@@ -12,6 +12,7 @@ from userbatch.admin.users import export_users
 from userbatch.batches.drafts import DraftFile, save_draft
 from userbatch.batches.store import new_batch_id
 from userbatch.check.run import check_file
+from userbatch.check.state import BLANK_KEEP
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo
@@ -100,14 +101,19 @@ def take_file(
     working: GroupInfo,
     source: DraftFile,
     version: int = 0,
+    *,
+    blank: str = BLANK_KEEP,
+    complete: bool = False,
 ) -> None:
-    """Read and check ``source``: it becomes the operator's draft (in place of any other),
+    """Read and check ``source`` for the working group (with what blank cells do and
+    whether it is a complete list): it becomes the operator's draft (in place of any other),
     or this tab's refused file, with why."""
     try:
         result = check_file(
             app.engine, app.settings, source.data, file_name=source.file_name,
             working_group=working, scope_path=operator.scope_path,
-            encoding=source.encoding, delimiter=source.delimiter,
+            encoding=source.encoding, delimiter=source.delimiter, blank=blank,
+            complete=complete,
         )  # fmt: skip
     except CsvFileError as error:
         put(Refused(source, error, version=version))
