@@ -29,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -157,6 +158,9 @@ class Operator(Base):
     # A manager's subtree; NULL for admins (the whole tree).
     scope_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the operator hears that their batches ended (None: nowhere), and whether to.
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]

@@ -32,6 +32,18 @@ pytestmark = pytest.mark.browser
 ROWS = 250  # with passwords (~20 ms each to hash), so the job runs for a few seconds
 
 
+def open_newest_batch(page: Page, file_name: str) -> None:
+    """Go to Background processing and open the newest batch's detail (the history's first
+    row), which is ``file_name``'s."""
+    page.get_by_role("link", name="Background processing").first.click()
+    expect(page.get_by_role("heading", name="Background processing")).to_be_visible()
+    canvas = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
+    expect(page.get_by_role("heading", name=file_name)).to_be_visible()
+
+
 def test_the_panel_follows_the_job_and_the_history_has_the_results(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
@@ -54,13 +66,7 @@ def test_the_panel_follows_the_job_and_the_history_has_the_results(
     expect(sidebar.get_by_text("No running or queued jobs.")).to_be_visible(timeout=120_000)
     expect(page.get_by_text("many.csv: finished")).to_be_visible(timeout=10_000)  # the toast
 
-    page.get_by_role("link", name="Background processing").first.click()
-    expect(page.get_by_role("heading", name="Background processing")).to_be_visible()
-    canvas = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
-    box = canvas.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
-    expect(page.get_by_role("heading", name="many.csv")).to_be_visible()
+    open_newest_batch(page, "many.csv")
     # A click on a deferred download during a rerun holds the button's previous file id,
     # which the rerun revokes; the browser then waits for a file that never comes.
     idle(page)
@@ -85,13 +91,7 @@ def test_an_executed_batch_is_undone_from_the_history(
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("No running or queued jobs.")).to_be_visible(timeout=120_000)
 
-    page.get_by_role("link", name="Background processing").first.click()
-    expect(page.get_by_role("heading", name="Background processing")).to_be_visible()
-    canvas = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
-    box = canvas.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # the first row's selection box
-    expect(page.get_by_role("heading", name="wrong.csv")).to_be_visible()
+    open_newest_batch(page, "wrong.csv")
     idle(page)
     page.get_by_role("button", name="Undo…").click()
     expect(metric(page, "Delete")).to_have_text("2")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,20 +168,27 @@ def test_import_wait_with_the_zero_set_up_default(
     assert job["state"] == "finished"
     assert job["progress"] == {"done": 2, "total": 2}
     assert job["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0}
-    assert job["invitations"] == {"scheduled": 1, "sent": 0, "failed": 0}
+    assert job["invitations"] == {"scheduled": 1, "sent": 0, "kept": 0, "failed": 0}
     assert not (settings.data_dir / "runtime.json").exists()  # it stopped what it started
 
 
-def test_import_wait_with_redis_url_and_a_worker(world: World, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _worker(settings: Settings) -> Iterator[None]:
+    """A ``userbatch worker`` process for ``settings`` while the block runs."""
     worker = subprocess.Popen(
-        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(world.settings),
+        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(settings),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        result = _import_wait(world.settings, _file(tmp_path, GOOD))
+        yield
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_import_wait_with_redis_url_and_a_worker(world: World, tmp_path: Path) -> None:
+    with _worker(world.settings):
+        result = _import_wait(world.settings, _file(tmp_path, GOOD))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["counts"]["new"] == 2
@@ -267,11 +275,7 @@ def test_jobs_cancel_and_retry(
 def test_jobs_undo_previews_then_undoes(
     world: World, cli: Callable[..., tuple[int, str, str]], tmp_path: Path
 ) -> None:
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "userbatch", "worker"], env=settings_env(world.settings),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    with _worker(world.settings):
         imported = _import_wait(world.settings, _file(tmp_path, GOOD))
         assert imported.returncode == 0, imported.stderr
         batch_id = json.loads(imported.stdout)["job"]["id"]
@@ -288,11 +292,34 @@ def test_jobs_undo_previews_then_undoes(
             [sys.executable, "-m", "userbatch", "jobs", "undo", batch_id, "--wait", "--json"],
             env=settings_env(world.settings), capture_output=True, text=True, timeout=180,
         )  # fmt: skip
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
     assert undone.returncode == 0, undone.stderr
     job = json.loads(undone.stdout)
     assert (job["state"], job["undo_of"], job["counts"]["deleted"]) == ("finished", batch_id, 2)
     code, _, err = cli("jobs", "undo", batch_id, "--dry-run")
     assert code == 1 and "undone already" in err
+
+
+def test_a_complete_list_on_the_command_line_waits_for_its_number(
+    world: World,
+    cli: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+    use_env: Callable[[Settings], None],
+    clean_redis: object,
+) -> None:
+    for login in ("sato0002", "kato0003", "inoue001"):
+        world.add_user(login, name=login[:4].title(), groups=("Sales",))
+    use_env(world.settings.model_copy(update={"mass_change_min_users": 1}))
+    path = _file(tmp_path, "Login ID,Name,Department\r\nsato0002,Sato,\r\n")
+    code, out, _ = cli("check", path, "--group", "Sales", "--complete", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["counts"]["suspend"] == 2
+    assert [(r["row"], r["status"], r["key"]) for r in document["rows"][1:]] == [
+        (None, "suspend", "kato0003"), (None, "suspend", "inoue001"),
+    ]  # fmt: skip
+    code, _, err = cli("import", path, "--group", "Sales", "--complete")
+    assert code == 1
+    assert "2 users will be suspended. Run again with --confirm 2 to go ahead." in err
+    code, out, _ = cli("import", path, "--group", "Sales", "--complete", "--confirm", "2", "--json")
+    assert code == 0 and json.loads(out)["job"]["progress"]["total"] == 3
+    code, out, _ = cli("check", path, "--blank", "clear", "--json")
+    assert json.loads(out)["counts"]["update"] == 0  # the department was blank already

@@ -301,7 +301,7 @@ def test_without_smtp_a_test_is_kept_in_the_outbox(people: World) -> None:
     assert transport == "outbox"
     [message] = list_messages(people.engine)
     assert (message.recipient, message.subject, message.state) == (
-        "c@example.com", "[Test] Welcome, Hanako Yamada", "sent",
+        "c@example.com", "[Test] Welcome, Hanako Yamada", "kept",
     )  # fmt: skip
     assert message.transport == "outbox" and not message.has_link
     assert message.body.startswith("Dear Hanako Yamada,")

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.helpers import age_sessions, literal
+from userbatch.admin.operators import own_notices
 from userbatch.db import open_database
 from userbatch.directory import auth
 from userbatch.settings import Settings
@@ -115,3 +116,18 @@ def test_a_configuration_error_is_shown(
     assert literal(app.error[0].value).startswith(
         "userbatch cannot start: configuration error: DATABASE_URL"
     )
+
+
+def test_an_operator_sets_where_notices_of_their_batches_go(
+    app: AppTest, settings: Settings
+) -> None:
+    _set_up(app)
+    app.text_input(key=keys.NOTICE_EMAIL).input("Admin@Example.com")
+    app.button(key=keys.NOTICE_SAVE).click().run()
+    assert not app.exception and app.success[-1].value == "Saved."
+    engine = open_database(settings)
+    notices = own_notices(engine, auth.acting_operator(engine, None))
+    assert (notices.email, notices.notify) == ("Admin@example.com", True)
+    app.text_input(key=keys.NOTICE_EMAIL).input("admin@")
+    app.button(key=keys.NOTICE_SAVE).click().run()
+    assert "is not an e-mail address" in literal(app.error[-1].value)

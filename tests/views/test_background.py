@@ -60,7 +60,7 @@ def test_the_history_counts_each_batch_rows_and_invitations(
     run_batch(world, invited)
     with session(world.engine) as db:
         suzuki, tanaka = db.scalars(select(OutboxMessage).order_by(OutboxMessage.recipient))
-    send_message(world.engine, world.settings, tanaka.id, now=tanaka.send_at)  # kept: sent
+    send_message(world.engine, world.settings, tanaka.id, now=tanaka.send_at)  # no SMTP: kept
     refused = world.settings.model_copy(
         update={"smtp_url": f"smtp://127.0.0.1:{free_port()}", "mail_max_attempts": 1}
     )
@@ -81,7 +81,7 @@ def test_the_history_counts_each_batch_rows_and_invitations(
     assert table[columns].to_dict("records") == [
         {"Created": 0, "Updated": 1, "Unchanged": 1, "Failed": 1, "Invitations": "—"},
         {"Created": 4, "Updated": 0, "Unchanged": 0, "Failed": 0,
-         "Invitations": "1 sent · 1 failed"},
+         "Invitations": "1 kept · 1 failed"},
     ]  # fmt: skip
     assert list(table.columns[:5]) == ["File", "Operator", "Working group", "State", "Progress"]
     assert any(c.value.startswith("Times are in ") for c in app.main.caption)
@@ -105,7 +105,7 @@ def test_the_outbox_keeps_mail_and_reissues_a_link(
     send_due(world.engine, world.settings, now=send_at)
     app = open_screen("lib/userbatch/ui/outbox.py", world.admin)
     assert "SMTP_URL is not set" in literal(app.info[0].value)
-    assert app.dataframe[0].value["State"].tolist() == ["sent", "sent"]
+    assert app.dataframe[0].value["State"].tolist() == ["kept", "kept"]
 
 
 def test_the_outbox_cancels_scheduled_invitations(

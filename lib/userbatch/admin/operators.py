@@ -1,4 +1,5 @@
-"""Managing operators: list, add, change role and scope, reset a password, disable, enable.
+"""Managing operators: list, add, change role and scope, reset a password, disable, enable;
+and each operator's own notices of their batches.
 
 Only an administrator may do any of it, checked against the database on every call (an admin
 demoted or disabled a moment ago is refused). There is always at least one enabled
@@ -13,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -228,3 +230,33 @@ def _row(operator: Operator, scope_path: str | None, now: dt.datetime) -> Operat
         last_sign_in_at=operator.last_sign_in_at,
         created_at=operator.created_at,
     )
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Where an operator hears that their batches ended, and whether they do."""
+
+    email: str
+    notify: bool
+
+
+def own_notices(engine: Engine, actor: OperatorInfo) -> Notices:
+    """The operator's own notice settings."""
+    with session(engine) as db:
+        operator = _target(db, actor.id)
+        return Notices(operator.email or "", operator.notify)
+
+
+def set_own_notices(engine: Engine, actor: OperatorInfo, *, email: str, notify: bool) -> Notices:
+    """Set where the operator hears that their batches ended (a blank address: nowhere).
+    Raises ``Invalid`` for an address that is not one."""
+    email = email.strip()
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise Invalid(f"'{email}' is not an e-mail address: {exc}") from None
+    with session(engine) as db, db.begin():
+        operator = _target(db, actor.id)
+        operator.email, operator.notify = email or None, notify
+    return Notices(email, notify)

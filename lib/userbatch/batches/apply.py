@@ -13,15 +13,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from userbatch.batches.chunks import ChunkOutcome, PendingRow, claim, outcome_of, record
 from userbatch.batches.undo import apply_undo_chunk
-from userbatch.batches.writer import (
-    ChunkOutcome,
-    ChunkWriter,
-    PendingRow,
-    claim,
-    outcome_of,
-    record,
-)
+from userbatch.batches.writer import ChunkWriter
 from userbatch.check.rules import shown
 from userbatch.check.run import check_rows
 from userbatch.check.state import BLANK_CLEAR, SUSPEND, CheckOptions, CheckResult

@@ -25,6 +25,10 @@ from userbatch.models import (
     OutboxMessage,
 )
 
+# A batch's invitations by state: waiting (or being sent), sent by SMTP, kept in the Outbox
+# (no SMTP server set: nothing left the machine), failed.
+NO_INVITATIONS = {"scheduled": 0, "sent": 0, "kept": 0, "failed": 0}
+
 
 @dataclass(frozen=True)
 class BatchProgress:
@@ -50,10 +54,10 @@ def get_batch(engine: Engine, batch_id: str) -> Batch:
 
 
 def invitation_counts(engine: Engine, batch_id: str) -> dict[str, int]:
-    """The batch's invitations: scheduled (or being sent), sent, failed."""
+    """The batch's invitations by state (``NO_INVITATIONS``)."""
     with session(engine) as db:
         counts = _invitation_counts(db, [batch_id])
-    return counts.get(batch_id, {"scheduled": 0, "sent": 0, "failed": 0})
+    return counts.get(batch_id, dict(NO_INVITATIONS))
 
 
 def job_document(engine: Engine, batch_id: str, *, state: str | None = None) -> dict[str, Any]:
@@ -163,7 +167,7 @@ def list_batches(
             batch.updated,
             batch.unchanged,
             batch.failed,
-            invitations.get(batch.id, {"scheduled": 0, "sent": 0, "failed": 0}),
+            invitations.get(batch.id, dict(NO_INVITATIONS)),
             batch.error,
         )
         for batch, login, path in rows
@@ -178,7 +182,7 @@ def _invitation_counts(db: Session, batch_ids: list[str]) -> dict[str, dict[str,
         .group_by(OutboxMessage.batch_id, OutboxMessage.state)
     )
     for batch_id, state, count in rows:
-        bucket = counts.setdefault(str(batch_id), {"scheduled": 0, "sent": 0, "failed": 0})
+        bucket = counts.setdefault(str(batch_id), dict(NO_INVITATIONS))
         key = "scheduled" if state in ("scheduled", "sending") else state
         if key in bucket:
             bucket[key] += count

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from userbatch.db import retry_blips
+from userbatch.mail.notices import queue_batch_notice
 from userbatch.models import (
     ACTIVE_STATES,
     WAITING_STATES,
@@ -30,6 +31,8 @@ _STARTABLE = {*ACTIVE_STATES, BatchState.FAILED}
 # The end is written by the batch's last job; after a failure, a run that applied every
 # remaining row may still finish it.
 _FINISHABLE = {BatchState.STARTED, BatchState.FAILED}
+# The ends its operator hears of (``mail.notices``): a cancel is their own doing.
+_NOTIFIED = {BatchState.FINISHED, BatchState.FAILED}
 
 
 def _move(
@@ -42,6 +45,8 @@ def _move(
             .where(Batch.id == batch_id, Batch.state.in_([state.value for state in allowed]))
             .values(state=to.value, **values)
         ).rowcount
+        if moved == 1 and to in _NOTIFIED:
+            queue_batch_notice(connection, batch_id)
     return moved == 1
 
 
@@ -108,6 +113,8 @@ def finish(engine: Engine, batch_id: str) -> BatchState | None:
                 error=func.coalesce(Batch.error, error) if pending else Batch.error,
             )
         ).rowcount
+        if moved == 1:
+            queue_batch_notice(connection, batch_id)
     return to if moved == 1 else None
 
 

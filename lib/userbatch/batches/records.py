@@ -1,5 +1,6 @@
 """The record of a user to write, made from a checked row's cells: the users-table fields, the
-custom-field values, and the defaults of a new user (one place for them)."""
+custom-field values, and the defaults of a new user (one place for them); and the bulk
+statement that writes users' changed values."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import secrets
 import string
 from typing import Any
 
+from sqlalchemy import Connection, bindparam, update
+
 from userbatch.check.lookup import email_key
 from userbatch.check.rules import STATUS_ALIASES, parse_date, split_multi
 from userbatch.directory.fields import ColumnSpec
+from userbatch.models import User
 
 # The users-table values of a new user for every column its file leaves out.
 NEW_USER_DEFAULTS: dict[str, Any] = {
@@ -79,3 +83,20 @@ def groups_of(values: dict[str, str], working_path: str) -> list[str]:
     """The group paths a row's user belongs to: its Belong to cell, else the working group
     (everyone belongs to the organisation, the root, which needs no membership row)."""
     return split_multi(values.get("belong_to", "")) or ([working_path] if working_path else [])
+
+
+def update_users(connection: Connection, changes: dict[int, dict[str, Any]]) -> None:
+    """Write each user's changed values (user id -> column -> value) with one bulk UPDATE per
+    set of columns."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for user_id, values in changes.items():
+        by_shape.setdefault(tuple(sorted(values)), []).append(
+            {"u_id": user_id, **{f"u_{key}": value for key, value in values.items()}}
+        )
+    for shape, params in by_shape.items():
+        connection.execute(
+            update(User)
+            .where(User.id == bindparam("u_id"))
+            .values({key: bindparam(f"u_{key}") for key in shape}),
+            params,
+        )

@@ -1,5 +1,6 @@
-"""Undoing a batch: its preview, storing the undo as a batch of its own, and applying a chunk
-of it on a worker.
+"""Undoing a batch: whether it can be, storing the undo as a batch of its own, and applying a
+chunk of it on a worker (what each row's undo does: ``undo_plan``; its preview:
+``undo_preview``).
 
 An undo is a ``Batch`` whose ``undo_of`` names the batch it takes back (unique: a batch is
 undone at most once) and whose rows are that batch's created and updated rows, numbered as
@@ -11,18 +12,17 @@ again in the transaction that does it (``batches.undo_plan``).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from userbatch.batches.chunks import ChunkOutcome, claim, outcome_of, record
 from userbatch.batches.history import undone_by
 from userbatch.batches.images import CUSTOM, GROUPS
+from userbatch.batches.records import update_users
 from userbatch.batches.store import new_batch_id
 from userbatch.batches.undo_plan import (
-    ACTIONS,
     DELETE,
-    HIDDEN,
     KEEP,
     RESTORE,
     SUSPEND,
@@ -30,15 +30,11 @@ from userbatch.batches.undo_plan import (
     plan_rows,
     row_message,
 )
-from userbatch.batches.writer import ChunkOutcome, claim, outcome_of, record
-from userbatch.check.lookup import custom_text
-from userbatch.check.rules import STATUSES
+from userbatch.batches.undo_preview import Labels
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
-from userbatch.directory.fields import MULTI_SEPARATOR, load_columns
 from userbatch.directory.groups import in_scope
 from userbatch.errors import Conflict, NotAllowed
-from userbatch.files.download import write_download
 from userbatch.models import (
     Batch,
     BatchRow,
@@ -53,7 +49,6 @@ from userbatch.models import (
 _INSERT_CHUNK = 5000
 # The outcome an undo writes for each action.
 OUTCOMES = {DELETE: "deleted", SUSPEND: "suspended", RESTORE: "restored", KEEP: "kept"}
-PREVIEW_HEADER = ["Row", "Key", "Undo", "Field", "Before", "Batch", "Now", "Message"]
 
 
 def why_not_undoable(engine: Engine, batch: Batch) -> str | None:
@@ -68,96 +63,6 @@ def why_not_undoable(engine: Engine, batch: Batch) -> str | None:
     if not batch.created and not batch.updated:
         return "This batch created and changed no user, so there is nothing to undo."
     return None
-
-
-class Labels:
-    """Image field names and values as the operator reads them."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.columns = {column.key: column.label for column in load_columns(engine)}
-        with session(engine) as db:
-            self.paths = dict(db.execute(select(Group.id, Group.path)).all())
-
-    def name(self, field: str) -> str:
-        key = {GROUPS: "belong_to", "password_hash": "password"}.get(field, field)
-        key = key.removeprefix(CUSTOM)
-        return self.columns.get(key, key)
-
-    def value(self, field: str, value: Any) -> str:
-        if field == "password_hash":
-            return "(a password)" if value else ""
-        if field == GROUPS:
-            return MULTI_SEPARATOR.join(sorted(self.paths.get(g, f"#{g}") for g in value or []))
-        if field == "status":
-            return STATUSES.get(value, str(value))
-        return custom_text(value)
-
-
-def preview(engine: Engine, batch: Batch) -> dict[str, Any]:
-    """The undo's preview as a document: ``counts`` of each action (and the invitations it
-    cancels), and per row the key, the action, and for restore and keep the fields with
-    their values (before, the batch's, now, and whether the undo restores it)."""
-    labels = Labels(engine)
-    with engine.connect() as connection:
-        planned = list(plan_rows(connection, batch.id))
-        scheduled = _scheduled(connection, batch.id)
-    counts = Counter(undo.action for undo in planned)
-    return {
-        "batch": batch.id,
-        "file_name": batch.file_name,
-        "counts": {action: counts.get(action, 0) for action in ACTIONS}
-        | {"invitations_canceled": scheduled},
-        "rows": [_row_document(undo, labels) for undo in planned],
-    }
-
-
-def _row_document(undo: RowUndo, labels: Labels) -> dict[str, Any]:
-    document: dict[str, Any] = {"row": undo.row, "key": undo.key, "action": undo.action}
-    if undo.action in (RESTORE, KEEP):
-        document["fields"] = [
-            {
-                "field": labels.name(field.name),
-                "before": labels.value(field.name, field.before),
-                "batch": labels.value(field.name, field.batch),
-                "now": labels.value(field.name, field.now),
-                "undo": RESTORE if field.restore else KEEP,
-            }
-            for field in undo.fields
-            if field.name not in HIDDEN
-        ]
-    document["message"] = row_message(undo, labels.name)
-    return document
-
-
-def preview_lines(document: dict[str, Any]) -> list[list[str]]:
-    """The preview as lines of ``PREVIEW_HEADER``: one per value the undo restores or keeps,
-    and one per user it deletes or suspends."""
-    lines = []
-    for row in document["rows"]:
-        head = [str(row["row"]), row["key"], row["action"]]
-        for field in row.get("fields") or [{}]:
-            lines.append(
-                head
-                + [field.get(name, "") for name in ("field", "before", "batch", "now")]
-                + [row["message"]]
-            )
-    return lines
-
-
-def preview_file(document: dict[str, Any], *, upload_encoding: str) -> bytes:
-    """The preview as a CSV file (``preview_lines``)."""
-    data, _ = write_download(
-        PREVIEW_HEADER, preview_lines(document), upload_encoding=upload_encoding
-    )
-    return data
-
-
-def _scheduled(connection: Connection, batch_id: str) -> int:
-    return connection.scalar(
-        select(func.count()).where(
-            OutboxMessage.batch_id == batch_id, OutboxMessage.state == "scheduled"
-        )
-    ) or 0  # fmt: skip
 
 
 def store_undo(engine: Engine, operator: OperatorInfo, batch: Batch) -> str:
@@ -275,7 +180,7 @@ def _restore(connection: Connection, restores: list[RowUndo], now: dt.datetime) 
             select(User.id, User.custom).where(User.id.in_([u.user_id for u in restores]))
         ).all()
     )
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    changes: dict[int, dict[str, Any]] = {}
     regrouped: dict[int, list[int]] = {}
     for undo in restores:
         assert undo.user_id is not None
@@ -295,17 +200,8 @@ def _restore(connection: Connection, restores: list[RowUndo], now: dt.datetime) 
                 values[field.name] = dt.date.fromisoformat(field.before)
             else:
                 values[field.name] = field.before
-        values["updated_at"] = now
-        by_shape.setdefault(tuple(sorted(values)), []).append(
-            {"u_id": undo.user_id, **{f"u_{k}": v for k, v in values.items()}}
-        )
-    for shape, params in by_shape.items():
-        connection.execute(
-            update(User)
-            .where(User.id == bindparam("u_id"))
-            .values({key: bindparam(f"u_{key}") for key in shape}),
-            params,
-        )
+        changes[undo.user_id] = values | {"updated_at": now}
+    update_users(connection, changes)
     if regrouped:
         existing = set(connection.scalars(select(Group.id)))
         connection.execute(delete(Membership).where(Membership.user_id.in_(list(regrouped))))

@@ -1,16 +1,23 @@
 """Writing one re-checked chunk of a batch with bulk Core statements: new users and their
-groups, updates, the invitations of new users, and each row's outcome."""
+groups, updates with their before-images, the invitations of new users, the suspensions of
+a complete list."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from userbatch.batches.chunks import ChunkOutcome, PendingRow, outcome_of
 from userbatch.batches.images import CREATED, current_groups, current_users, update_image
-from userbatch.batches.records import custom_values, groups_of, new_user, user_fields
+from userbatch.batches.records import (
+    custom_values,
+    groups_of,
+    new_user,
+    update_users,
+    user_fields,
+)
 from userbatch.check.rules import split_multi
 from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, CheckResult, RowResult
 from userbatch.db import insert_ignoring_conflicts
@@ -18,81 +25,13 @@ from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause
 from userbatch.directory.scope import users_within
 from userbatch.mail.invitations import invitation_messages
-from userbatch.models import Batch, BatchRow, Group, Membership, OutboxMessage, User, utcnow
+from userbatch.models import Batch, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.settings import Settings
 
 _TAKEN = (
     "Another batch or an operator created a user with this login ID or e-mail while this "
     "batch ran; upload the row again to update that user."
 )
-
-
-class PendingRow(NamedTuple):
-    """What applying a stored row reads of it (plain columns: no ORM objects)."""
-
-    row_no: int
-    action: str
-    key: str
-    values: dict[str, str]
-    secret: str | None
-    user_id: int | None  # the check's: the user an update or a suspension is for
-
-
-@dataclass
-class ChunkOutcome:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    deleted: int = 0  # by an undo
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def done(self) -> int:
-        return self.created + self.updated + self.unchanged + self.failed + self.deleted
-
-
-def claim(connection: Connection, batch_id: str, row_numbers: list[int]) -> bool:
-    """Claim these pending rows of the batch for this transaction: True when every one was
-    still pending. Whoever claims the rows applies them, exactly once."""
-    claimed = connection.execute(
-        update(BatchRow)
-        .where(
-            BatchRow.batch_id == batch_id,
-            BatchRow.row_no.in_(row_numbers),
-            BatchRow.outcome == "pending",
-        )
-        .values(outcome="applying")
-    ).rowcount
-    return bool(row_numbers) and claimed == len(row_numbers)
-
-
-def record(connection: Connection, batch_id: str, outcome: ChunkOutcome) -> None:
-    """Write each claimed row's outcome and add the chunk's counts to the batch's."""
-    connection.execute(
-        update(BatchRow)
-        .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
-        .values(
-            outcome=bindparam("r_outcome"),
-            message=bindparam("r_message"),
-            user_id=bindparam("r_user"),
-            before=bindparam("r_before"),
-            secret=None,
-        ),
-        outcome.outcomes,
-    )
-    connection.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(
-            done=Batch.done + outcome.done,
-            created=Batch.created + outcome.created,
-            updated=Batch.updated + outcome.updated,
-            unchanged=Batch.unchanged + outcome.unchanged,
-            failed=Batch.failed + outcome.failed,
-            deleted=Batch.deleted + outcome.deleted,
-        )
-    )
 
 
 def _deleted(key: str) -> str:
@@ -111,18 +50,6 @@ def _problem(row: PendingRow, checked: RowResult) -> str | None:
     if row.action != "new" and checked.status == "new":
         return _deleted(row.key)
     return None
-
-
-def outcome_of(
-    row_no: int, outcome: str, message: str | None, user_id: int | None,
-    before: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """A row's outcome as the chunk's closing statement writes it; ``before`` is its
-    before-image (``batches.images``)."""
-    return {
-        "r_row": row_no, "r_outcome": outcome, "r_message": message, "r_user": user_id,
-        "r_before": before,
-    }  # fmt: skip
 
 
 class ChunkWriter:
@@ -274,7 +201,7 @@ class ChunkWriter:
         self.updates = [entry for entry in self.updates if entry[1].user_id in before]
         if not self.updates:
             return
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        changes: dict[int, dict[str, Any]] = {}
         new_memberships: list[dict[str, int]] = []
         regrouped: list[int] = []
         written: dict[int, dict[str, Any]] = {}
@@ -294,23 +221,14 @@ class ChunkWriter:
                 custom.update(custom_values(values, self.columns))
                 fields["custom"] = custom
             written[checked.user_id] = dict(fields)
-            fields["updated_at"] = now
-            by_shape.setdefault(tuple(sorted(fields)), []).append(
-                {"u_id": checked.user_id, **{f"u_{k}": v for k, v in fields.items()}}
-            )
+            changes[checked.user_id] = fields | {"updated_at": now}
             paths = split_multi(values.get("belong_to", ""))
             if paths:
                 regrouped.append(checked.user_id)
                 new_memberships += [
                     {"user_id": checked.user_id, "group_id": group_ids[path]} for path in paths
                 ]
-        for shape, params in by_shape.items():
-            connection.execute(
-                update(User)
-                .where(User.id == bindparam("u_id"))
-                .values({key: bindparam(f"u_{key}") for key in shape}),
-                params,
-            )
+        update_users(connection, changes)
         groups_before = current_groups(connection, regrouped) if regrouped else {}
         if regrouped:
             # "Belong to" replaces the groups the operator may see; a manager's batch keeps a

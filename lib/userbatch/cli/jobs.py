@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from userbatch.batches.history import batch_for, get_batch, job_document, list_batches
-from userbatch.batches.undo import preview, why_not_undoable
+from userbatch.batches.undo import why_not_undoable
 from userbatch.batches.undo_plan import ACTIONS
+from userbatch.batches.undo_preview import preview
 from userbatch.cli.common import (
     AddCommand,
     ended_well,

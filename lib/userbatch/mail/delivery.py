@@ -10,6 +10,12 @@ from urllib.parse import unquote, urlsplit
 from userbatch.settings import Settings
 
 
+def delivered(transport: str) -> str:
+    """The state of a message handed to ``transport``: "sent" by SMTP, "kept" in the Outbox
+    when no SMTP server is set (nothing left the machine)."""
+    return "kept" if transport == "outbox" else "sent"
+
+
 def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> str:
     """Hand one message to the SMTP server of ``SMTP_URL``; returns the transport used.
 

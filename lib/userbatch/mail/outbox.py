@@ -21,8 +21,8 @@ from userbatch.crypto.tokens import new_token
 from userbatch.db import retry_blips, session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import Conflict
-from userbatch.mail.delivery import deliver
-from userbatch.mail.render import SET_PASSWORD_URL
+from userbatch.mail.delivery import deliver, delivered
+from userbatch.mail.render import APP_URL, SET_PASSWORD_URL
 from userbatch.models import Batch, OutboxMessage, utcnow
 from userbatch.settings import Settings
 
@@ -62,6 +62,7 @@ def send_message(
     if not claimed:
         return message.state
     body = message.body.replace(SET_PASSWORD_URL, accept_url(settings, token))
+    body = body.replace(APP_URL, settings.base_url.rstrip("/"))
     try:
         transport = deliver(
             settings, recipient=message.recipient, subject=message.subject, body=body
@@ -69,7 +70,7 @@ def send_message(
     except (smtplib.SMTPException, OSError) as exc:
         return _refused(engine, settings, message, now, f"{type(exc).__name__}: {exc}")
     _record_sent(engine, message_id, transport)
-    return "sent"
+    return delivered(transport)
 
 
 @retry_blips
@@ -104,7 +105,12 @@ def _record_sent(engine: Engine, message_id: int, transport: str) -> None:
         connection.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
-            .values(state="sent", sent_at=utcnow(), transport=transport, last_error=None)
+            .values(
+                state=delivered(transport),
+                sent_at=utcnow(),
+                transport=transport,
+                last_error=None,
+            )
         )
 
 
@@ -255,7 +261,7 @@ def reissue_link(
             .where(
                 _theirs(operator),
                 OutboxMessage.id == message_id,
-                OutboxMessage.state == "sent",
+                OutboxMessage.state == "kept",
                 OutboxMessage.token_used_at.is_(None),
                 OutboxMessage.body.contains(SET_PASSWORD_URL),
             )

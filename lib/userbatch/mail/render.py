@@ -77,6 +77,8 @@ _ENVIRONMENT.globals.clear()
 # Stands in the stored body for the set-password link: its token is made when the mail is
 # sent, so the database holds only the token's hash, never a working link.
 SET_PASSWORD_URL = "{{set-password-url}}"
+# Where the app is (``BASE_URL``): filled in as a message is sent, like the link above.
+APP_URL = "{{app-url}}"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import organisation_name
 from userbatch.directory.scope import user_in_scope
 from userbatch.errors import Conflict, DeliveryFailed, Invalid, NotFound
-from userbatch.mail.delivery import deliver
+from userbatch.mail.delivery import deliver, delivered
 from userbatch.mail.invitations import invitation_variables
 from userbatch.mail.outbox import accept_url
 from userbatch.mail.render import SET_PASSWORD_URL, Rendered, render
@@ -285,7 +285,9 @@ def send_test(
             connection.execute(outcome.values(state="failed", last_error=error, claimed_at=None))
         raise DeliveryFailed(f"The test to {address} was not sent: {error}") from None
     with engine.begin() as connection:
-        connection.execute(outcome.values(state="sent", sent_at=utcnow(), transport=transport))
+        connection.execute(
+            outcome.values(state=delivered(transport), sent_at=utcnow(), transport=transport)
+        )
     return transport
 
 

@@ -45,7 +45,9 @@ HISTORY_COLUMNS = {
     "Unchanged": st.column_config.NumberColumn(width=85, format="localized"),
     "Failed": st.column_config.NumberColumn(width=60, format="localized"),
     "Invitations": st.column_config.TextColumn(
-        width=140, help="The batch's invitation e-mails that are scheduled, sent or failed"
+        width=140,
+        help="The batch's invitation e-mails: scheduled, sent, kept in the Outbox (no SMTP "
+        "server set) or failed",
     ),
 }
 HISTORY_TIMES = ("Submitted", "Started", "Finished")
@@ -65,6 +67,9 @@ def _sync(app: AppContext) -> None:
 def history(app: AppContext, operator: OperatorInfo) -> None:
     st.title("Background processing")
     _sync(app)
+    linked = st.query_params.pop("batch", None)  # a notice's link to a batch's detail
+    if linked:
+        st.session_state[keys.JOBS_SELECTED] = linked
     left, right = st.columns(2)
     states = left.multiselect("State", STATES, key=keys.JOBS_STATES, placeholder="Any state")
     login = None

@@ -15,7 +15,7 @@ from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
-STATES = ["scheduled", "sending", "sent", "failed", "canceled"]
+STATES = ["scheduled", "sending", "sent", "kept", "failed", "canceled"]
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
@@ -39,14 +39,15 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             "Subject": [m.subject for m in messages],
             "State": [m.state for m in messages],
             "Send at": [m.send_at for m in messages],
-            "Sent at": [m.sent_at for m in messages],
+            "Sent or kept at": [m.sent_at for m in messages],
             "Attempts": [m.attempts for m in messages],
             "Last error": [m.last_error or "" for m in messages],
         }
     )
     event = st.dataframe(
         frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key=keys.OUTBOX_TABLE, column_config={"Send at": time_column(), "Sent at": time_column()},
+        key=keys.OUTBOX_TABLE,
+        column_config={"Send at": time_column(), "Sent or kept at": time_column()},
     )  # fmt: skip
     st.caption(zone_caption())
     if not event.selection.rows:
@@ -59,7 +60,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         st.text(message.body)
     if message.state == "scheduled":
         _cancel_buttons(app, operator, message)
-    kept = message.has_link and message.state == "sent" and message.transport == "outbox"
+    kept = message.has_link and message.state == "kept"
     if kept and st.button("Show a fresh set-password link", key=keys.REISSUE):
         try:
             st.code(reissue_link(app.engine, app.settings, operator, message.id), language=None)

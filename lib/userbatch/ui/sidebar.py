@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from userbatch.admin.operators import own_notices, set_own_notices
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
+from userbatch.errors import UserbatchError
 from userbatch.ui import jobs, keys
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import sign_out
@@ -50,11 +52,32 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     ):  # fmt: skip
         sign_out(app, everywhere=True)
         st.rerun()
+    with st.sidebar.popover("Your notices", icon=":material/notifications:"):
+        _notices(app, operator)
     group = working_group_selector(app, operator)
     st.session_state[keys.CURRENT_GROUP] = group
     with st.sidebar:
         jobs.panel(app, operator)
     return group
+
+
+def _notices(app: AppContext, operator: OperatorInfo) -> None:
+    """Where the operator hears that their batches ended (through the Outbox)."""
+    current = own_notices(app.engine, operator)
+    with st.form("notices", border=False):
+        email = st.text_input("Your e-mail address", value=current.email, key=keys.NOTICE_EMAIL)
+        notify = st.checkbox(
+            "E-mail me when my batches and undos end", value=current.notify,
+            key=keys.NOTICE_ON, help="With their counts and a link to their detail.",
+        )  # fmt: skip
+        if not st.form_submit_button("Save", key=keys.NOTICE_SAVE):
+            return
+    try:
+        saved = set_own_notices(app.engine, operator, email=email, notify=notify)
+    except UserbatchError as exc:
+        st.error(inert(str(exc)))
+        return
+    st.success("Saved." if saved.email and saved.notify else "Saved: you get no notices.")
 
 
 def current_working_group() -> GroupInfo:

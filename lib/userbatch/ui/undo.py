@@ -7,14 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from userbatch.batches.history import find_batch, undone_by
-from userbatch.batches.undo import (
-    PREVIEW_HEADER,
-    preview,
-    preview_file,
-    preview_lines,
-    why_not_undoable,
-)
+from userbatch.batches.undo import why_not_undoable
 from userbatch.batches.undo_plan import ACTIONS
+from userbatch.batches.undo_preview import PREVIEW_HEADER, preview, preview_file, preview_lines
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import Batch

@@ -1,5 +1,6 @@
 """Undo: each applied row's before-image, the batch an undo takes back; a draft's choices of
-what blank cells do and whether it is a complete list.
+what blank cells do and whether it is a complete list; where an operator hears that their
+batches ended. A message kept in the Outbox (no SMTP server) is "kept", no longer "sent".
 
 Revision ID: 0005
 Revises: 0004
@@ -27,6 +28,12 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )  # fmt: skip
         batch_op.create_unique_constraint(op.f("uq_batches_undo_of"), ["undo_of"])
+    op.execute("UPDATE outbox SET state = 'kept' WHERE state = 'sent' AND transport = 'outbox'")
+    with op.batch_alter_table("operators") as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
+        batch_op.add_column(
+            sa.Column("notify", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     with op.batch_alter_table("drafts") as batch_op:
         batch_op.add_column(
             sa.Column("blank", sa.String(length=8), nullable=False, server_default="keep")
@@ -37,6 +44,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("UPDATE outbox SET state = 'sent' WHERE state = 'kept'")
+    with op.batch_alter_table("operators") as batch_op:
+        batch_op.drop_column("notify")
+        batch_op.drop_column("email")
     with op.batch_alter_table("drafts") as batch_op:
         batch_op.drop_column("complete")
         batch_op.drop_column("blank")
