@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from userbatch.batches.chunks import ChunkOutcome, claim, outcome_of, record
 from userbatch.batches.history import undone_by
@@ -77,6 +78,14 @@ def store_undo(engine: Engine, operator: OperatorInfo, batch: Batch) -> str:
     if not in_scope(group_path, operator.scope_path):
         raise NotAllowed("That batch's working group is outside your groups.")
     undo_id = new_batch_id()
+    try:
+        _store(engine, operator, batch, undo_id)
+    except IntegrityError:  # another undo of the batch was stored meanwhile: ``undo_of``
+        raise Conflict("This batch was undone already.") from None
+    return undo_id
+
+
+def _store(engine: Engine, operator: OperatorInfo, batch: Batch, undo_id: str) -> None:
     with engine.begin() as connection:
         values: dict[int, dict[str, Any]] = dict(
             connection.execute(
@@ -117,7 +126,6 @@ def store_undo(engine: Engine, operator: OperatorInfo, batch: Batch) -> str:
                 state="canceled", last_error=f"Canceled: the batch was undone by {operator.login}."
             )
         )
-    return undo_id
 
 
 def apply_undo_chunk(

@@ -101,6 +101,8 @@ def retry_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batc
     ``Conflict`` when the batch is not failed."""
     sync_batch_states(engine, settings)
     batch = batch_for(engine, operator, batch_id)
+    if undone_by(engine, batch_id) is not None:
+        raise Conflict("This batch was undone; upload the file again instead of retrying it.")
     if batch.state != BatchState.FAILED or not _hand_over(
         engine, settings, batch_id, from_state=BatchState.FAILED, attempt=uuid.uuid4().hex[:8]
     ):

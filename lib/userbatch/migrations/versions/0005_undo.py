@@ -18,8 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("batch_rows") as batch_op:
-        batch_op.add_column(sa.Column("before", sa.JSON(), nullable=True))
+    op.add_column("batch_rows", sa.Column("before", sa.JSON(), nullable=True))
     with op.batch_alter_table("batches") as batch_op:
         batch_op.add_column(sa.Column("undo_of", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("deleted", sa.Integer(), nullable=False, server_default="0"))
@@ -29,32 +28,28 @@ def upgrade() -> None:
         )  # fmt: skip
         batch_op.create_unique_constraint(op.f("uq_batches_undo_of"), ["undo_of"])
     op.execute("UPDATE outbox SET state = 'kept' WHERE state = 'sent' AND transport = 'outbox'")
-    with op.batch_alter_table("operators") as batch_op:
-        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
-        batch_op.add_column(
-            sa.Column("notify", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-    with op.batch_alter_table("drafts") as batch_op:
-        batch_op.add_column(
-            sa.Column("blank", sa.String(length=8), nullable=False, server_default="keep")
-        )
-        batch_op.add_column(
-            sa.Column("complete", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ALTER TABLE ADD COLUMN: SQLite's batch mode would copy these tables and lose the
+    # AUTOINCREMENT that keeps a discarded draft's id from coming back.
+    op.add_column("operators", sa.Column("email", sa.String(length=254), nullable=True))
+    op.add_column(
+        "operators", sa.Column("notify", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.add_column(
+        "drafts", sa.Column("blank", sa.String(length=8), nullable=False, server_default="keep")
+    )
+    op.add_column(
+        "drafts", sa.Column("complete", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
     op.execute("UPDATE outbox SET state = 'sent' WHERE state = 'kept'")
-    with op.batch_alter_table("operators") as batch_op:
-        batch_op.drop_column("notify")
-        batch_op.drop_column("email")
-    with op.batch_alter_table("drafts") as batch_op:
-        batch_op.drop_column("complete")
-        batch_op.drop_column("blank")
+    for table, column in (("operators", "notify"), ("operators", "email"),
+                          ("drafts", "complete"), ("drafts", "blank")):  # fmt: skip
+        op.drop_column(table, column)
     with op.batch_alter_table("batches") as batch_op:
         batch_op.drop_constraint(op.f("uq_batches_undo_of"), type_="unique")
         batch_op.drop_constraint(op.f("fk_batches_undo_of_batches"), type_="foreignkey")
         batch_op.drop_column("deleted")
         batch_op.drop_column("undo_of")
-    with op.batch_alter_table("batch_rows") as batch_op:
-        batch_op.drop_column("before")
+    op.drop_column("batch_rows", "before")
