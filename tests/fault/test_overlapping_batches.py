@@ -43,6 +43,7 @@ def test_two_operators_overlapping_batches_at_once(world: World, clean_redis: Re
         batch_ids[operator.login] = store_batch(
             world.engine, world.settings, result, operator=operator,
             working_group=world.groups["Sales"], invitation=None,
+            confirmed=result.counts["update"],  # a mass change: the guard asks for the number
         )  # fmt: skip
     workers = [start_worker(world), start_worker(world)]
     try:
