@@ -332,7 +332,8 @@ class BatchRow(Base):
     """One row of a stored batch: what the check decided and what applying it did."""
 
     __tablename__ = "batch_rows"
-    __table_args__ = (Index(None, "batch_id", "outcome"),)
+    # user_id: deleting users (an undo) sets it NULL here, which needs the index to be fast.
+    __table_args__ = (Index(None, "batch_id", "outcome"), Index(None, "user_id"))
 
     batch_id: Mapped[str] = mapped_column(
         ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
@@ -355,7 +356,11 @@ class OutboxMessage(Base):
     """An e-mail due to be sent (an invitation or a test), and what became of it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "state", "send_at"), UniqueConstraint("batch_id", "user_id"))
+    __table_args__ = (
+        Index(None, "state", "send_at"),
+        UniqueConstraint("batch_id", "user_id"),
+        Index(None, "user_id"),  # deleting users sets it NULL
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))

@@ -19,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("batch_rows", sa.Column("before", sa.JSON(), nullable=True))
+    # An undo deletes users; their rows here are set NULL, one look-up each without these.
+    op.create_index(op.f("ix_batch_rows_user_id"), "batch_rows", ["user_id"])
+    op.create_index(op.f("ix_outbox_user_id"), "outbox", ["user_id"])
     with op.batch_alter_table("batches") as batch_op:
         batch_op.add_column(sa.Column("undo_of", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("deleted", sa.Integer(), nullable=False, server_default="0"))
@@ -52,4 +55,6 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f("fk_batches_undo_of_batches"), type_="foreignkey")
         batch_op.drop_column("deleted")
         batch_op.drop_column("undo_of")
+    op.drop_index(op.f("ix_outbox_user_id"), table_name="outbox")
+    op.drop_index(op.f("ix_batch_rows_user_id"), table_name="batch_rows")
     op.drop_column("batch_rows", "before")
