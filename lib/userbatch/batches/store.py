@@ -16,8 +16,7 @@ from sqlalchemy import Engine, insert
 from userbatch.batches.guard import mass_change, require_confirmation
 from userbatch.batches.records import groups_of, new_user
 from userbatch.check.rules import STATUS_ALIASES
-from userbatch.check.rules import STATUSES as USER_STATUSES
-from userbatch.check.state import SUSPEND, CheckedSheet, CheckResult
+from userbatch.check.state import SUSPEND, CheckedSheet, CheckResult, suspension_changes
 from userbatch.crypto.vault import seal
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
@@ -141,7 +140,7 @@ def _suspensions(result: CheckedSheet, batch_id: str) -> list[dict[str, Any]]:
         {
             "batch_id": batch_id, "row_no": first + n, "action": SUSPEND, "key": login,
             "values": {key: login, "name": name}, "secret": None,
-            "changes": {"Status": [USER_STATUSES.get(status, status), "Suspended"]},
+            "changes": suspension_changes(status),
             "outcome": "pending", "message": None, "user_id": user_id,
         }
         for n, (user_id, login, name, status) in enumerate(

@@ -29,6 +29,12 @@ SUSPEND = "suspend"
 BLANK_KEEP, BLANK_CLEAR = "keep", "clear"
 
 
+def suspension_changes(status: str) -> dict[str, list[str]]:
+    """The change a complete list's suspension makes, shown like an update's: the user's
+    status (a stored word, e.g. 'valid') to Suspended."""
+    return {"Status": [USER_STATUSES.get(status, status), USER_STATUSES["suspended"]]}
+
+
 @dataclass(frozen=True)
 class CheckOptions:
     """Who checks, where and how: the columns in use, the working group, the operator's
@@ -129,7 +135,7 @@ class CheckResult:
         missing = self.missing
         return [
             {"row": None, "status": SUSPEND, "key": key, "issues": [],
-             "changes": {"Status": [USER_STATUSES.get(status, status), "Suspended"]}}
+             "changes": suspension_changes(status)}
             for key, status in zip(missing["key"].tolist(), missing["status"].tolist(),
                                    strict=True)
         ]  # fmt: skip
