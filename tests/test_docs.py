@@ -17,6 +17,7 @@ from userbatch.settings import Settings, env_name
 
 README = ROOT / "README.md"
 GUARANTEES = ROOT / "docs" / "guarantees.md"
+SETTINGS = ROOT / "docs" / "settings.md"
 DECISIONS = ROOT / "docs" / "decisions.md"
 DOCUMENTS = sorted(
     {README, ROOT / "CONTRIBUTING.md", ROOT / "benchmarks" / "README.md"}
@@ -141,8 +142,9 @@ def test_every_command_the_readme_shows_is_real(command: str) -> None:
 
 def test_every_variable_in_the_readme_is_a_setting() -> None:
     settings = {env_name(field) for field in Settings.model_fields}
-    named = set(ENV_NAME.findall(README.read_text()))
-    assert named - settings - NOT_SETTINGS == set()
+    for document in (README, SETTINGS):
+        named = set(ENV_NAME.findall(document.read_text()))
+        assert named - settings - NOT_SETTINGS == set(), document.name
 
 
 def test_the_variables_that_are_no_settings_are_read_by_the_code() -> None:

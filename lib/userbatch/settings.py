@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     max_rows: Annotated[
         int, Field(ge=1, le=5_000_000, description="Most data rows accepted in one file.")
     ] = 1_000_000
+    workbook_memory_mb: Annotated[
+        int,
+        Field(
+            ge=64,
+            le=65536,
+            description="Memory an Excel workbook's reading may take, in MB "
+            "(a larger workbook is refused: it can be split or saved as CSV).",
+        ),
+    ] = 512
     mass_change_percent: Annotated[
         float,
         Field(

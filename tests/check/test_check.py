@@ -31,7 +31,12 @@ def run_check(
     operator = operator or world.admin
     columns = world.columns()
     sheet = read_sheet(
-        text.encode(), file_name="users.csv", columns=columns, max_bytes=2**24, max_rows=10**6
+        text.encode(),
+        file_name="users.csv",
+        columns=columns,
+        max_bytes=2**24,
+        max_rows=10**6,
+        workbook_mb=512,
     )
     checked = CheckOptions(
         columns=columns, working_group=world.groups[working or operator.scope_path],
@@ -300,7 +305,14 @@ def test_a_custom_field_message(custom: World) -> None:
 def test_no_input_makes_the_check_raise_anything_else(people: World, data: bytes) -> None:
     columns = people.columns()
     try:
-        sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=1000)
+        sheet = read_sheet(
+            data,
+            file_name="x.csv",
+            columns=columns,
+            max_bytes=2**20,
+            max_rows=1000,
+            workbook_mb=512,
+        )
     except CsvFileError:
         return
     options = CheckOptions(columns=columns, working_group=people.groups[""])

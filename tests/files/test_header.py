@@ -30,9 +30,18 @@ def test_a_column_without_header_but_with_values_is_named() -> None:
 def test_a_field_not_in_use_may_stay_as_a_blank_column() -> None:
     columns = [c for c in COLUMNS if c.key != "login_id"]
     data = b"Login ID,Name,Email\r\n,Tanaka,t@example.com\r\n,Sato,s@example.com\r\n"
-    sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=10)
+    sheet = read_sheet(
+        data, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=10, workbook_mb=512
+    )
     assert list(sheet.cells.columns) == ["name", "email"]
     assert sheet.notices == ["The column 'Login ID' is not in use and was ignored."]
     filled = data.replace(b",Sato", b"sato0002,Sato")
     with pytest.raises(CsvFileError, match=r"'Login ID' is not in use .*, but row 3 has a value"):
-        read_sheet(filled, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=10)
+        read_sheet(
+            filled,
+            file_name="x.csv",
+            columns=columns,
+            max_bytes=2**20,
+            max_rows=10,
+            workbook_mb=512,
+        )

@@ -29,7 +29,7 @@ BROKEN = sorted(name for name, expect in EXPECTED.items() if "code" in expect)
 def read(data: bytes, name: str = "users.csv", **options: Any) -> Sheet:
     """``read_sheet`` with every standard field in use and generous limits (``options``
     override them)."""
-    limits = {"max_bytes": 10 * 2**20, "max_rows": 1000} | options
+    limits = {"max_bytes": 10 * 2**20, "max_rows": 1000, "workbook_mb": 512} | options
     return read_sheet(data, file_name=name, columns=COLUMNS, **limits)
 
 

@@ -228,7 +228,7 @@ def _peak_mb(code: str, *, setup: str = "") -> float:
 def test_reading_a_50_mb_line_stays_bounded() -> None:
     grown = _peak_mb(
         "sheet = read_sheet(data, file_name='u.csv', columns=columns, max_bytes=2**28, "
-        "max_rows=10)\n"
+        "max_rows=10, workbook_mb=512)\n"
         "assert len(sheet.cells.at[2, 'name']) == 50 * 2**20",
         setup="from userbatch.files.reader import read_sheet\n"
         "from userbatch.directory.fields import STANDARD_LABELS, ColumnSpec\n"
@@ -244,7 +244,8 @@ def test_reading_a_50_mb_line_stays_bounded() -> None:
 def test_an_over_limit_upload_is_refused_before_memory_grows() -> None:
     grown = _peak_mb(
         "try:\n"
-        "    read_sheet(data, file_name='u.csv', columns=[], max_bytes=2**20, max_rows=10)\n"
+        "    read_sheet(data, file_name='u.csv', columns=[], max_bytes=2**20, max_rows=10,\n"
+        "               workbook_mb=512)\n"
         "except FileLimitExceeded as exc:\n"
         "    assert exc.problems[0][0] == 'too_large'\n"
         "else:\n"

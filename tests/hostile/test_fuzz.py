@@ -55,7 +55,7 @@ def test_fuzzing_finds_no_crash(make_settings: Callable[..., Settings]) -> None:
     def one(data: bytes) -> None:
         try:
             sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20,
-                               max_rows=1000)  # fmt: skip
+                               max_rows=1000, workbook_mb=512)  # fmt: skip
         except CsvFileError as exc:
             assert exc.problems and all(code and message for code, message in exc.problems)
             return

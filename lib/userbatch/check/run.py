@@ -51,6 +51,7 @@ def check_file(
     sheet = read_sheet(
         data, file_name=file_name, columns=columns, encoding=encoding, delimiter=delimiter,
         max_bytes=settings.max_upload_mb * 2**20, max_rows=settings.max_rows,
+        workbook_mb=settings.workbook_memory_mb,
     )  # fmt: skip
     options = CheckOptions(
         columns=columns, working_group=working_group, scope_path=scope_path,

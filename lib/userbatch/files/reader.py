@@ -19,7 +19,7 @@ from userbatch.errors import BadHeader, FileLimitExceeded, UnreadableFile
 from userbatch.files.decode import csv_records, decode, sniff_delimiter, utf8_bytes
 from userbatch.files.header import Header, map_header
 from userbatch.files.rows import Rows, arrow_table, record_rows, table_rows
-from userbatch.files.xlsx import is_workbook, xlsx_records
+from userbatch.files.xlsx import is_workbook, workbook_csv
 
 
 @dataclass
@@ -68,10 +68,12 @@ def read_sheet(
     delimiter: str | None = None,
     max_bytes: int,
     max_rows: int,
+    workbook_mb: int,
 ) -> Sheet:
     """Read an uploaded CSV or Excel file into a sheet of text cells; returns the sheet.
 
     ``columns`` are the columns in use; ``encoding`` and ``delimiter`` override detection.
+    A workbook is read by a process held to ``workbook_mb`` MB (``files.xlsx``).
     Raises a ``CsvFileError`` subclass for a problem of the whole file.
     """
     if not data.strip():
@@ -83,7 +85,9 @@ def read_sheet(
             "be uploaded. Split it into smaller files.",
         )
     if encoding == "xlsx" or (encoding is None and is_workbook(data)):
-        read = _read_workbook(data, columns, max_bytes=max_bytes, max_rows=max_rows)
+        text = workbook_csv(data, max_bytes=max_bytes, max_rows=max_rows, memory_mb=workbook_mb)
+        read = _read_csv(text, columns, encoding="utf-8", delimiter=",", max_rows=max_rows)
+        read.encoding, read.delimiter = "xlsx", ""
     else:
         read = _read_csv(data, columns, encoding=encoding, delimiter=delimiter, max_rows=max_rows)
     header, rows = read.header, read.rows
@@ -113,14 +117,6 @@ def read_sheet(
         widths=rows.widths,
         notices=header.notices,
     )
-
-
-def _read_workbook(
-    data: bytes, columns: list[ColumnSpec], *, max_bytes: int, max_rows: int
-) -> _Read:
-    records = xlsx_records(data, max_bytes)
-    header = map_header(_first_record(records), columns)
-    return _Read("xlsx", "", header, record_rows(records, header, max_rows))
 
 
 def _read_csv(
