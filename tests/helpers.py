@@ -11,7 +11,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
+from userbatch.check.slots import CheckSlots
 from userbatch.db import session
 from userbatch.models import OperatorSession
 from userbatch.settings import Settings
@@ -154,3 +156,27 @@ def grid_column(app: AppTest, key: str) -> list[str]:
     grid = sheet_grid(app)
     index = [column["key"] for column in grid["columns"]].index(key)
     return [row["cells"][index] for row in grid["rows"]]
+
+
+# Seconds: a limit for a condition to come true, not a wait.
+GENEROUS = 120.0
+
+
+@contextmanager
+def held_slot(slots: CheckSlots, operator_id: int) -> Iterator[threading.Event]:
+    """A thread holding a slot for ``operator_id`` until the yielded event is set."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with slots.slot(operator_id, wait_seconds=GENEROUS, waiting=lambda _: None):
+            taken.set()
+            release.wait(GENEROUS)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(GENEROUS)
+    try:
+        yield release
+    finally:
+        release.set()
+        thread.join(GENEROUS)

@@ -21,7 +21,7 @@ or not in a state that allows it), 2 for bad usage or configuration.
     ├── SetupError                  exit 1  first-run set-up refused (already done)
     └── CsvFileError                exit 1  the uploaded file as a whole; .problems
         ├── UnreadableFile                  empty_file, no_rows, unreadable
-        ├── FileLimitExceeded               too_large, too_many_rows
+        ├── FileLimitExceeded               too_large, too_many_rows, busy (no slot free)
         └── BadHeader                       duplicate_column, missing_column, unknown_column
 
 Messages are formatted late: an error keeps its ``template`` and parameters, and its text is

@@ -125,6 +125,27 @@ class Settings(BaseSettings):
     max_rows: Annotated[
         int, Field(ge=1, le=5_000_000, description="Most data rows accepted in one file.")
     ] = 1_000_000
+    checks_at_once: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=64,
+            description="Uploads the app server reads and checks at once; "
+            "more wait for a free slot.",
+        ),
+    ] = 4
+    checks_per_operator: Annotated[
+        int,
+        Field(ge=1, le=16, description="Uploads one operator may have checked at once."),
+    ] = 2
+    check_wait_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description="Seconds an upload waits for a free slot before it is refused as busy.",
+        ),
+    ] = 120
     workbook_memory_mb: Annotated[
         int,
         Field(

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, World
-from tests.helpers import grid_column, literal, sheet_grid
+from tests.helpers import grid_column, held_slot, literal, sheet_grid
 from userbatch.batches.drafts import restore_draft
 from userbatch.db import session
 from userbatch.mail.templates import list_templates
 from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.ui import keys
+from userbatch.ui.batch.state import server_slots
 from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (
@@ -354,3 +355,20 @@ def test_a_manager_edits_the_invitation_for_the_batch_only(
     _edit_invitation(app, b"Login ID,Name,Email\r\ntanaka01,Tanaka,tanaka@example.com\r\n")
     assert app.text_area[0].label == "Body"
     assert not [box for box in app.checkbox if box.key == "save_template"]
+
+
+def test_an_upload_waits_for_a_free_slot_or_is_refused_as_busy(
+    world: World, use_env: Callable[[Settings], None]
+) -> None:
+    use_env(world.settings.model_copy(update={"checks_at_once": 1, "check_wait_seconds": 0}))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.session_state[keys.SESSION_ID] = world.session_for()
+    app.run()
+    with held_slot(server_slots(1, world.settings.checks_per_operator), world.admin.id):
+        _upload(app, CLEAN)
+    errors = [element.value for element in app.error]
+    assert "No slot to check the file came free within 0 seconds" in errors[1], errors
+    assert errors[1].endswith("`busy`")
+    assert app.button(key=keys.REUPLOAD_AFTER_ERROR)
+    _upload(app.button(key=keys.REUPLOAD_AFTER_ERROR).click().run(), CLEAN)  # free now
+    assert _counts(app)["New"] == "2"

@@ -171,6 +171,7 @@ EXECUTING = "batch_executing"  # the Execute dialog is open
 BATCH_FILE = "batch_file"
 UPLOAD_AND_CHECK = "upload_and_check"
 REUPLOAD_AFTER_ERROR = "reupload_after_error"
+DRAFT_TRY_AGAIN = "draft_try_again"
 DOWNLOAD_ERRORS = "download_errors"
 REUPLOAD = "reupload"
 BACK = "back"

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from userbatch.batches.drafts import DraftFile, History, Restored, draft_version, restore_draft
+from userbatch.check.slots import BUSY, CheckSlots
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
@@ -115,7 +118,8 @@ class Drafts:
             if found is not None and (found.draft_id, found.edits) == version:
                 self._open.move_to_end(operator.id)
                 return found
-        restored = restore_draft(app.engine, app.settings, operator)
+        with check_slot(app, operator):
+            restored = restore_draft(app.engine, app.settings, operator)
         if restored is None:
             return None
         checked = Checked.restored(restored)
@@ -143,6 +147,33 @@ def drafts(capacity: int) -> Drafts:
     return Drafts(capacity)
 
 
+@st.cache_resource
+def server_slots(total: int, per_operator: int) -> CheckSlots:
+    """The server's slots for checks (one set per process)."""
+    return CheckSlots(total, per_operator)
+
+
+@contextmanager
+def check_slot(app: AppContext, operator: OperatorInfo) -> Iterator[None]:
+    """Hold one of the server's slots for a check of ``operator``'s while the ``with`` block
+    runs; while none is free, the page says so where this is called.
+
+    Raises ``FileLimitExceeded`` (``busy``) when none comes free in time.
+    """
+    settings = app.settings
+    slots = server_slots(settings.checks_at_once, settings.checks_per_operator)
+    notices = []
+
+    def waiting(why: str) -> None:
+        notices.append(st.empty())
+        notices[-1].info(why, icon=":material/hourglass_top:")
+
+    with slots.slot(operator.id, wait_seconds=settings.check_wait_seconds, waiting=waiting):
+        for notice in notices:
+            notice.empty()
+        yield
+
+
 def current(app: AppContext, operator: OperatorInfo) -> Screen | None:
     """The screen's state; None before a file is uploaded."""
     state: Screen | None = st.session_state.get(keys.BATCH)
@@ -151,6 +182,10 @@ def current(app: AppContext, operator: OperatorInfo) -> Screen | None:
     try:
         return drafts(app.settings.drafts_in_memory).get(app, operator)
     except CsvFileError as error:
+        if error.code == BUSY:  # the draft is kept: it is read when a slot is free
+            st.warning(f"Your draft is kept, but it cannot be opened yet. {error}")
+            st.button("Try again", type="primary", key=keys.DRAFT_TRY_AGAIN)
+            st.stop()
         st.warning(f"Your draft could not be read again and was discarded: {error}")
         return None
 

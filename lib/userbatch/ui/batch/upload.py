@@ -20,7 +20,7 @@ from userbatch.errors import CsvFileError
 from userbatch.files.decode import ENCODINGS
 from userbatch.files.download import write_table
 from userbatch.ui import demo, keys
-from userbatch.ui.batch.state import Checked, Refused, drafts, put, reset
+from userbatch.ui.batch.state import Checked, Refused, check_slot, drafts, put, reset
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -109,12 +109,13 @@ def take_file(
     whether it is a complete list): it becomes the operator's draft (in place of any other),
     or this tab's refused file, with why."""
     try:
-        result = check_file(
-            app.engine, app.settings, source.data, file_name=source.file_name,
-            working_group=working, scope_path=operator.scope_path,
-            encoding=source.encoding, delimiter=source.delimiter, blank=blank,
-            complete=complete,
-        )  # fmt: skip
+        with check_slot(app, operator):
+            result = check_file(
+                app.engine, app.settings, source.data, file_name=source.file_name,
+                working_group=working, scope_path=operator.scope_path,
+                encoding=source.encoding, delimiter=source.delimiter, blank=blank,
+                complete=complete,
+            )  # fmt: skip
     except CsvFileError as error:
         put(Refused(source, error, version=version))
         return
