@@ -1,7 +1,7 @@
 """The ``userbatch`` command: a thin client of the same domain functions the app uses.
 
-One module a command group (``files``, ``jobs``, ``groups``, ``serve``); this one builds the
-parser and maps errors to exit codes: 0 success; 1 the request was refused (the file has
+One module a command group (``files``, ``jobs``, ``groups``, ``serve``, ``backup``); this one
+builds the parser and maps errors to exit codes: 0 success; 1 the request was refused (the file has
 errors, rows failed, the thing is not there, not yours, or in a state that refuses it); 2 bad
 usage or configuration. Each error class carries its own (``userbatch.errors``).
 """
@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from userbatch.cli import files, groups, jobs, serve
+from userbatch.cli import backup, files, groups, jobs, serve
 from userbatch.cli.common import Handler
 from userbatch.errors import EXIT_OK, EXIT_USAGE, UserbatchError
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    for group in (serve, files, groups, jobs):
+    for group in (serve, files, groups, jobs, backup):
         group.add_commands(command)
     return parser
 
