@@ -94,7 +94,9 @@ def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
     return sections
 
 
-st.set_page_config(page_title="userbatch", page_icon=":material/group_add:", layout="wide")
+# An emoji: Streamlit fetches a Material page icon from Google's font server, which the
+# Content-Security-Policy refuses (docs/security.md).
+st.set_page_config(page_title="userbatch", page_icon="👥", layout="wide")
 app = app_context()
 
 if needs_setup(app.engine):

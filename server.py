@@ -1,5 +1,6 @@
 """userbatch as ``userbatch serve`` runs it: the screens of ``app.py`` in Streamlit's ASGI app,
-with the route that makes a sign-in last (a cookie) and, when it is set up, company sign-in.
+with the route that makes a sign-in last (a cookie), security headers on every response and,
+when it is set up, company sign-in.
 
 ``streamlit run server.py`` serves it (``userbatch serve`` does that, beside the embedded
 Redis server and a worker); a plain ``streamlit run app.py`` serves the same screens, but a
@@ -7,11 +8,16 @@ sign-in there lasts only as long as its browser tab and there is no company sign
 """
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from userbatch.settings import get_settings
+from userbatch.ui.headers import SecurityHeaders
 from userbatch.ui.web import import_screens, routes, streamlit_secrets
 
 # The screens' modules are imported before the server answers, so that the first page after
 # a start does not wait for them (and no import races the first page's).
 import_screens()
-app = st.App("app.py", routes=routes(), secrets=streamlit_secrets(get_settings()))
+app = st.App(
+    "app.py", routes=routes(), middleware=[Middleware(SecurityHeaders)],
+    secrets=streamlit_secrets(get_settings()),
+)  # fmt: skip
