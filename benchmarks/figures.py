@@ -26,16 +26,19 @@ class Sizes:
     page_edits: int
     draft_reloads: int  # restarts of the server, each followed by a reload of the draft
     draft_operators: int  # operators with a draft each, for the app server's memory
+    crowd_operators: int  # operators who upload at once
+    crowd_rows: int  # the rows of each one's file
 
 
 FULL = Sizes(
     users=1_000_000, rows=100_000, big_rows=1_000_000, naive_rows=5_000,
     password_rows=400, repeats=3, budget_s=150, edits=9, page_uploads=3, page_edits=3,
-    draft_reloads=3, draft_operators=10,
+    draft_reloads=3, draft_operators=10, crowd_operators=10, crowd_rows=20_000,
 )  # fmt: skip
 QUICK = Sizes(
     users=3_000, rows=400, big_rows=1_000, naive_rows=100, password_rows=6, repeats=1,
     budget_s=10, edits=3, page_uploads=1, page_edits=2, draft_reloads=1, draft_operators=2,
+    crowd_operators=2, crowd_rows=400,
 )  # fmt: skip
 
 
@@ -84,6 +87,8 @@ TARGETS: dict[str, Target] = {
     "users_search_s": Target(True, 1, "s"),
     "draft_restore_100k_s": Target(True, 2, "s"),
     "server_rss_10_drafts_mb": Target(True, 2000, "MB"),
+    "page_10_operators_s": Target(True, 10, "s"),
+    "server_rss_10_operators_mb": Target(True, 4000, "MB"),
 }
 
 

@@ -23,7 +23,7 @@ if __package__ in (None, ""):
     # Run as a script: import this folder as the ``benchmarks`` package, from the checkout.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import applying, checking, drafts, pages, searching
+from benchmarks import applying, checking, crowd, drafts, pages, searching
 from benchmarks.figures import FULL, QUICK, TARGETS, Figure, Sizes, document, table
 from benchmarks.measure import StepFailed
 from userbatch.settings import Settings, env_name
@@ -45,6 +45,7 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         (list(TARGETS)[9:12], lambda: pages.figures(sizes, workdir)),
         (list(TARGETS)[12:14], lambda: searching.figures(sizes)),
         (list(TARGETS)[14:16], lambda: drafts.figures(sizes, workdir)),
+        (list(TARGETS)[16:18], lambda: crowd.figures(sizes, workdir)),
     ]
     figures = []
     for keys, part in parts:

@@ -22,6 +22,7 @@ STEPS = {
     "users": "searching:users_step",
     "draft_restore": "drafts:restore_step",
     "draft_memory": "drafts:memory_step",
+    "crowd": "crowd:crowd_step",
 }
 
 

@@ -79,9 +79,9 @@ def served(served_app: Served) -> str:
 PASSWORD = "correct-horse-7"
 
 
-def sign_in(page: Page, url: str) -> None:
+def sign_in(page: Page, url: str, login: str = "admin") -> None:
     page.goto(url)
-    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Login").fill(login)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for()
