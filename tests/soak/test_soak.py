@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from tests.check.test_check import H
 from tests.conftest import POSTGRES_URL, World, make_world
@@ -37,6 +39,7 @@ from tests.helpers import Mailbox, wait_until
 from userbatch.batches.store import Invitation, new_batch_id
 from userbatch.check.run import check_file
 from userbatch.db import session
+from userbatch.errors import ConfigError
 from userbatch.mail.templates import default_template
 from userbatch.models import ACTIVE_STATES, Batch, BatchRow, OutboxMessage, User
 from userbatch.settings import Settings
@@ -126,7 +129,9 @@ class Chaos:
         applied = 0
         while len(self.done) < FAULTS and not self.stop.is_set():
             target = applied + ROWS_PER_FAULT
-            while not self.stop.is_set() and (applied := _rows_applied(self.world)) < target:
+            while (
+                not self.stop.is_set() and (applied := _rows_applied(self.world, applied)) < target
+            ):
                 self.revive()
                 time.sleep(0.2)  # the poll's rhythm
             if self.stop.is_set():
@@ -152,9 +157,23 @@ class Chaos:
             stop_worker(process)
 
 
-def _rows_applied(world: World) -> int:
-    with session(world.engine) as db:
-        return db.scalar(select(func.count()).where(BatchRow.outcome != "pending")) or 0
+def _rows_applied(world: World, before: int) -> int:
+    """Rows applied so far (``before`` while the database is away)."""
+    try:
+        with session(world.engine) as db:
+            return db.scalar(select(func.count()).where(BatchRow.outcome != "pending")) or 0
+    except OperationalError:
+        return before
+
+
+def _ridden_out(condition: Callable[[], bool]) -> bool:
+    """``condition()``, or False while a fault of the soak's own is in the way: this process's
+    connections were cut too, and Redis may be starting again (its next round asks again, as a
+    worker's maintenance would)."""
+    try:
+        return condition()
+    except (OperationalError, RedisConnectionError, ConfigError):
+        return False
 
 
 @pytest.fixture
@@ -170,6 +189,7 @@ def postgres_world(
     yield make_world(settings), name, mailbox
 
 
+@pytest.mark.timeout(900)
 def test_a_soak_of_many_batches_with_faults_ends_as_an_uninterrupted_run(
     postgres_world: tuple[World, str, Mailbox],
 ) -> None:
@@ -221,7 +241,7 @@ def test_a_soak_of_many_batches_with_faults_ends_as_an_uninterrupted_run(
         faults.start()
         try:
             _submit_from_four_threads(plans, submit, chaos)
-            wait_until(lambda: not faults.is_alive() or _all_applied(world, plans),
+            wait_until(lambda: not faults.is_alive() or _ridden_out(lambda: _all_applied(world, plans)),
                        timeout=600, what="the faults")  # fmt: skip
             chaos.stop.set()
             faults.join(timeout=60)
@@ -285,6 +305,9 @@ def _recover(world: World, redis: Redis, chaos: Chaos, plans: list[Planned]) -> 
     ids = {plan.batch_id for plan in plans if plan.batch_id}
 
     def ended() -> bool:
+        return _ridden_out(settled)
+
+    def settled() -> bool:
         nonlocal retries
         chaos.revive()
         sync_batch_states(world.engine, world.settings)
@@ -307,8 +330,27 @@ def _recover(world: World, redis: Redis, chaos: Chaos, plans: list[Planned]) -> 
             )
         return all(state == "finished" for state in states.values()) and not due
 
-    wait_until(ended, timeout=600, what="every batch to finish and its mail to leave")
+    try:
+        wait_until(ended, timeout=240, what="every batch to finish and its mail to leave")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {_situation(world, redis, ids)}") from None
     return retries
+
+
+def _situation(world: World, redis: Redis, ids: set[str | None]) -> str:
+    """Where the batches, their jobs, the workers and the mail stand, for a failure."""
+    queue_ = Queue(QUEUE_NAME, connection=redis)
+    with session(world.engine) as db:
+        states = Counter(db.scalars(select(Batch.state).where(Batch.id.in_(ids))))
+        pending = db.scalar(select(func.count()).where(BatchRow.outcome == "pending"))
+        mail = Counter(db.scalars(select(OutboxMessage.state)))
+    workers = [(w.name, w.get_state()) for w in Worker.all(connection=redis)]
+    registries = {
+        "queued": queue_.count, "started": queue_.started_job_registry.get_job_ids(),
+        "failed": len(queue_.failed_job_registry), "scheduled": len(queue_.scheduled_job_registry),
+    }  # fmt: skip
+    log = (world.settings.data_dir / "worker.log").read_text(errors="replace")[-2000:]
+    return f"batches {dict(states)}, {pending} rows pending, mail {dict(mail)}, workers {workers}, jobs {registries}; log: {log}"
 
 
 def _assert_like_an_uninterrupted_run(
