@@ -96,7 +96,7 @@ def _refusal(code: int, stderr: bytes, memory_mb: int, max_rows: int) -> CsvFile
             )
         if reason["code"] != "memory":
             return UnreadableFile.one("unreadable", reason["message"])
-    elif code in (-signal.SIGXCPU, -signal.SIGKILL):  # out of CPU time
+    elif code == -signal.SIGXCPU:  # out of CPU time (a SIGKILL is the memory message)
         return FileLimitExceeded.one(
             "too_large",
             f"Reading the workbook took more than {_CPU_SECONDS // 60} minutes. Split it into "
