@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,16 +59,24 @@ class Served:
         self.process, _ = serve_until_healthy(self.settings, self.port)
 
 
-@pytest.fixture
-def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
-    """The app as ``userbatch serve`` runs it with the zero-set-up default."""
-    settings = make_settings(redis_url=None)
+@contextmanager
+def serving(settings: Settings) -> Iterator[Served]:
+    """``userbatch serve`` with ``settings`` (its data folder new) while the block runs."""
     settings.data_dir.mkdir(parents=True)
     port = free_port()
     serve, _ = serve_until_healthy(settings, port)
     served = Served(f"http://localhost:{port}", settings, port, serve)
-    yield served
-    stop_process(served.process, timeout=60)
+    try:
+        yield served
+    finally:
+        stop_process(served.process, timeout=60)
+
+
+@pytest.fixture
+def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
+    """The app as ``userbatch serve`` runs it with the zero-set-up default."""
+    with serving(make_settings(redis_url=None)) as served:
+        yield served
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine, delete, func, select, update
 
+from userbatch.check import progress
 from userbatch.check.fixes import Cells
 from userbatch.check.run import check_file, recheck
 from userbatch.check.state import CheckedSheet, CheckResult
@@ -205,8 +206,14 @@ def draft_changes(engine: Engine, operator_id: int) -> int | None:
         return db.scalar(select(Draft.changes).where(Draft.operator_id == operator_id))
 
 
-def restore_draft(engine: Engine, settings: Settings, operator: OperatorInfo) -> Restored | None:
-    """The operator's draft read and checked again with its edits replayed; None without one.
+def restore_draft(
+    engine: Engine,
+    settings: Settings,
+    operator: OperatorInfo,
+    report: progress.Report = progress.quiet,
+) -> Restored | None:
+    """The operator's draft read and checked again (each step told to ``report``) with its
+    edits replayed; None without one.
 
     A file that can no longer be read (the input field settings changed, say) ends the
     draft and raises its ``CsvFileError``.
@@ -228,7 +235,7 @@ def restore_draft(engine: Engine, settings: Settings, operator: OperatorInfo) ->
             engine, settings, source.data, file_name=source.file_name,
             working_group=_group(engine, operator, draft.group_id),
             scope_path=operator.scope_path, encoding=source.encoding, delimiter=source.delimiter,
-            blank=draft.blank, complete=draft.complete,
+            blank=draft.blank, complete=draft.complete, report=report,
         )  # fmt: skip
     except CsvFileError:
         discard_draft(engine, operator.id)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from userbatch.check import progress
 from userbatch.check.issues import Issue
 from userbatch.check.judge import judge
 from userbatch.check.lookup import Lookup, roster
@@ -41,13 +42,15 @@ def check_file(
     delimiter: str | None = None,
     blank: str = BLANK_KEEP,
     complete: bool = False,
+    report: progress.Report = progress.quiet,
 ) -> CheckedSheet:
-    """Read an uploaded file with the current input field settings and check it; returns
-    the checked sheet.
+    """Read an uploaded file with the current input field settings and check it, telling
+    ``report`` each step; returns the checked sheet.
 
     Raises a ``CsvFileError`` subclass for a problem of the whole file.
     """
     columns = load_columns(engine)
+    report(progress.Step(progress.READING, 0.0))
     sheet = read_sheet(
         data, file_name=file_name, columns=columns, encoding=encoding, delimiter=delimiter,
         max_bytes=settings.max_upload_mb * 2**20, max_rows=settings.max_rows,
@@ -57,12 +60,15 @@ def check_file(
         columns=columns, working_group=working_group, scope_path=scope_path,
         min_password_length=settings.password_min_length, blank=blank, complete=complete,
     )  # fmt: skip
-    return check_sheet(engine, sheet, options)
+    return check_sheet(engine, sheet, options, report)
 
 
-def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckedSheet:
-    """Check every row of ``sheet`` against the rules and the database; returns the checked
-    sheet, which keeps ``sheet`` (edited in place by ``recheck``). Writes nothing."""
+def check_sheet(
+    engine: Engine, sheet: Sheet, options: CheckOptions, report: progress.Report = progress.quiet
+) -> CheckedSheet:
+    """Check every row of ``sheet`` against the rules and the database, telling ``report``
+    each step; returns the checked sheet, which keeps ``sheet`` (edited in place by
+    ``recheck``). Writes nothing."""
     lookup = Lookup(engine, options.columns, options.scope_path)
     result = CheckedSheet(sheet, options, lookup)
     if options.complete:
@@ -70,7 +76,7 @@ def check_sheet(engine: Engine, sheet: Sheet, options: CheckOptions) -> CheckedS
             engine, scope_path=options.scope_path, group_path=options.working_group.path,
             by_login=result.by_login,
         )  # fmt: skip
-    _check(result, sheet.cells.index)
+    _check(result, sheet.cells.index, report=report)
     return result
 
 
@@ -131,12 +137,19 @@ def recheck(
     _check(result, pd.Index(edited, dtype="int64"), also=neighbours)
 
 
-def _check(result: CheckResult, rows: pd.Index, *, also: Iterable[int] = ()) -> None:
+def _check(
+    result: CheckResult,
+    rows: pd.Index,
+    *,
+    also: Iterable[int] = (),
+    report: progress.Report = progress.quiet,
+) -> None:
     """(Re-)check the local rules of ``rows``, then judge them, ``also``, and every row
-    that shares a key or an e-mail with them."""
+    that shares a key or an e-mail with them; each step is told to ``report``."""
     whole = len(rows) == len(result.values)
-    _check_cells(result, rows, whole)
+    _check_cells(result, rows, whole, report)
     _index(result, rows, whole)
+    report(progress.at(progress.DIRECTORY))
     keys = result.keys[rows] if not whole else result.keys
     emails = result.emails[rows] if not whole else result.emails
     if result.by_login:
@@ -150,10 +163,11 @@ def _check(result: CheckResult, rows: pd.Index, *, also: Iterable[int] = ()) -> 
         sharing = result.keys.isin(set(keys) - {""}) | result.emails.isin(set(emails) - {""})
         extra = pd.Index([*also, *index[sharing]], dtype="int64")
         affected = index[index.isin(rows.union(extra))]
+    report(progress.at(progress.JUDGING))
     judge(result, affected, whole)
 
 
-def _check_cells(result: CheckResult, rows: pd.Index, whole: bool) -> None:
+def _check_cells(result: CheckResult, rows: pd.Index, whole: bool, report: progress.Report) -> None:
     """Apply each column's rules to the cells of ``rows``: their normalised cells go to
     ``result.values``, their problems (and a wrong number of cells) to ``result.local``."""
     table = result.table
@@ -176,7 +190,8 @@ def _check_cells(result: CheckResult, rows: pd.Index, whole: bool) -> None:
             )
         ]  # fmt: skip
     context = RuleContext(result.by_login, result.options.min_password_length)
-    for column, label in zip(table.columns, table.labels, strict=True):
+    for number, (column, label) in enumerate(zip(table.columns, table.labels, strict=True)):
+        report(progress.cells_step(number, len(table.columns), label))
         outcome = check_column(cells[column.key], column, context)
         if whole:
             result.values[column.key] = outcome.cells

@@ -25,10 +25,10 @@ from userbatch.directory.groups import GroupInfo
 from userbatch.files.decode import DELIMITERS
 from userbatch.files.download import write_download
 from userbatch.ui import keys
-from userbatch.ui.batch import edits, execute, options, sheet
+from userbatch.ui.batch import checking, edits, execute, options, sheet
 from userbatch.ui.batch.state import Checked, drafts, reset
 from userbatch.ui.batch.table import PAGE_SIZE, STATUS_LABELS, grid_page, payload, problem_list
-from userbatch.ui.batch.upload import encoding_picker, group_name, take_file
+from userbatch.ui.batch.upload import encoding_picker, group_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -159,7 +159,7 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, state: Checked) ->
     if encoding is not None or delimiter != sheet.delimiter:
         source = replace(state.source, encoding=encoding or sheet.encoding, delimiter=delimiter)
         was = result.options
-        take_file(
+        checking.checkings().begin(
             app, operator, was.working_group, source, state.version + 1,
             blank=was.blank, complete=was.complete,
         )  # fmt: skip

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from userbatch.batches.drafts import DraftFile, History, Restored, draft_version, restore_draft
+from userbatch.check import progress
+from userbatch.check.progress import Step
 from userbatch.check.slots import BUSY, CheckSlots
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
@@ -103,28 +103,50 @@ class Drafts:
         self._open: OrderedDict[int, Checked] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, app: AppContext, operator: OperatorInfo) -> Checked | None:
-        """The operator's draft: the copy in memory while it is current, else restored.
+    def get(
+        self, app: AppContext, operator: OperatorInfo, report: progress.Report = progress.quiet
+    ) -> Checked | None:
+        """The operator's draft: the copy in memory while it is current, else restored (in
+        one of the server's slots for checks, each step told to ``report``).
 
         Raises ``CsvFileError`` when a restored draft's file can no longer be read (the
         draft is then discarded).
         """
         version = draft_version(app.engine, operator.id)
-        with self._lock:
-            found = self._open.get(operator.id)
-            if version is None:
-                self._open.pop(operator.id, None)
-                return None
-            if found is not None and (found.draft_id, found.edits) == version:
-                self._open.move_to_end(operator.id)
-                return found
-        with check_slot(app, operator):
-            restored = restore_draft(app.engine, app.settings, operator)
+        found = self._current(operator.id, version)
+        if found is not None or version is None:
+            return found
+        settings = app.settings
+        slots = server_slots(settings.checks_at_once, settings.checks_per_operator)
+
+        def waiting(why: str) -> None:
+            report(Step(progress.WAITING, 0.0, why))
+
+        with slots.slot(operator.id, wait_seconds=settings.check_wait_seconds, waiting=waiting):
+            restored = restore_draft(app.engine, settings, operator, report)
         if restored is None:
             return None
         checked = Checked.restored(restored)
         self.put(operator.id, checked)
         return checked
+
+    def stale(self, app: AppContext, operator: OperatorInfo) -> bool:
+        """Whether the operator has a draft whose copy in memory is missing or behind (one
+        that ``get`` restores)."""
+        version = draft_version(app.engine, operator.id)
+        return version is not None and self._current(operator.id, version) is None
+
+    def _current(self, operator_id: int, version: tuple[int, int] | None) -> Checked | None:
+        """The copy in memory of the draft at ``version``, if it is there."""
+        with self._lock:
+            found = self._open.get(operator_id)
+            if version is None:
+                self._open.pop(operator_id, None)
+                return None
+            if found is not None and (found.draft_id, found.edits) == version:
+                self._open.move_to_end(operator_id)
+                return found
+            return None
 
     def put(self, operator_id: int, checked: Checked) -> None:
         with self._lock:
@@ -153,27 +175,6 @@ def server_slots(total: int, per_operator: int) -> CheckSlots:
     return CheckSlots(total, per_operator)
 
 
-@contextmanager
-def check_slot(app: AppContext, operator: OperatorInfo) -> Iterator[None]:
-    """Hold one of the server's slots for a check of ``operator``'s while the ``with`` block
-    runs; while none is free, the page says so where this is called.
-
-    Raises ``FileLimitExceeded`` (``busy``) when none comes free in time.
-    """
-    settings = app.settings
-    slots = server_slots(settings.checks_at_once, settings.checks_per_operator)
-    notices = []
-
-    def waiting(why: str) -> None:
-        notices.append(st.empty())
-        notices[-1].info(why, icon=":material/hourglass_top:")
-
-    with slots.slot(operator.id, wait_seconds=settings.check_wait_seconds, waiting=waiting):
-        for notice in notices:
-            notice.empty()
-        yield
-
-
 def current(app: AppContext, operator: OperatorInfo) -> Screen | None:
     """The screen's state; None before a file is uploaded."""
     state: Screen | None = st.session_state.get(keys.BATCH)
@@ -182,12 +183,19 @@ def current(app: AppContext, operator: OperatorInfo) -> Screen | None:
     try:
         return drafts(app.settings.drafts_in_memory).get(app, operator)
     except CsvFileError as error:
-        if error.code == BUSY:  # the draft is kept: it is read when a slot is free
-            st.warning(f"Your draft is kept, but it cannot be opened yet. {error}")
-            st.button("Try again", type="primary", key=keys.DRAFT_TRY_AGAIN)
-            st.stop()
-        st.warning(f"Your draft could not be read again and was discarded: {error}")
+        unavailable(error)
         return None
+
+
+def unavailable(error: CsvFileError) -> None:
+    """Say why the operator's draft cannot be shown: no slot for its check came free (the
+    draft is kept, and the page stops with "Try again"), or its file can no longer be read
+    (the draft was discarded)."""
+    if error.code == BUSY:
+        st.warning(f"Your draft is kept, but it cannot be opened yet. {error}")
+        st.button("Try again", type="primary", key=keys.DRAFT_TRY_AGAIN)
+        st.stop()
+    st.warning(f"Your draft could not be read again and was discarded: {error}")
 
 
 def put(state: Refused | Stored) -> None:

@@ -9,18 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from userbatch.admin.users import export_users
-from userbatch.batches.drafts import DraftFile, save_draft
+from userbatch.batches.drafts import DraftFile
 from userbatch.batches.store import new_batch_id
-from userbatch.check.run import check_file
-from userbatch.check.state import BLANK_KEEP
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import DOWNLOAD_ONLY_LABELS, ColumnSpec, load_columns
 from userbatch.directory.groups import GroupInfo
-from userbatch.errors import CsvFileError
 from userbatch.files.decode import ENCODINGS
 from userbatch.files.download import write_table
 from userbatch.ui import demo, keys
-from userbatch.ui.batch.state import Checked, Refused, check_slot, drafts, put, reset
+from userbatch.ui.batch import checking
+from userbatch.ui.batch.state import Refused, reset
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 
@@ -65,8 +63,7 @@ def start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
     )
     if pressed and file is not None:
         source = DraftFile(file_name=file.name, data=file.getvalue(), batch_id=new_batch_id())
-        with st.spinner("Checking every row…"):
-            take_file(app, operator, working, source)
+        checking.checkings().begin(app, operator, working, source)
         st.rerun()
 
 
@@ -95,37 +92,6 @@ def group_name(group: GroupInfo) -> str:
     return "the whole organisation" if group.is_root else group.path
 
 
-def take_file(
-    app: AppContext,
-    operator: OperatorInfo,
-    working: GroupInfo,
-    source: DraftFile,
-    version: int = 0,
-    *,
-    blank: str = BLANK_KEEP,
-    complete: bool = False,
-) -> None:
-    """Read and check ``source`` for the working group (with what blank cells do and
-    whether it is a complete list): it becomes the operator's draft (in place of any other),
-    or this tab's refused file, with why."""
-    try:
-        with check_slot(app, operator):
-            result = check_file(
-                app.engine, app.settings, source.data, file_name=source.file_name,
-                working_group=working, scope_path=operator.scope_path,
-                encoding=source.encoding, delimiter=source.delimiter, blank=blank,
-                complete=complete,
-            )  # fmt: skip
-    except CsvFileError as error:
-        put(Refused(source, error, version=version))
-        return
-    draft_id = save_draft(app.engine, app.settings, operator, source, result)
-    drafts(app.settings.drafts_in_memory).put(
-        operator.id, Checked(draft_id, source, result, version=version)
-    )
-    reset()
-
-
 def refused(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Refused) -> None:
     """A file that cannot be checked: the problems, another encoding to try, re-upload."""
     source = state.source
@@ -135,7 +101,9 @@ def refused(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: 
     if state.error.code == "unreadable":
         choice = encoding_picker(source, state.version, "Read the file as")
         if choice is not None:
-            take_file(app, operator, working, replace(source, encoding=choice), state.version)
+            checking.checkings().begin(
+                app, operator, working, replace(source, encoding=choice), state.version
+            )
             st.rerun()
     st.button("Re-upload", on_click=reset, type="primary", key=keys.REUPLOAD_AFTER_ERROR)
 
