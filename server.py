@@ -7,6 +7,8 @@ Redis server and a worker); a plain ``streamlit run app.py`` serves the same scr
 sign-in there lasts only as long as its browser tab and there is no company sign-in.
 """
 
+import gc
+
 import streamlit as st
 from starlette.middleware import Middleware
 
@@ -17,6 +19,11 @@ from userbatch.ui.web import import_screens, routes, streamlit_secrets
 # The screens' modules are imported before the server answers, so that the first page after
 # a start does not wait for them (and no import races the first page's).
 import_screens()
+# What the imports made lives as long as the server: kept out of the collector's full
+# rounds, which otherwise walk it all while holding the interpreter lock that every page
+# and the health check wait for (.streamlit/config.toml turns off Streamlit's own full
+# collection after each page run, for the same reason).
+gc.freeze()
 app = st.App(
     "app.py", routes=routes(), middleware=[Middleware(SecurityHeaders)],
     secrets=streamlit_secrets(get_settings()),

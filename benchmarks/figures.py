@@ -89,6 +89,7 @@ TARGETS: dict[str, Target] = {
     "server_rss_10_drafts_mb": Target(True, 2000, "MB"),
     "page_10_operators_s": Target(True, 10, "s"),
     "server_rss_10_operators_mb": Target(True, 4000, "MB"),
+    "health_10_operators_s": Target(True, 1, "s"),
 }
 
 

@@ -45,7 +45,7 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         (list(TARGETS)[9:12], lambda: pages.figures(sizes, workdir)),
         (list(TARGETS)[12:14], lambda: searching.figures(sizes)),
         (list(TARGETS)[14:16], lambda: drafts.figures(sizes, workdir)),
-        (list(TARGETS)[16:18], lambda: crowd.figures(sizes, workdir)),
+        (list(TARGETS)[16:19], lambda: crowd.figures(sizes, workdir)),
     ]
     figures = []
     for keys, part in parts:

@@ -6,6 +6,7 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,14 @@ def test_there_is_no_pages_folder() -> None:
     # Streamlit treats a 'pages' folder beside the main script as a v1 multipage app: the
     # first visit after a start would run a screen directly, past the sign-in gate.
     assert not (ROOT / "pages").exists()
+
+
+def test_streamlit_does_not_collect_all_garbage_after_every_page_run() -> None:
+    """A full collection after each run of a page holds the interpreter lock for seconds
+    with a few drafts in memory (docs/decisions.md, "The garbage collector")."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert "gc.freeze()" in (ROOT / "server.py").read_text()
 
 
 def test_every_setting_is_on_the_settings_page() -> None:
