@@ -63,10 +63,24 @@ SLOW = (
 )
 
 
+# The longest tests (a minute or more, measured with --durations): run first, so that in
+# parallel none of them starts last while the other workers have nothing left to do.
+LONGEST = (
+    "tests/test_benchmarks.py::test_the_quick_run_measures_every_figure_with_its_target",
+    "tests/browser/test_crowd.py",
+    "tests/fault/test_redis_restart.py",
+    "tests/soak/",
+    "tests/fault/test_killed_worker.py",
+    "tests/browser/test_drafts.py",
+    "tests/fault/test_overlapping_batches.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST))
 
 
 def _unavailable(what: str) -> None:

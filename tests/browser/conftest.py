@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
-from tests.helpers import free_port, serve_until_healthy, settings_env
+from tests.helpers import free_port, serve_until_healthy
+from userbatch.db import open_database
+from userbatch.directory import auth, groups
 from userbatch.settings import Settings
 from userbatch.worker.runtime import stop_process
 
@@ -107,15 +108,19 @@ def set_up(page: Page, url: str, password: str = PASSWORD) -> None:
     page.get_by_text("Signed in as").wait_for()
 
 
-def set_up_by_command(served: Served) -> None:
-    """Set up the served app as a script would: Acme, its admin, Sales>>Tokyo and Support."""
-    env = settings_env(served.settings) | {"USERBATCH_ADMIN_PASSWORD": PASSWORD}
-    for command in (["setup", "--organisation", "Acme", "--admin", "admin"],
-                    ["groups", "add", "Sales>>Tokyo", "Support"]):  # fmt: skip
-        subprocess.run(
-            [sys.executable, "-m", "userbatch", *command], env=env, check=True, timeout=60,
-            capture_output=True,
+def set_up_acme(served: Served) -> None:
+    """Set up the served app as ``userbatch setup`` and ``userbatch groups add`` would (their
+    domain calls, in this process): Acme, its admin, Sales>>Tokyo and Support."""
+    engine = open_database(served.settings)
+    try:
+        auth.initialize(
+            engine, organisation="Acme", login="admin", password=PASSWORD,
+            min_password_length=served.settings.password_min_length,
         )  # fmt: skip
+        for path in ("Sales>>Tokyo", "Support"):
+            groups.add_group(engine, path, scope_path="")
+    finally:
+        engine.dispose()
 
 
 def idle(page: Page) -> None:
@@ -157,7 +162,7 @@ def table_texts(page: Page) -> list[str]:
 def signed_in_with_file(served: Served, page: Page, path: Path, text: str) -> None:
     """A set-up installation, its admin signed in, and ``text`` written to ``path``,
     uploaded and checked."""
-    set_up_by_command(served)
+    set_up_acme(served)
     sign_in(page, served.url)
     path.write_text(text)
     upload_and_check(page, path)

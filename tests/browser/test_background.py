@@ -19,7 +19,7 @@ from tests.browser.conftest import (
     execute,
     idle,
     metric,
-    set_up_by_command,
+    set_up_acme,
     sign_in,
     upload_and_check,
 )
@@ -82,7 +82,7 @@ def test_the_panel_follows_the_job_and_the_history_has_the_results(
 def test_an_executed_batch_is_undone_from_the_history(
     served_app: Served, page: Page, tmp_path: Path
 ) -> None:
-    set_up_by_command(served_app)
+    set_up_acme(served_app)
     sign_in(page, served_app.url)
     path = tmp_path / "wrong.csv"
     path.write_text("Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\n")

@@ -15,7 +15,7 @@ from tests.browser.conftest import (
     edit_cell,
     idle,
     metric,
-    set_up_by_command,
+    set_up_acme,
     sign_in,
     tick_and_delete,
     upload_and_check,
@@ -43,7 +43,7 @@ CORRECTED = (
 
 
 def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_path: Path) -> None:
-    set_up_by_command(served_app)
+    set_up_acme(served_app)
     sign_in(page, served_app.url)
     expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
     idle(page)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
-from tests.browser.conftest import Served, idle, metric, serving, set_up_by_command, sign_in
+from tests.browser.conftest import Served, idle, metric, serving, set_up_acme, sign_in
 from userbatch.db import open_database
 from userbatch.settings import Settings
 
@@ -35,7 +35,7 @@ def test_a_check_shows_its_progress_and_a_reload_follows_it(
     served_on_postgres: Served, page: Page, tmp_path: Path
 ) -> None:
     served = served_on_postgres
-    set_up_by_command(served)
+    set_up_acme(served)
     sign_in(page, served.url)
     path = tmp_path / "users.csv"
     path.write_text(CLEAN)

@@ -17,7 +17,7 @@ from tests.browser.conftest import (
     PASSWORD,
     Served,
     idle,
-    set_up_by_command,
+    set_up_acme,
     sign_in,
 )
 from userbatch.admin.operators import add_operator
@@ -49,7 +49,7 @@ def _grid_logins(page: Page) -> set[str]:
 def test_ten_operators_upload_at_once_and_each_sees_only_their_own(
     served_app: Served, browser: Browser, tmp_path: Path
 ) -> None:
-    set_up_by_command(served_app)
+    set_up_acme(served_app)
     engine = open_database(served_app.settings)
     admin = acting_operator(engine, "admin")
     logins = ["admin"] + [f"operator{n:02d}" for n in range(1, OPERATORS)]

@@ -54,7 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot find the app at {SERVER_FILE}; run from a userbatch checkout")
     settings = _served(open_installation()[0], args.address, args.port)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    with Runtime(settings) as runtime:
+    runtime = Runtime(settings)
+    runtime.start(wait_for_worker=False)  # the worker and the app start side by side
+    try:
         command = [
             sys.executable, "-m", "streamlit", "run", str(SERVER_FILE),
             "--server.port", str(args.port), "--server.address", args.address,
@@ -62,8 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         app = spawn(command, settings=settings, cwd=SERVER_FILE.parent)
         runtime.record("app", app.pid)
-        print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
         try:
+            runtime.worker_ready()
+            print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
             while app.poll() is None:
                 for role in runtime.keep_alive():
                     print(f"userbatch: the {role} had stopped and was started again")
@@ -73,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return EXIT_OK
         finally:
             stop_process(app, timeout=15)
+    finally:
+        runtime.stop()
 
 
 def _served(settings: Settings, address: str, port: int) -> Settings:

@@ -144,8 +144,10 @@ class Runtime:
         self._extra[role] = pid
         self._write_state()
 
-    def start(self, *, timeout: float = 30) -> None:
-        """Start the embedded Redis server and a worker when ``REDIS_URL`` is unset.
+    def start(self, *, timeout: float = 30, wait_for_worker: bool = True) -> None:
+        """Start the embedded Redis server and a worker when ``REDIS_URL`` is unset; without
+        ``wait_for_worker``, return once the worker is started, not yet taking jobs
+        (``worker_ready`` waits for it), so that the caller starts its own meanwhile.
 
         Joins a runtime that another live process already runs. Raises ``RuntimeStartError``
         with the end of the child's log when something does not come up.
@@ -160,11 +162,27 @@ class Runtime:
         try:
             self._start_redis(timeout)
             if self.want_worker:
-                self._start_worker(timeout)
+                self._spawn_worker()
+                if wait_for_worker:
+                    self.worker_ready(timeout=timeout)
         except BaseException:
             self.stop()
             raise
         self._write_state()
+
+    def worker_ready(self, *, timeout: float = 30) -> None:
+        """Wait until the worker this runtime started takes jobs (it is registered in Redis).
+
+        Raises ``RuntimeStartError`` when it stops or does not come up in time."""
+        process = self.worker_process
+        if process is None:
+            return
+        pid = process.pid
+
+        def registered() -> bool:
+            return any(worker.pid == pid for worker in Worker.all(connection=self._redis()))
+
+        self._wait(registered, process, self.log_dir / "worker.log", "worker", timeout)
 
     def stop(self, *, timeout: float = 30) -> None:
         """Stop the worker (letting it finish its job), then the Redis server."""
@@ -188,7 +206,8 @@ class Runtime:
             self._start_redis(timeout)
             restarted.append("redis")
         if self.worker_process and self.worker_process.poll() is not None:
-            self._start_worker(timeout)
+            self._spawn_worker()
+            self.worker_ready(timeout=timeout)
             restarted.append("worker")
         if restarted:
             self._write_state()
@@ -266,17 +285,11 @@ class Runtime:
         )
         self._wait(self._redis_answers, self.redis_process, log, "Redis server", timeout)
 
-    def _start_worker(self, timeout: float) -> None:
-        log = self.log_dir / "worker.log"
+    def _spawn_worker(self) -> None:
         self.worker_process = spawn(
-            [sys.executable, "-m", "userbatch", "worker"], settings=self.settings, log=log
-        )
-        pid = self.worker_process.pid
-
-        def registered() -> bool:
-            return any(worker.pid == pid for worker in Worker.all(connection=self._redis()))
-
-        self._wait(registered, self.worker_process, log, "worker", timeout)
+            [sys.executable, "-m", "userbatch", "worker"], settings=self.settings,
+            log=self.log_dir / "worker.log",
+        )  # fmt: skip
 
     @staticmethod
     def _wait(
