@@ -94,7 +94,7 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     engine = open_database(served_app.settings)
     with session(engine) as db:
         batch_id = db.scalars(select(Batch.id)).one()
-    wait_until(lambda: get_batch(engine, batch_id).state == "finished", timeout=60, what="the job")
+    wait_until(lambda: get_batch(engine, batch_id).state == "finished", timeout=120, what="the job")
     assert get_batch(engine, batch_id).created == 3
     with session(engine) as db:
         sends = db.scalars(select(OutboxMessage.send_at)).all()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from tests.browser.conftest import (
     Served,
@@ -19,7 +20,10 @@ from tests.browser.conftest import (
     table_texts,
     upload_and_check,
 )
-from tests.helpers import wait_until
+from tests.helpers import GENEROUS, wait_until
+from userbatch.batches.history import get_batch
+from userbatch.db import open_database, session
+from userbatch.models import Batch
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +55,13 @@ def test_cells_and_messages_stay_text(served_app: Served, page: Page, tmp_path: 
     upload_and_check(page, upload)
     expect(metric(page, "New")).to_have_text("3")
     execute(page, "is stored and queued: 3 rows")
+    engine = open_database(served_app.settings)  # Manage users shows the users of its run
+    with session(engine) as db:
+        batch_id = db.scalars(select(Batch.id)).one()
+    wait_until(
+        lambda: get_batch(engine, batch_id).state == "finished", timeout=GENEROUS, what="the job"
+    )
+    engine.dispose()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Manage users").click()
     wait_until(lambda: NAMES[1] in table_texts(page), timeout=60, what="the new users")
     _no_live_markup(page)

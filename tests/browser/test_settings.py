@@ -92,7 +92,7 @@ def test_a_custom_field_from_settings_to_stored_users(
     engine = open_database(served_app.settings)
     with session(engine) as db:
         batch_id = db.scalars(select(Batch.id)).one()
-    wait_until(lambda: get_batch(engine, batch_id).state == "finished", timeout=60, what="the job")
+    wait_until(lambda: get_batch(engine, batch_id).state == "finished", timeout=120, what="the job")
     with session(engine) as db:
         courses = {
             login: custom for login, custom in db.execute(select(User.login_id, User.custom))

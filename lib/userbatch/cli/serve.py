@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = spawn(command, settings=settings, cwd=SERVER_FILE.parent)
         runtime.record("app", app.pid)
         try:
-            runtime.worker_ready()
+            runtime.worker_ready(timeout=60)  # it imports beside the app
             print(f"userbatch: serving on http://{args.address}:{args.port} (Ctrl-C stops it)")
             while app.poll() is None:
                 for role in runtime.keep_alive():
