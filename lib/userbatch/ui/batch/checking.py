@@ -93,7 +93,9 @@ class Checkings:
         """Start restoring the operator's draft in a thread of its own (``Drafts.get``);
         returns the operator's check, the one already running if there is one."""
         return self._start(
-            operator.id, Checking(None), _Work(app, operator, drafts(app.settings.drafts_in_memory))
+            operator.id,
+            Checking(None),
+            _Restore(app, operator, drafts(app.settings.drafts_in_memory)),
         )
 
     def _start(self, operator_id: int, checking: Checking, work: _Work) -> Checking:
@@ -127,8 +129,7 @@ class Checkings:
 
 @dataclass
 class _Work:
-    """What a check's thread does: here, restore the operator's draft (``Drafts.get``, which
-    waits for a slot)."""
+    """What a check's thread does (``check``), its outcome kept in the ``Checking``."""
 
     app: AppContext
     operator: OperatorInfo
@@ -143,6 +144,13 @@ class _Work:
             checking.error = error
         finally:
             checking.done.set()
+
+    def check(self, checking: Checking) -> None:
+        raise NotImplementedError
+
+
+class _Restore(_Work):
+    """Restore the operator's draft (``Drafts.get``, which waits for a slot)."""
 
     def check(self, checking: Checking) -> None:
         self.opened.get(self.app, self.operator, checking.report)
