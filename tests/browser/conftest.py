@@ -227,7 +227,10 @@ def tick_and_delete(page: Page, *, row: int) -> None:
 
 
 def metric(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+    """The value of the metric labelled ``label`` this run drew: a metric of the run before,
+    which the page keeps (stale) until this run has drawn its own, is passed over."""
+    drawn = page.locator('[data-testid=stElementContainer]:not([data-stale="true"])')
+    return drawn.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 @pytest.fixture
