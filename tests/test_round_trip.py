@@ -64,7 +64,7 @@ def test_the_download_is_the_upload_format_and_formula_safe(people: World) -> No
 def test_an_unchanged_download_checks_as_unchanged(people: World) -> None:
     result = run_check(people, _download(people))
     assert result.counts == {"new": 0, "update": 0, "unchanged": 3, "error": 0}
-    assert result.sheet.notices == [
+    assert [str(n) for n in result.sheet.notices] == [
         "First login and Creation date are not imported; the values in those columns are ignored."
     ]
 
@@ -118,7 +118,7 @@ def test_the_error_download_corrected_uploads_again(people: World) -> None:
     rows[0][2] = "new@example.com"  # the fix, made in Excel
     again = run_check(people, _write(header, rows))
     assert again.counts == {"new": 1, "update": 0, "unchanged": 0, "error": 0}
-    assert again.sheet.notices == [
+    assert [str(n) for n in again.sheet.notices] == [
         "Message is not imported; the values in that column are ignored."
     ]
 
@@ -128,6 +128,6 @@ def test_the_results_download_uploads_again(people: World, run_batch: RunBatch) 
     run_batch(people, batch_id)
     again = run_check(people, results_file(people.engine, batch_id).decode("utf-8-sig"))
     assert again.counts == {"new": 0, "update": 0, "unchanged": 2, "error": 0}
-    assert again.sheet.notices == [
+    assert [str(n) for n in again.sheet.notices] == [
         "Result and Message are not imported; the values in those columns are ignored."
     ]

@@ -24,14 +24,17 @@ or not in a state that allows it), 2 for bad usage or configuration.
         ├── FileLimitExceeded               too_large, too_many_rows, busy (no slot free)
         └── BadHeader                       duplicate_column, missing_column, unknown_column
 
-Messages are formatted late: an error keeps its ``template`` and parameters, and its text is
-made when it is shown (``str(error)``). Row-level problems of a CSV file are not exceptions:
+Messages are formatted late: an error keeps its ``template`` (a message id of the catalogue)
+or its words (``userbatch.i18n.Text``) and parameters, and its text is made when it is shown
+(``str(error)``), in the reader's language. Row-level problems of a CSV file are not exceptions:
 they are data (``userbatch.check.issues.Issue``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from userbatch.i18n import N_, Sentences, Text, Words, _
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -46,7 +49,7 @@ class UserbatchError(Exception):
     exit_code: ClassVar[int] = EXIT_REFUSED
     template: ClassVar[str] = "{message}"
 
-    def __init__(self, message: str | None = None, /, **params: Any) -> None:
+    def __init__(self, message: Words | None = None, /, **params: Any) -> None:
         if message is not None:
             params["message"] = message
         self.params = params
@@ -58,7 +61,7 @@ class UserbatchError(Exception):
         given as it is wins)."""
         if "message" in self.params:
             return str(self.params["message"])
-        return self.template.format(**self.params)
+        return _(self.template, **self.params)
 
     def __str__(self) -> str:
         return self.message
@@ -83,7 +86,7 @@ class UsageError(UserbatchError):
 class NotFound(UserbatchError):
     """There is no such thing (batch, user, group, template, message)."""
 
-    template = "There is no {what} {key}."
+    template = N_("There is no {what} {key}.")
 
 
 class NotAllowed(UserbatchError):
@@ -98,7 +101,7 @@ class Unconfirmed(Conflict):
     """A batch would change many users (``userbatch.batches.guard``) and was not confirmed by
     typing how many: ``sentence`` says what it would do, ``affected`` is the number."""
 
-    template = "{sentence} To go ahead, confirm the number of users affected: {affected}."
+    template = N_("{sentence} To go ahead, confirm the number of users affected: {affected}.")
 
 
 class Invalid(UserbatchError):
@@ -123,12 +126,12 @@ class CsvFileError(UserbatchError):
     ``problems`` lists ``(code, message)`` pairs; a bad header can have several at once.
     """
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(" ".join(message for _, message in problems))
+    def __init__(self, problems: list[tuple[str, Words]]) -> None:
+        super().__init__(Sentences(*(message for _code, message in problems)))
         self.problems = problems
 
     @classmethod
-    def one(cls, code: str, message: str) -> CsvFileError:
+    def one(cls, code: str, message: Words) -> CsvFileError:
         return cls([(code, message)])
 
     @property
@@ -143,6 +146,15 @@ class UnreadableFile(CsvFileError):
 
 class FileLimitExceeded(CsvFileError):
     """More bytes or rows than the configured limits."""
+
+    @classmethod
+    def rows(cls, max_rows: int) -> CsvFileError:
+        """The error for a file with more than ``max_rows`` rows of users."""
+        return cls.one(
+            "too_many_rows",
+            Text("The file has more than {max:,} rows of users; split it into smaller files.",
+                 max=max_rows),
+        )  # fmt: skip
 
 
 class BadHeader(CsvFileError):

@@ -61,7 +61,7 @@ def test_switching_off_reordering_and_requiring_follow_at_once(world: World) -> 
     assert next(c for c in columns if c.key == "status").required
     result = run_check(world, "Name,Login ID,Status\nTanaka,tanaka01,\nSato,sato0001,Valid\n")
     assert outcome(result) == [("error", ["required"]), ("new", [])]
-    assert result.ordered()[0].issues[0].message == "Status is required."
+    assert str(result.ordered()[0].issues[0].message) == "Status is required."
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,11 @@ def _refused(slots: CheckSlots, operator_id: int) -> tuple[str, list[str]]:
     told: list[str] = []
     with (
         pytest.raises(FileLimitExceeded) as refused,
-        slots.slot(operator_id, wait_seconds=0, waiting=told.append),
+        slots.slot(operator_id, wait_seconds=0, waiting=lambda why: told.append(str(why))),
     ):
         pass
     assert refused.value.code == BUSY
-    return refused.value.problems[0][1], told
+    return str(refused.value.problems[0][1]), told
 
 
 def test_the_slots_in_all_are_shared_by_every_operator() -> None:

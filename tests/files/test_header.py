@@ -34,7 +34,9 @@ def test_a_field_not_in_use_may_stay_as_a_blank_column() -> None:
         data, file_name="x.csv", columns=columns, max_bytes=2**20, max_rows=10, workbook_mb=512
     )
     assert list(sheet.cells.columns) == ["name", "email"]
-    assert sheet.notices == ["The column 'Login ID' is not in use and was ignored."]
+    assert [str(n) for n in sheet.notices] == [
+        "The column 'Login ID' is not in use and was ignored."
+    ]
     filled = data.replace(b",Sato", b"sato0002,Sato")
     with pytest.raises(CsvFileError, match=r"'Login ID' is not in use .*, but row 3 has a value"):
         read_sheet(

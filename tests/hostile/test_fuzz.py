@@ -57,12 +57,12 @@ def test_fuzzing_finds_no_crash(make_settings: Callable[..., Settings]) -> None:
             sheet = read_sheet(data, file_name="x.csv", columns=columns, max_bytes=2**20,
                                max_rows=1000, workbook_mb=512)  # fmt: skip
         except CsvFileError as exc:
-            assert exc.problems and all(code and message for code, message in exc.problems)
+            assert exc.problems and all(code and str(message) for code, message in exc.problems)
             return
         result = check_sheet(world.engine, sheet, options)
         assert sum(result.counts.values()) == sheet.rows
         for row in result.ordered():
             assert row.status in ("new", "update", "unchanged", "error")
-            assert all(issue.row == row.row and issue.message for issue in row.issues)
+            assert all(issue.row == row.row and str(issue.message) for issue in row.issues)
 
     one()

@@ -24,6 +24,7 @@ from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
 from userbatch.directory.groups import normalize_path
 from userbatch.directory.sessions import end_sessions
 from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
+from userbatch.i18n import Sentences
 from userbatch.models import Group, Operator, utcnow
 
 
@@ -210,7 +211,7 @@ def _scope_group(db: Session, role: str, scope_path: str) -> Group | None:
 def _check_password(password: str, *, min_length: int, login: str) -> None:
     problems = password_problems(password, min_length=min_length, login=login)
     if problems:
-        raise Invalid("The password " + "; ".join(problems) + ".")
+        raise Invalid(Sentences(*problems))
 
 
 def _taken(login: str, existing: str) -> str:

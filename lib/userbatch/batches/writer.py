@@ -40,7 +40,7 @@ def _deleted(key: str) -> str:
 
 def _problem(row: PendingRow, checked: RowResult) -> str | None:
     if checked.status == "error":
-        errors = [issue.message for issue in checked.issues if issue.level == "error"]
+        errors = [str(issue.message) for issue in checked.issues if issue.level == "error"]
         return "Since the check: " + " ".join(errors)
     if row.action == "new" and checked.status != "new":
         return (

@@ -21,6 +21,7 @@ from userbatch.check.state import BLANK_KEEP, CheckResult
 from userbatch.crypto.passwords import is_argon2_hash
 from userbatch.directory.fields import MULTI_SEPARATOR
 from userbatch.directory.groups import in_scope
+from userbatch.i18n import Both, Plural, Sentences, Text, Words, did_you_mean
 
 # Fields whose blank cell keeps an existing user's value even when blank cells clear.
 BLANK_KEEPS = ("password", "status", "belong_to")
@@ -56,8 +57,8 @@ def judge(result: CheckResult, rows: pd.Index, whole: bool) -> None:
     for row, user_id in existing[~existing.map(users["_visible"]).astype(bool)].items():
         add(row, Issue(
             row, _label(result, "login_id", "email"), "out_of_scope",
-            f"The user '{users.at[user_id, '_login_id']}' is outside your groups; ask an "
-            "administrator to change this user.",
+            Text("The user '{login}' is outside your groups; ask an administrator to change "
+                 "this user.", login=users.at[user_id, "_login_id"]),
         ))  # fmt: skip
     mine = user_ids.reindex(owners.index)
     other = mine != owners
@@ -69,15 +70,17 @@ def judge(result: CheckResult, rows: pd.Index, whole: bool) -> None:
         if user_id:
             add(row, Issue(
                 row, _label(result, "email"), "email_taken",
-                f"Email '{email}' already belongs to another user (login ID '{login}').",
+                Text("Email '{email}' already belongs to another user (login ID '{login}').",
+                     email=email, login=login),
                 field="email",
             ))  # fmt: skip
         else:
             add(row, Issue(
                 row, _label(result, "email"), "email_exists",
-                f"A user with the e-mail '{email}' already exists, with login ID "
-                f"'{login}'. Login IDs cannot be changed by CSV: to update that user, use "
-                f"login ID '{login}'; to change their login ID, use Edit user.",
+                Text("A user with the e-mail '{email}' already exists, with login ID "
+                     "'{login}'. Login IDs cannot be changed by CSV: to update that user, use "
+                     "login ID '{login}'; to change their login ID, use Edit user.",
+                     email=email, login=login),
                 field="email",
             ))  # fmt: skip
     changes = _changes(result, values, existing)
@@ -125,6 +128,11 @@ def _existing_ids(result: CheckResult, keys: pd.Series) -> pd.Series:
     return found.fillna(0).astype("int64")
 
 
+def _title(result: CheckResult, key: str) -> str | Both:
+    """The name of the column of ``key`` in the reader's language, as messages say it."""
+    return next(column.title for column in result.table.columns if column.key == key)
+
+
 def _label(result: CheckResult, *keys: str) -> str:
     """The label of the first of ``keys`` the table has a column for; "" for none."""
     for key in keys:
@@ -157,11 +165,14 @@ def _duplicates(
     for row, value in filled[filled.isin(list(first))].items():
         others = [other for other in first[value] if other != row][:MAX_ROWS_NAMED]
         more = counted[value] - 1 - len(others)
-        also = ", ".join(map(str, others)) + (f" and {more:,} more" if more else "")
+        rows = ", ".join(map(str, others))
+        also = Text("{rows} and {more:,} more", rows=rows, more=more) if more else rows
         yield row, Issue(
             row, label, code,
-            f"{label} '{shown(values[row])}' appears more than once in the file (also row"
-            f"{'s' if counted[value] > 2 else ''} {also}).",
+            Plural("{label} '{value}' appears more than once in the file (also row {also}).",
+                   "{label} '{value}' appears more than once in the file (also rows {also}).",
+                   counted[value] - 1, label=_title(result, key), value=shown(values[row]),
+                   also=also),
             field=key,
         )  # fmt: skip
 
@@ -185,11 +196,11 @@ def _group_issues(result: CheckResult, values: pd.DataFrame) -> Iterable[tuple[i
             yield row, Issue(row, label, code, text, field="belong_to", suggestion=suggestion)
 
 
-def _judge_groups(result: CheckResult, cell: str) -> list[tuple[str, str, str | None]]:
+def _judge_groups(result: CheckResult, cell: str) -> list[tuple[str, Words, str | None]]:
     """(code, message, suggestion) for each group of a Belong to cell that is unknown or out
     of scope; the suggestion is the cell with the unknown path replaced by the closest
     existing one."""
-    problems: list[tuple[str, str, str | None]] = []
+    problems: list[tuple[str, Words, str | None]] = []
     group_ids, scope_path = result.lookup.group_ids, result.options.scope_path
     paths = split_multi(cell)
     for path in paths:
@@ -199,17 +210,18 @@ def _judge_groups(result: CheckResult, cell: str) -> list[tuple[str, str, str | 
                 MULTI_SEPARATOR.join(dict.fromkeys(close[0] if p == path else p for p in paths))
                 if close and close[0] else None
             )  # fmt: skip
-            hint = f" Did you mean '{shown(close[0])}'?" if suggestion else ""
+            unknown = Text("The group '{path}' does not exist.", path=shown(path))
+            fix = Text("Create it under Groups, or fix the path (parent first, like Sales>>Tokyo).")
             problems.append((
                 "unknown_group",
-                f"The group '{shown(path)}' does not exist.{hint} Create it under Groups, or "
-                "fix the path (parent first, like Sales>>Tokyo).",
+                Sentences(did_you_mean(unknown, shown(close[0]) if suggestion else None), fix),
                 suggestion,
             ))  # fmt: skip
         elif not in_scope(path, scope_path):
             problems.append((
                 "out_of_scope",
-                f"The group '{shown(path)}' is outside your groups ('{scope_path}' and below).",
+                Text("The group '{path}' is outside your groups ('{scope}' and below).",
+                     path=shown(path), scope=scope_path),
                 None,
             ))  # fmt: skip
     return problems
@@ -235,7 +247,8 @@ def _password_issues(
         if is_argon2_hash(password) or not login or login.lower() not in password.lower():
             continue
         yield row, Issue(
-            row, label, "password_policy", f"{label} must not contain the login ID.",
+            row, label, "password_policy",
+            Text("{what} must not contain the login ID.", what=_title(result, "password")),
             field="password",
         )  # fmt: skip
 

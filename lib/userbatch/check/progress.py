@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from userbatch.i18n import Words
+
 # The steps of a check, in order (``WAITING`` and ``SAVING`` are the page's own, before and
 # after the check: a free slot, then the draft written).
 WAITING, READING, CELLS, DIRECTORY, JUDGING, SAVING = (
@@ -20,7 +22,7 @@ class Step:
 
     stage: str
     done: float
-    detail: str = ""
+    detail: Words = ""
 
 
 Report = Callable[[Step], None]

@@ -40,7 +40,7 @@ def to_document(result: CheckedSheet) -> dict[str, Any]:
             "rows": sheet.rows,
         },
         "file_errors": [],
-        "notices": list(sheet.notices),
+        "notices": [str(notice) for notice in sheet.notices],
         "counts": result.counts,
         "rows": [row.as_dict() for row in result.ordered()] + result.suspended(),
     }

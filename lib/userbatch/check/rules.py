@@ -24,6 +24,7 @@ from userbatch.check.suggest import closest, looks_scientific, suggest_date
 from userbatch.crypto.passwords import is_argon2_hash, password_problems
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec
 from userbatch.directory.groups import SEPARATOR as GROUP_SEPARATOR
+from userbatch.i18n import N_, Sentences, Text, did_you_mean
 
 LOGIN_ID_SYMBOLS = "!\"#$%&'()*+,-./:;?[\\]^_`"
 _LOGIN_ID = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]{5,30}")
@@ -55,7 +56,7 @@ class CellProblem:
 
     row: int
     code: str
-    message: str
+    message: Text | Sentences  # words made when shown (userbatch.i18n)
     warning: bool = False
     suggestion: str | None = None  # the cell's text that would fix it, when one is known
 
@@ -93,7 +94,7 @@ def normalize_group_path(path: str) -> str:
     return GROUP_SEPARATOR.join(part.strip() for part in path.split(GROUP_SEPARATOR))
 
 
-def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProblem]]:
+def _full_width(cells: pd.Series, label: object) -> tuple[pd.Series, list[CellProblem]]:
     mask = ~cells.str.isascii()
     if mask.any():
         mask &= cells.str.contains(_FULL_WIDTH)
@@ -104,7 +105,11 @@ def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProbl
         CellProblem(
             row,
             "full_width_converted",
-            f"{label} was typed in full-width characters; it was converted to '{shown(new)}'.",
+            Text(
+                "{label} was typed in full-width characters; it was converted to '{value}'.",
+                label=label,
+                value=shown(new),
+            ),
             warning=True,
         )
         for row, new in converted.items()
@@ -114,33 +119,35 @@ def _full_width(cells: pd.Series, label: str) -> tuple[pd.Series, list[CellProbl
     return cells, problems
 
 
-def _length(cells: pd.Series, label: str, low: int, high: int) -> list[CellProblem]:
+def _length(cells: pd.Series, label: object, low: int, high: int) -> list[CellProblem]:
     lengths = cells.str.len()
     bad = cells[(lengths > 0) & ((lengths < low) | (lengths > high))]
     problems = []
     for row, cell in bad.items():
+        said = {"label": label, "low": low, "high": high, "value": shown(cell), "count": len(cell)}
         if low > 1:
-            rule, code = (
-                f"must be {low}–{high} characters",
-                ("too_short" if len(cell) < low else "too_long"),
-            )
+            code = "too_short" if len(cell) < low else "too_long"
+            text = Text("{label} must be {low}–{high} characters; '{value}' has {count}.", **said)
         else:
-            rule, code = f"must be at most {high} characters", "too_long"
-        problems.append(CellProblem(row, code, f"{label} {rule}; '{shown(cell)}' has {len(cell)}."))
+            code = "too_long"
+            text = Text("{label} must be at most {high} characters; '{value}' has {count}.", **said)
+        problems.append(CellProblem(row, code, text))
     return problems
 
 
-def _required(cells: pd.Series, label: str, why: str = "") -> list[CellProblem]:
-    return [
-        CellProblem(row, "required", f"{label} is required{why}.")
-        for row in cells.index[cells == ""]
-    ]
+def _required(cells: pd.Series, label: object, why: Text | None = None) -> list[CellProblem]:
+    text = (
+        Text("{label} is required.", label=label)
+        if why is None
+        else Text("{label} is required: {why}.", label=label, why=why)
+    )
+    return [CellProblem(row, "required", text) for row in cells.index[cells == ""]]
 
 
 def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
-    cells, problems = _full_width(cells, column.label)
-    problems += _required(cells, column.label, ": it identifies the user")
-    problems += _length(cells, column.label, 5, 30)
+    cells, problems = _full_width(cells, column.title)
+    problems += _required(cells, column.title, Text("it identifies the user"))
+    problems += _length(cells, column.title, 5, 30)
     bad = cells[(cells != "") & ~cells.str.fullmatch(_LOGIN_ID) & cells.str.len().between(5, 30)]
     for row, cell in bad.items():
         wrong = "".join(dict.fromkeys(ch for ch in cell if not _LOGIN_ID_CHAR.match(ch)))
@@ -148,14 +155,20 @@ def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
             CellProblem(
                 row,
                 "invalid_characters",
-                f"{column.label} may contain only half-width letters, digits and "
-                f"{LOGIN_ID_SYMBOLS}; '{shown(cell)}' contains {wrong!r}.",
+                Text(
+                    "{label} may contain only half-width letters, digits and {symbols}; "
+                    "'{value}' contains {wrong}.",
+                    label=column.title,
+                    symbols=LOGIN_ID_SYMBOLS,
+                    value=shown(cell),
+                    wrong=repr(wrong),
+                ),
             )
         )
     return ColumnOutcome(cells, problems)
 
 
-def login_id_problems(login_id: str) -> list[str]:
+def login_id_problems(login_id: str) -> list[Text | Sentences]:
     """The messages of what is wrong with one login ID under the CSV's rules (Edit user
     applies them too); empty when it is fine."""
     column = ColumnSpec("login_id", "Login ID", required=True)
@@ -164,12 +177,14 @@ def login_id_problems(login_id: str) -> list[str]:
 
 
 def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
-    cells, problems = _full_width(cells, column.label)
+    cells, problems = _full_width(cells, column.title)
     if column.required:
         why = (
-            "" if ctx.login_ids_in_use else ": login IDs are not in use, so it identifies the user"
+            None
+            if ctx.login_ids_in_use
+            else Text("login IDs are not in use, so it identifies the user")
         )
-        problems += _required(cells, column.label, why)
+        problems += _required(cells, column.title, why)
     # The plain shape has no length limit; email-validator judges long ones (at most 254).
     unusual = cells[(cells != "") & (~cells.str.fullmatch(_PLAIN_EMAIL) | (cells.str.len() > 254))]
     for row, cell in unusual.items():
@@ -180,15 +195,44 @@ def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutc
                 CellProblem(
                     row,
                     "invalid_email",
-                    f"{column.label} '{shown(cell)}' is not a valid e-mail address: {exc}",
+                    Text(
+                        "{label} '{value}' is not a valid e-mail address: {reason}",
+                        label=column.title,
+                        value=shown(cell),
+                        reason=_email_reason(exc),
+                    ),
                 )
             )
     return ColumnOutcome(cells, problems)
 
 
+# What email-validator says, in sentences of the catalogue: its own where it says exactly
+# one of them, else the kind of fault a part of its words names (its details are English).
+_EMAIL_SAID = {
+    N_("An email address must have an @-sign."), N_("There must be something before the @-sign."),
+    N_("There must be something after the @-sign."),
+    N_("An email address cannot have two periods in a row."),
+    N_("The part after the @-sign is not valid. It should have a period."),
+}  # fmt: skip
+_EMAIL_KINDS = [
+    ("too long", N_("The email address is too long.")),
+    ("before the @-sign", N_("The part before the @-sign is not valid.")),
+    ("after the @-sign", N_("The part after the @-sign is not valid.")),
+    ("character", N_("The email address contains a character that is not allowed.")),
+]
+
+
+def _email_reason(exc: EmailNotValidError) -> Text:
+    said = str(exc)
+    if said in _EMAIL_SAID:
+        return Text(said)
+    kind = next((msgid for part, msgid in _EMAIL_KINDS if part in said), None)
+    return Text(kind or N_("It is not written as an e-mail address is."))
+
+
 def _text(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     low, high = TEXT_LIMITS[column.key]
-    return ColumnOutcome(cells, _length(cells, column.label, max(low, 1), high))
+    return ColumnOutcome(cells, _length(cells, column.title, max(low, 1), high))
 
 
 def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
@@ -197,13 +241,15 @@ def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     for row, cell in cells[cells != ""].items():
         if is_argon2_hash(cell):
             continue
-        for problem in password_problems(cell, min_length=ctx.min_password_length):
-            problems.append(CellProblem(row, "password_policy", f"{column.label} {problem}."))
+        for problem in password_problems(
+            cell, min_length=ctx.min_password_length, what=column.title
+        ):
+            problems.append(CellProblem(row, "password_policy", problem))
     return ColumnOutcome(cells, problems)
 
 
-def did_you_mean(suggestion: str | None) -> str:
-    return f" Did you mean '{shown(suggestion)}'?" if suggestion else ""
+def _maybe(text: Text, suggestion: str | None) -> Text | Sentences:
+    return did_you_mean(text, shown(suggestion) if suggestion else None)
 
 
 def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
@@ -215,8 +261,15 @@ def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
         CellProblem(
             row,
             "invalid_status",
-            f"{column.label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
-            f"'{shown(cell)}' is none of them.{did_you_mean(close[cell])}",
+            _maybe(
+                Text(
+                    "{label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
+                    "'{value}' is none of them.",
+                    label=column.title,
+                    value=shown(cell),
+                ),
+                close[cell],
+            ),
             suggestion=close[cell],
         )
         for row, cell in bad.items()
@@ -248,16 +301,20 @@ def _date(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutco
         if found and found[1]:
             problems.append(CellProblem(
                 row, "excel_serial_date",
-                f"{column.label} '{shown(cell)}' looks like a date that Excel saved as its serial "
-                f"number: {cell} is {found[0]}. In Excel, format the column as a date "
-                "(yyyy-mm-dd) or as Text before saving the file as CSV.",
+                Text("{label} '{value}' looks like a date that Excel saved as its serial "
+                     "number: {number} is {date}. In Excel, format the column as a date "
+                     "(yyyy-mm-dd) or as Text before saving the file as CSV.",
+                     label=column.title, value=shown(cell), number=cell, date=found[0]),
                 suggestion=found[0],
             ))  # fmt: skip
             continue
         problems.append(CellProblem(
             row, "invalid_date",
-            f"{column.label} must be a date like 2025-03-31 (or 2025/03/31); "
-            f"'{shown(cell)}' is not.{did_you_mean(found[0] if found else None)}",
+            _maybe(
+                Text("{label} must be a date like 2025-03-31 (or 2025/03/31); '{value}' is not.",
+                     label=column.title, value=shown(cell)),
+                found[0] if found else None,
+            ),
             suggestion=found[0] if found else None,
         ))  # fmt: skip
     good = parsed.dropna()
@@ -281,8 +338,12 @@ def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Column
         CellProblem(
             row,
             "invalid_group_path",
-            f"{column.label}: '{shown(path)}' has an empty group name; write paths like "
-            "Sales>>Tokyo and separate groups with ||.",
+            Text(
+                "{label}: '{value}' has an empty group name; write paths like Sales>>Tokyo "
+                "and separate groups with ||.",
+                label=column.title,
+                value=shown(path),
+            ),
         )
         for row, cell in bad.items()
         for path in empty_names[cell]
@@ -302,7 +363,7 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
     problems = []
     normalized = cells
     if column.type in CUSTOM_TEXT_LIMITS:
-        problems += _length(cells, column.label, 1, CUSTOM_TEXT_LIMITS[column.type])
+        problems += _length(cells, column.title, 1, CUSTOM_TEXT_LIMITS[column.type])
     elif column.type in ("radio", "pulldown"):
         options = ", ".join(column.options)
         bad = cells[(cells != "") & ~cells.isin(column.options)]
@@ -311,8 +372,15 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
             CellProblem(
                 row,
                 "invalid_option",
-                f"{column.label} must be one of: {options}; '{shown(cell)}' is not."
-                + did_you_mean(close[cell]),
+                _maybe(
+                    Text(
+                        "{label} must be one of: {options}; '{value}' is not.",
+                        label=column.title,
+                        options=options,
+                        value=shown(cell),
+                    ),
+                    close[cell],
+                ),
                 suggestion=close[cell],
             )
             for row, cell in bad.items()
@@ -335,10 +403,24 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
                     CellProblem(
                         row,
                         "invalid_option",
-                        f"{column.label}: {', '.join(repr(w) for w in wrong)} "
-                        f"{'is' if len(wrong) == 1 else 'are'} not among the options "
-                        f"{', '.join(column.options)} (join several with ||)."
-                        + did_you_mean(suggestion),
+                        _maybe(
+                            Text(
+                                "{label}: {wrong} not among the options {options} (join "
+                                "several with ||).",
+                                label=column.title,
+                                wrong=", ".join(repr(w) for w in wrong),
+                                options=", ".join(column.options),
+                            )
+                            if len(wrong) > 1
+                            else Text(
+                                "{label}: {wrong} is not among the options {options} "
+                                "(join several with ||).",
+                                label=column.title,
+                                wrong=repr(wrong[0]),
+                                options=", ".join(column.options),
+                            ),
+                            suggestion,
+                        ),
                         suggestion=suggestion,
                     )
                 )
@@ -367,23 +449,27 @@ def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Colu
     rule = _custom if column.custom else _RULES[column.key]
     outcome = rule(cells, column, ctx)
     if rule is not _date and column.key != "password":
-        outcome.problems.extend(_scientific(cells, column.label))
+        outcome.problems.extend(_scientific(cells, column.title))
     if column.key in _OWN_REQUIRED or not (column.required or column.key == "name"):
         return outcome
-    return ColumnOutcome(outcome.cells, _required(outcome.cells, column.label) + outcome.problems)
+    return ColumnOutcome(outcome.cells, _required(outcome.cells, column.title) + outcome.problems)
 
 
-def _scientific(cells: pd.Series, label: str) -> list[CellProblem]:
+def _scientific(cells: pd.Series, label: object) -> list[CellProblem]:
     """Warnings for cells such as 1.23E+11: digits Excel turned into scientific notation."""
     found = cells[cells.str.contains("E+", case=False, regex=False)]
     return [
         CellProblem(
             row,
             "excel_scientific_notation",
-            f"{label} '{shown(cell)}' looks like a long number that Excel turned into "
-            "scientific notation, losing its last digits. In Excel, format the column as Text "
-            "and type the numbers again (or open the CSV with Data > From Text/CSV, the column "
-            "as Text) before saving.",
+            Text(
+                "{label} '{value}' looks like a long number that Excel turned into "
+                "scientific notation, losing its last digits. In Excel, format the column as "
+                "Text and type the numbers again (or open the CSV with Data > From Text/CSV, "
+                "the column as Text) before saving.",
+                label=label,
+                value=shown(cell),
+            ),
             warning=True,
         )
         for row, cell in found.items()

@@ -27,6 +27,7 @@ from userbatch.check.state import BLANK_KEEP, CheckedSheet, CheckOptions, CheckR
 from userbatch.directory.fields import load_columns
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.reader import Sheet, Table, read_sheet
+from userbatch.i18n import Text
 from userbatch.settings import Settings
 
 
@@ -183,10 +184,14 @@ def _check_cells(result: CheckResult, rows: pd.Index, whole: bool, report: progr
         result.local[row] = [
             Issue(
                 row, "", "wrong_cell_count",
-                f"This row has {table.widths[row]} cells but the header has "
-                f"{len(table.labels)} columns (or more): check for a missing or extra "
-                + ('comma, or a quote (") that is opened but never closed.' if broken
-                   else "comma."),
+                Text("This row has {cells} cells but the header has {columns} columns (or "
+                     "more): check for a missing or extra comma, or a quote (\") that is "
+                     "opened but never closed.", cells=table.widths[row],
+                     columns=len(table.labels))
+                if broken
+                else Text("This row has {cells} cells but the header has {columns} columns "
+                          "(or more): check for a missing or extra comma.",
+                          cells=table.widths[row], columns=len(table.labels)),
             )
         ]  # fmt: skip
     context = RuleContext(result.by_login, result.options.min_password_length)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from userbatch.errors import CsvFileError, FileLimitExceeded
+from userbatch.i18n import Text, Words
 
 BUSY = "busy"  # the code of the file error when no slot came free in time
 
@@ -24,7 +25,7 @@ class CheckSlots:
 
     @contextmanager
     def slot(
-        self, operator_id: int, *, wait_seconds: float, waiting: Callable[[str], None]
+        self, operator_id: int, *, wait_seconds: float, waiting: Callable[[Words], None]
     ) -> Iterator[None]:
         """Hold a slot for ``operator_id`` for the span of the ``with`` block. When none is
         free, ``waiting`` is called once with a sentence saying why, and the slot is waited
@@ -58,24 +59,27 @@ class CheckSlots:
         with self._changed:
             return sum(self._running.values())
 
-    def _busy(self, operator_id: int) -> str | None:
+    def _busy(self, operator_id: int) -> Words | None:
         """Why ``operator_id`` must wait for a slot now, or None when one is free."""
         if self._running[operator_id] >= self.per_operator:
-            return (
-                f"Waiting for a free slot: {self._running[operator_id]} of your uploads are "
-                f"being checked (at most {self.per_operator} at once). This one starts as soon "
-                "as one of them ends."
-            )
+            return Text(
+                "Waiting for a free slot: {count} of your uploads are being checked (at most "
+                "{most} at once). This one starts as soon as one of them ends.",
+                count=self._running[operator_id], most=self.per_operator,
+            )  # fmt: skip
         if sum(self._running.values()) >= self.total:
-            return (
-                f"Waiting for a free slot: the server is checking {self.total} uploads, the "
-                "most it checks at once. Yours starts as soon as one of them ends."
-            )
+            return Text(
+                "Waiting for a free slot: the server is checking {count} uploads, the most it "
+                "checks at once. Yours starts as soon as one of them ends.", count=self.total,
+            )  # fmt: skip
         return None
 
     def _refusal(self, wait_seconds: float) -> CsvFileError:
         return FileLimitExceeded.one(
             BUSY,
-            f"No slot to check the file came free within {wait_seconds:.0f} seconds: the "
-            "server is busy with other uploads. Upload it again in a few minutes.",
+            Text(
+                "No slot to check the file came free within {seconds:.0f} seconds: the "
+                "server is busy with other uploads. Upload it again in a few minutes.",
+                seconds=wait_seconds,
+            ),
         )

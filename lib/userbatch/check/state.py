@@ -21,10 +21,14 @@ from userbatch.check.rules import STATUSES as USER_STATUSES
 from userbatch.directory.fields import ColumnSpec, login_ids_in_use
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.reader import Sheet, Table
+from userbatch.i18n import N_, Words
 
 STATUSES = ("new", "update", "unchanged", "error")
 # The status of a user a complete list leaves out: not a row of the file.
 SUSPEND = "suspend"
+# What each status is called (message ids, shown through the catalogue).
+STATUS_NAMES = {"new": N_("New"), "update": N_("Update"), "unchanged": N_("Unchanged"),
+                "error": N_("Error")}  # fmt: skip
 # What a blank cell of an update does: keep the user's value, or clear it.
 BLANK_KEEP, BLANK_CLEAR = "keep", "clear"
 
@@ -100,7 +104,7 @@ class CheckResult:
         self.issues: dict[int, list[Issue]] = {}
         self.changes: dict[int, dict[str, tuple[str, str]]] = {}
         # Each Belong to text judged so far -> its (code, message) problems.
-        self.group_problems: dict[str, list[tuple[str, str, str | None]]] = {}
+        self.group_problems: dict[str, list[tuple[str, Words, str | None]]] = {}
         # A complete list's roster: by user id, the key, name and status of each user it
         # must name (those of the working group and below, in the operator's scope, who are
         # not suspended).

@@ -15,7 +15,7 @@ from userbatch.batches.history import get_batch, job_document
 from userbatch.batches.store import Invitation
 from userbatch.check.report import to_document
 from userbatch.check.run import check_file
-from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, SUSPEND, CheckedSheet
+from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, STATUS_NAMES, SUSPEND, CheckedSheet
 from userbatch.cli.common import (
     AddCommand,
     ended_well,
@@ -36,6 +36,7 @@ from userbatch.errors import (
 )
 from userbatch.files.decode import DELIMITERS, ENCODINGS
 from userbatch.files.download import write_table
+from userbatch.i18n import _, ngettext
 from userbatch.mail.templates import default_template, template_named
 from userbatch.settings import Settings
 from userbatch.worker.runtime import Runtime
@@ -78,7 +79,9 @@ def _check(
 def _file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:
     return {
         "file": {"name": name, "encoding": None, "delimiter": None, "rows": 0},
-        "file_errors": [{"code": code, "message": message} for code, message in error.problems],
+        "file_errors": [
+            {"code": code, "message": str(message)} for code, message in error.problems
+        ],
         "notices": [],
         "counts": {"new": 0, "update": 0, "unchanged": 0, "error": 0},
         "rows": [],
@@ -87,26 +90,33 @@ def _file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:
 
 def _print_check(result: CheckedSheet) -> None:
     sheet = result.sheet
-    how = ENCODINGS.get(sheet.encoding, sheet.encoding)
+    how = _(ENCODINGS.get(sheet.encoding, sheet.encoding))
     if sheet.delimiter:
-        how += f", {DELIMITERS[sheet.delimiter]}-separated"
-    print(f"{sheet.file_name}: {sheet.rows} rows ({how})")
+        how = _("{encoding}, {delimiter}-separated", encoding=how,
+                delimiter=_(DELIMITERS[sheet.delimiter]))  # fmt: skip
+    print(ngettext("{name}: {n:,} row ({how})", "{name}: {n:,} rows ({how})", sheet.rows,
+                   name=sheet.file_name, how=how))  # fmt: skip
     for notice in sheet.notices:
-        print(f"Notice: {notice}")
+        print(_("Notice: {notice}", notice=notice))
     counts = result.counts
-    print(
-        f"New {counts['new']} · Update {counts['update']} · Unchanged {counts['unchanged']} · "
-        f"Error {counts['error']}" + (f" · Suspend {counts[SUSPEND]}" if SUSPEND in counts else "")
-    )
+    shown = [(_(STATUS_NAMES[status]), counts[status]) for status in STATUS_NAMES]
+    if SUSPEND in counts:
+        shown.append((_("Suspend"), counts[SUSPEND]))
+    print(" · ".join(f"{name} {count:,}" for name, count in shown))
     for row in result.ordered():
         for issue in row.issues:
-            where = f", {issue.column}" if issue.column else ""
-            level = " (warning)" if issue.level == "warning" else ""
-            print(f"Row {row.row}{where}{level}: {issue.message}")
+            where = (
+                _("Row {row}, {column}", row=row.row, column=issue.column)
+                if issue.column
+                else _("Row {row}", row=row.row)
+            )
+            level = _(" (warning)") if issue.level == "warning" else ""
+            print(f"{where}{level}: {issue.message}")
         for label, (old, new) in row.changes.items():
-            print(f"Row {row.row} update, {label}: '{old}' → '{new}'")
+            print(_("Row {row} update, {label}: '{old}' → '{new}'", row=row.row, label=label,
+                    old=old, new=new))  # fmt: skip
     for missing in result.suspended():
-        print(f"Suspend {missing['key']}: not in the file")
+        print(_("Suspend {key}: not in the file", key=missing["key"]))
 
 
 def _checked(

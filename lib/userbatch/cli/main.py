@@ -15,6 +15,7 @@ from typing import Any
 from userbatch.cli import backup, files, groups, jobs, serve
 from userbatch.cli.common import Handler
 from userbatch.errors import EXIT_OK, EXIT_USAGE, UserbatchError
+from userbatch.i18n import LANGUAGES, from_environment, speaking
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--as", dest="as_login", metavar="LOGIN",
         help="act as this operator (default: the first admin)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default=None,
+        help="the language of messages (default: the environment's locale, else English)",
     )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -47,12 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
-    try:
-        code: int = args.handler(args)
-    except UserbatchError as exc:
-        print(f"userbatch: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except FileNotFoundError as exc:
-        print(f"userbatch: {exc.strerror}: {exc.filename}", file=sys.stderr)
-        return EXIT_USAGE
+    with speaking(args.lang or from_environment()):
+        try:
+            code: int = args.handler(args)
+        except UserbatchError as exc:
+            print(f"userbatch: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except FileNotFoundError as exc:
+            print(f"userbatch: {exc.strerror}: {exc.filename}", file=sys.stderr)
+            return EXIT_USAGE
     return code

@@ -24,6 +24,7 @@ from userbatch.errors import (
     UsageError,
     UserbatchError,
 )
+from userbatch.i18n import Sentences
 from userbatch.models import Group, Operator, utcnow
 
 MAX_FAILED_SIGN_INS = 5
@@ -81,7 +82,7 @@ def initialize(
         raise SetupError(f"Organisation name: {exc}") from None
     problems = password_problems(password, min_length=min_password_length, login=login)
     if problems:
-        raise SetupError("The password " + "; ".join(problems) + ".")
+        raise SetupError(Sentences(*problems))
     password_hash = hash_password(password)
     with session(engine) as db, db.begin():
         if db.scalar(select(func.count()).select_from(Operator)):

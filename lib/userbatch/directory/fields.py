@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from userbatch.db import session
+from userbatch.i18n import Both
 from userbatch.models import FieldSetting
 
 CUSTOM_TYPES = ("text", "textarea", "radio", "pulldown", "checkbox")
@@ -74,6 +75,11 @@ class ColumnSpec:
     type: str = "standard"
     options: tuple[str, ...] = ()
     japanese: str | None = None
+
+    @property
+    def title(self) -> str | Both:
+        """The column's name in the reader's language (a custom field's label as it is)."""
+        return Both(self.label, self.japanese) if self.japanese else self.label
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -15,15 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from userbatch.errors import UnreadableFile
+from userbatch.i18n import N_, Sentences, Text
 
+# Their names are message ids: shown through the catalogue (``_(ENCODINGS[key])``).
 ENCODINGS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with BOM",
-    "cp932": "Shift_JIS (CP932)",
-    "utf-16": "UTF-16",
-    "xlsx": "Excel workbook (.xlsx)",
+    "utf-8": N_("UTF-8"),
+    "utf-8-sig": N_("UTF-8 with BOM"),
+    "cp932": N_("Shift_JIS (CP932)"),
+    "utf-16": N_("UTF-16"),
+    "xlsx": N_("Excel workbook (.xlsx)"),
 }
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+DELIMITERS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab")}
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A line with its end: CR LF, CR or LF (as open(newline="") splits, nothing else).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -56,7 +58,9 @@ def decode(data: bytes, encoding: str | None = None) -> Decoded:
                 continue
         raise UnreadableFile.one(
             "unreadable",
-            "The file is not text in UTF-8, Shift_JIS (CP932) or UTF-16, nor an Excel workbook.",
+            Text(
+                "The file is not text in UTF-8, Shift_JIS (CP932) or UTF-16, nor an Excel workbook."
+            ),
         )
     try:
         text = data.decode(encoding)
@@ -64,8 +68,13 @@ def decode(data: bytes, encoding: str | None = None) -> Decoded:
         name = ENCODINGS.get(encoding, encoding)
         raise UnreadableFile.one(
             "unreadable",
-            f"The file cannot be read as {name}: byte 0x{data[exc.start]:02x} at position "
-            f"{exc.start} does not fit. Choose another encoding, or save the file as UTF-8.",
+            Text(
+                "The file cannot be read as {encoding}: byte 0x{byte:02x} at position "
+                "{position} does not fit. Choose another encoding, or save the file as UTF-8.",
+                encoding=name,
+                byte=data[exc.start],
+                position=exc.start,
+            ),
         ) from None
     return Decoded(_text_table(text, data), encoding)
 
@@ -82,14 +91,17 @@ def _text_table(text: str, data: bytes) -> str:
     """``text``, unless it holds NUL bytes or binary data (raises ``UnreadableFile``)."""
     if "\x00" in text:
         hint = (
-            "It looks like UTF-16 without a byte-order mark: save it as UTF-8 (CSV UTF-8 in Excel)."
+            Text("It looks like UTF-16 without a byte-order mark: save it as UTF-8 (CSV UTF-8 "
+                 "in Excel).")
             if data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4
-            else "Is it really a CSV file?"
+            else Text("Is it really a CSV file?")
+        )  # fmt: skip
+        raise UnreadableFile.one(
+            "unreadable", Sentences(Text("The file contains NUL bytes."), hint)
         )
-        raise UnreadableFile.one("unreadable", f"The file contains NUL bytes. {hint}")
     if len(_CONTROL.findall(text[:100_000])) > max(10, len(text[:100_000]) // 100):
         raise UnreadableFile.one(
-            "unreadable", "The file is not a text table (it holds binary data)."
+            "unreadable", Text("The file is not a text table (it holds binary data).")
         )
     return text
 

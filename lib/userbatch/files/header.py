@@ -18,6 +18,7 @@ from userbatch.directory.fields import (
     normalize_label,
 )
 from userbatch.errors import BadHeader
+from userbatch.i18n import Listing, Plural, Text, Words, did_you_mean
 
 # A header's unknown columns are named up to this many; the rest are counted.
 MAX_COLUMNS_NAMED = 10
@@ -31,7 +32,7 @@ class Header:
     labels: list[str]  # the header labels of ``columns``, as written
     positions: list[int]  # cell index of each used column
     width: int  # cells up to the last labelled one
-    notices: list[str]
+    notices: list[Words]
     # Columns of standard fields that are switched off: allowed while their cells are blank.
     unused: dict[int, str] = field(default_factory=dict)
 
@@ -55,7 +56,7 @@ def map_header(header: list[str], columns: list[ColumnSpec]) -> Header:
     }
     suggestions = [label for column in columns for label in column.labels]
 
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Words]] = []
     unknown = 0  # columns no field has; the first ones are named
     used = Header([], [], [], width, [])
     seen: dict[str, str] = {}
@@ -72,8 +73,12 @@ def map_header(header: list[str], columns: list[ColumnSpec]) -> Header:
                 problems.append(
                     (
                         "duplicate_column",
-                        f"The column '{label}' appears twice (also as '{seen[column.key]}'). "
-                        "Keep one of them.",
+                        Text(
+                            "The column '{label}' appears twice (also as '{other}'). Keep one "
+                            "of them.",
+                            label=label,
+                            other=seen[column.key],
+                        ),
                     )
                 )
                 continue
@@ -88,25 +93,29 @@ def map_header(header: list[str], columns: list[ColumnSpec]) -> Header:
     if unknown > MAX_COLUMNS_NAMED:
         problems.append((
             "unknown_column",
-            f"And {unknown - MAX_COLUMNS_NAMED:,} more columns are unknown or have no header.",
+            Text("And {count:,} more columns are unknown or have no header.",
+                 count=unknown - MAX_COLUMNS_NAMED),
         ))  # fmt: skip
     for column in columns:
         if column.required and column.key not in seen:
-            problems.append(("missing_column", f"The required column '{column.label}' is missing."))
+            problems.append((
+                "missing_column",
+                Text("The required column '{label}' is missing.", label=column.title),
+            ))  # fmt: skip
     if problems:
         raise BadHeader(problems)
     if ignored_found:
         used.notices.append(
-            f"{' and '.join(ignored_found)} {'is' if len(ignored_found) == 1 else 'are'} "
-            "not imported; the values in "
-            f"{'that column' if len(ignored_found) == 1 else 'those columns'} are ignored."
-        )
+            Plural("{labels} is not imported; the values in that column are ignored.",
+                   "{labels} are not imported; the values in those columns are ignored.",
+                   len(ignored_found), labels=Listing(ignored_found))
+        )  # fmt: skip
     return used
 
 
-def _unknown_column(position: int, label: str, suggestions: list[str]) -> str:
+def _unknown_column(position: int, label: str, suggestions: list[str]) -> Words:
     if not label:
-        return f"Column {position + 1} has no header. Name it or delete it."
+        return Text("Column {number} has no header. Name it or delete it.", number=position + 1)
     close = difflib.get_close_matches(label, suggestions, n=1, cutoff=0.6)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    return f"The column '{label[:100]}' is unknown.{hint}"
+    unknown = Text("The column '{label}' is unknown.", label=label[:100])
+    return did_you_mean(unknown, close[0] if close else None)

@@ -20,6 +20,7 @@ from userbatch.files.decode import csv_records, decode, sniff_delimiter, utf8_by
 from userbatch.files.header import Header, map_header
 from userbatch.files.rows import Rows, arrow_table, record_rows, table_rows
 from userbatch.files.xlsx import is_workbook, workbook_csv
+from userbatch.i18n import Text, Words
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Sheet(Table):
     sha256: str
     encoding: str  # a key of ``ENCODINGS``
     delimiter: str  # a key of ``DELIMITERS``; "" for a workbook
-    notices: list[str] = field(default_factory=list)
+    notices: list[Words] = field(default_factory=list)
 
 
 @dataclass
@@ -77,12 +78,16 @@ def read_sheet(
     Raises a ``CsvFileError`` subclass for a problem of the whole file.
     """
     if not data.strip():
-        raise UnreadableFile.one("empty_file", "The file is empty.")
+        raise UnreadableFile.one("empty_file", Text("The file is empty."))
     if len(data) > max_bytes:
         raise FileLimitExceeded.one(
             "too_large",
-            f"The file has {len(data) / 2**20:.1f} MB; at most {max_bytes / 2**20:.0f} MB can "
-            "be uploaded. Split it into smaller files.",
+            Text(
+                "The file has {mb:.1f} MB; at most {max:.0f} MB can be uploaded. Split it "
+                "into smaller files.",
+                mb=len(data) / 2**20,
+                max=max_bytes / 2**20,
+            ),
         )
     if encoding == "xlsx" or (encoding is None and is_workbook(data)):
         text = workbook_csv(data, max_bytes=max_bytes, max_rows=max_rows, memory_mb=workbook_mb)
@@ -96,16 +101,23 @@ def read_sheet(
             [
                 (
                     "unknown_column",
-                    f"The column '{label}' is not in use (see Input field settings), but row "
-                    f"{row} has a value in it. Clear or remove the column, or turn the field on.",
+                    Text(
+                        "The column '{label}' is not in use (see Input field settings), but "
+                        "row {row} has a value in it. Clear or remove the column, or turn the "
+                        "field on.",
+                        label=label,
+                        row=row,
+                    ),
                 )
                 for label, row in rows.filled_unused.items()
             ]
         )
     for label in header.unused.values():
-        header.notices.append(f"The column '{label}' is not in use and was ignored.")
+        header.notices.append(
+            Text("The column '{label}' is not in use and was ignored.", label=label)
+        )
     if rows.cells.empty:
-        raise UnreadableFile.one("no_rows", "The file has a header but no rows of users.")
+        raise UnreadableFile.one("no_rows", Text("The file has a header but no rows of users."))
     return Sheet(
         file_name=file_name,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -147,6 +159,8 @@ def _first_record(records: Iterator[list[str]]) -> list[str]:
     try:
         return next(records)
     except StopIteration:
-        raise UnreadableFile.one("empty_file", "The file is empty.") from None
+        raise UnreadableFile.one("empty_file", Text("The file is empty.")) from None
     except csv.Error as exc:
-        raise UnreadableFile.one("unreadable", f"The header row cannot be read: {exc}") from None
+        raise UnreadableFile.one(
+            "unreadable", Text("The header row cannot be read: {reason}", reason=exc)
+        ) from None

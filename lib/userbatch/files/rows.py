@@ -18,9 +18,10 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-from userbatch.errors import CsvFileError, FileLimitExceeded, UnreadableFile
+from userbatch.errors import FileLimitExceeded, UnreadableFile
 from userbatch.files.download import GUARDED, unguard
 from userbatch.files.header import Header
+from userbatch.i18n import Text
 
 
 @dataclass
@@ -81,7 +82,7 @@ def table_rows(table: pa.Table, header: Header, max_rows: int) -> Rows:
     if not kept.all():  # blank rows
         raw, stripped, filled = raw[kept], stripped[kept], filled[kept]
     if len(raw) > max_rows:
-        raise _too_many_rows(max_rows)
+        raise FileLimitExceeded.rows(max_rows)
     widths: dict[int, int] = {}
     beyond = filled.iloc[:, header.width :]
     for number, cells in beyond[beyond.any(axis=1)].iterrows():
@@ -119,7 +120,7 @@ def record_rows(records: Iterator[list[str]], header: Header, max_rows: int) -> 
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) == max_rows:
-                raise _too_many_rows(max_rows)
+                raise FileLimitExceeded.rows(max_rows)
             filled = len(record)
             while filled > header.width and not record[filled - 1].strip():
                 filled -= 1
@@ -135,16 +136,10 @@ def record_rows(records: Iterator[list[str]], header: Header, max_rows: int) -> 
                 )
             )
     except csv.Error as exc:
-        raise UnreadableFile.one("unreadable", f"Row {number + 1} cannot be read: {exc}.") from None
+        raise UnreadableFile.one(
+            "unreadable", Text("Row {row} cannot be read: {reason}.", row=number + 1, reason=exc)
+        ) from None
     keys = [column.key for column in header.columns]
     numbers = pd.Index([number for number, _ in rows], dtype="int64", name="row")
     frame = pd.DataFrame([cells for _, cells in rows], columns=keys, index=numbers, dtype=str)
     return Rows(frame, widths, filled_unused)
-
-
-def _too_many_rows(max_rows: int) -> CsvFileError:
-    """The file error for a file with more than ``max_rows`` rows of users."""
-    return FileLimitExceeded.one(
-        "too_many_rows",
-        f"The file has more than {max_rows:,} rows of users; split it into smaller files.",
-    )

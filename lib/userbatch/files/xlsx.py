@@ -28,6 +28,7 @@ import zipfile
 import zlib
 
 from userbatch.errors import CsvFileError, FileLimitExceeded, UnreadableFile
+from userbatch.i18n import Text
 
 _XLSX_MAGIC = b"PK\x03\x04"
 # A workbook may unpack to this many times the upload limit before it counts as a zip bomb.
@@ -83,38 +84,46 @@ def _refusal(code: int, stderr: bytes, memory_mb: int, max_rows: int) -> CsvFile
     if code == _REFUSED:
         reason = json.loads(stderr.decode().splitlines()[-1])
         if reason["code"] == "too_many_rows":
-            return FileLimitExceeded.one(
-                "too_many_rows",
-                f"The file has more than {max_rows:,} rows of users; split it into smaller files.",
-            )
+            return FileLimitExceeded.rows(max_rows)
         if reason["code"] == "unpacked":
             return FileLimitExceeded.one(
                 "too_large",
-                f"The workbook unpacks to more than {reason['limit'] / 2**20:,.0f} MB, which "
-                "is more than can be read. Split it into smaller workbooks, or save it as "
-                "CSV UTF-8.",
+                Text(
+                    "The workbook unpacks to more than {mb:,.0f} MB, which is more than can "
+                    "be read. Split it into smaller workbooks, or save it as CSV UTF-8.",
+                    mb=reason["limit"] / 2**20,
+                ),
             )
         if reason["code"] != "memory":
             return UnreadableFile.one("unreadable", reason["message"])
     elif code == -signal.SIGXCPU:  # out of CPU time (a SIGKILL is the memory message)
         return FileLimitExceeded.one(
             "too_large",
-            f"Reading the workbook took more than {_CPU_SECONDS // 60} minutes. Split it into "
-            "smaller workbooks, or save it as CSV UTF-8.",
+            Text(
+                "Reading the workbook took more than {minutes} minutes. Split it into "
+                "smaller workbooks, or save it as CSV UTF-8.",
+                minutes=_CPU_SECONDS // 60,
+            ),
         )
     return FileLimitExceeded.one(
         "too_large",
-        f"The workbook needs more than {memory_mb:,} MB of memory to read (Excel keeps every "
-        "cell of a sheet in memory). Split it into smaller workbooks, or save it as CSV UTF-8 "
-        "(File → Save As → CSV UTF-8), which is read a column at a time.",
+        Text(
+            "The workbook needs more than {mb:,} MB of memory to read (Excel keeps every "
+            "cell of a sheet in memory). Split it into smaller workbooks, or save it as CSV "
+            "UTF-8 (File → Save As → CSV UTF-8), which is read a column at a time.",
+            mb=memory_mb,
+        ),
     )
 
 
 def _text_too_large(max_bytes: int) -> CsvFileError:
     return FileLimitExceeded.one(
         "too_large",
-        f"The workbook holds more than {max_bytes / 2**20:,.0f} MB of text, the most a file "
-        "can hold. Split it into smaller workbooks.",
+        Text(
+            "The workbook holds more than {mb:,.0f} MB of text, the most a file can hold. "
+            "Split it into smaller workbooks.",
+            mb=max_bytes / 2**20,
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from userbatch.db import session
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import organisation_name
 from userbatch.errors import Conflict, Invalid, NotFound
+from userbatch.i18n import Sentences
 from userbatch.mail.render import SET_PASSWORD_URL, render
 from userbatch.models import OutboxMessage, User, utcnow
 from userbatch.settings import Settings
@@ -86,7 +87,7 @@ def accept_invitation(
     login_id = invitation_for(engine, token, now=now)
     problems = password_problems(password, min_length=settings.password_min_length, login=login_id)
     if problems:
-        raise Invalid("The password " + "; ".join(problems) + ".")
+        raise Invalid(Sentences(*problems))
     password_hash = hash_password(password)
     with engine.begin() as connection:
         used = connection.execute(

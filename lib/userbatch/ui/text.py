@@ -8,10 +8,12 @@ character, so escaping all of them leaves no construct that a value could open.
 
 import string
 
+from userbatch.i18n import Words
+
 _SPECIAL = frozenset(string.punctuation)
 
 
-def inert(text: str) -> str:
-    """``text`` with every ASCII punctuation character backslash-escaped: Streamlit shows it
-    literally wherever it renders Markdown."""
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+def inert(text: Words) -> str:
+    """``text`` (in the reader's language) with every ASCII punctuation character
+    backslash-escaped: Streamlit shows it literally wherever it renders Markdown."""
+    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in str(text))

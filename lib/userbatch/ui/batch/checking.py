@@ -27,6 +27,7 @@ from userbatch.check.state import BLANK_KEEP
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.errors import CsvFileError
+from userbatch.i18n import Words
 from userbatch.ui import keys
 from userbatch.ui.batch.state import (
     Checked,
@@ -169,7 +170,7 @@ class _Upload(_Work):
         app, source = self.app, checking.source
         assert source is not None
 
-        def waiting(why: str) -> None:
+        def waiting(why: Words) -> None:
             checking.report(Step(progress.WAITING, 0.0, why))
 
         with self.slots.slot(
@@ -226,7 +227,7 @@ def describe(step: Step, file_name: str | None) -> str:
     operator's draft)."""
     match step.stage:
         case progress.WAITING:
-            return step.detail
+            return str(step.detail)
         case progress.READING:
             return f"Reading **{file_name}**…" if file_name else "Opening your draft…"
         case progress.CELLS:

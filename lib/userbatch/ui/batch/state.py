@@ -23,6 +23,7 @@ from userbatch.check.slots import BUSY, CheckSlots
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
+from userbatch.i18n import Words
 from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 
@@ -119,7 +120,7 @@ class Drafts:
         settings = app.settings
         slots = server_slots(settings.checks_at_once, settings.checks_per_operator)
 
-        def waiting(why: str) -> None:
+        def waiting(why: Words) -> None:
             report(Step(progress.WAITING, 0.0, why))
 
         with slots.slot(operator.id, wait_seconds=settings.check_wait_seconds, waiting=waiting):

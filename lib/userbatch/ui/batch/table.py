@@ -107,7 +107,7 @@ def _marks(
         )
         if issue.level == "error":
             mark["level"] = "error"
-        mark["messages"].append({"level": issue.level, "text": issue.message})
+        mark["messages"].append({"level": issue.level, "text": str(issue.message)})
         if issue.suggestion is not None and mark["suggestion"] is None and issue.field:
             text = result.table.cells.at[row.row, issue.field]
             mark.update(
@@ -121,7 +121,7 @@ def problem_list(rows: list[RowResult]) -> None:
     """The whole messages of the rows on the page, listed under the grid too."""
     lines = [
         f"- **Row {row.row}**" + (f", {inert(issue.column)}" if issue.column else "")
-        + (" (warning)" if issue.level == "warning" else "") + f": {inert(issue.message)}"
+        + (" (warning)" if issue.level == "warning" else "") + f": {inert(str(issue.message))}"
         for row in rows
         for issue in row.issues
     ]  # fmt: skip
