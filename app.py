@@ -18,6 +18,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from userbatch.directory.auth import OperatorInfo, needs_setup
+from userbatch.i18n import N_, _
 from userbatch.ui import (
     accept,
     batch,
@@ -25,6 +26,7 @@ from userbatch.ui import (
     groups,
     input_fields,
     jobs,
+    language,
     operators,
     outbox,
     session,
@@ -44,32 +46,34 @@ class Screen:
 
     def page(self, *, default: bool = False, hidden: bool = False) -> StreamlitPage:
         return st.Page(
-            str(self.module.__file__), title=self.title, icon=self.icon, url_path=self.url_path,
+            str(self.module.__file__), title=_(self.title), icon=self.icon, url_path=self.url_path,
             default=default, visibility="hidden" if hidden else "visible",
         )  # fmt: skip
 
 
+# Sections and titles are message ids, shown in the reader's language.
 SECTIONS: dict[str, list[Screen]] = {
-    "Batch operation (CSV)": [
-        Screen(batch, "batch_upload", "Batch user registration/update", ":material/upload_file:"),
+    N_("Batch operation (CSV)"): [
+        Screen(batch, "batch_upload", N_("Batch user registration/update"),
+               ":material/upload_file:"),
     ],
-    "Users": [
-        Screen(users, "users", "Manage users", ":material/group:"),
-        Screen(groups, "groups", "Groups", ":material/account_tree:"),
+    N_("Users"): [
+        Screen(users, "users", N_("Manage users"), ":material/group:"),
+        Screen(groups, "groups", N_("Groups"), ":material/account_tree:"),
     ],
-    "Settings": [
-        Screen(input_fields, "input_fields", "Input field settings", ":material/tune:"),
-        Screen(email_templates, "email_templates", "E-mail templates", ":material/mail:"),
-        Screen(operators, "operators", "Operators", ":material/badge:", admin_only=True),
+    N_("Settings"): [
+        Screen(input_fields, "input_fields", N_("Input field settings"), ":material/tune:"),
+        Screen(email_templates, "email_templates", N_("E-mail templates"), ":material/mail:"),
+        Screen(operators, "operators", N_("Operators"), ":material/badge:", admin_only=True),
     ],
-    "Background processing": [
-        Screen(jobs, "background", "Background processing", ":material/sync:"),
-        Screen(outbox, "outbox", "Outbox", ":material/outbox:"),
+    N_("Background processing"): [
+        Screen(jobs, "background", N_("Background processing"), ":material/sync:"),
+        Screen(outbox, "outbox", N_("Outbox"), ":material/outbox:"),
     ],
-}
+}  # fmt: skip
 SCREENS = [screen for screens in SECTIONS.values() for screen in screens]
 # Reachable without signing in: the page an invitation links to.
-PUBLIC = Screen(accept, "accept", "Set your password", ":material/key:")
+PUBLIC = Screen(accept, "accept", N_("Set your password"), ":material/key:")
 
 
 def gate(render: Callable[[], None], title: str) -> list[StreamlitPage]:
@@ -77,20 +81,20 @@ def gate(render: Callable[[], None], title: str) -> list[StreamlitPage]:
     return [
         st.Page(render, title=title, url_path=screen.url_path, default=index == 0)
         for index, screen in enumerate(SCREENS)
-    ] + [st.Page(str(PUBLIC.module.__file__), title=PUBLIC.title, url_path=PUBLIC.url_path)]
+    ] + [st.Page(str(PUBLIC.module.__file__), title=_(PUBLIC.title), url_path=PUBLIC.url_path)]
 
 
 def screens_for(operator: OperatorInfo) -> dict[str, list[StreamlitPage]]:
     """The sections and screens this operator may open; the first screen is the default."""
     sections = {
-        section: [
+        _(section): [
             screen.page(default=screen == SCREENS[0])
             for screen in screens
             if operator.is_admin or not screen.admin_only
         ]
         for section, screens in SECTIONS.items()
     }
-    sections["Background processing"].append(PUBLIC.page(hidden=True))
+    sections[_("Background processing")].append(PUBLIC.page(hidden=True))
     return sections
 
 
@@ -100,13 +104,15 @@ st.set_page_config(page_title="userbatch", page_icon="👥", layout="wide")
 app = app_context()
 
 if needs_setup(app.engine):
-    st.navigation(gate(lambda: session.first_run_form(app), "Set-up"), position="hidden").run()
+    language.speak(app, None)
+    st.navigation(gate(lambda: session.first_run_form(app), _("Set-up")), position="hidden").run()
     st.stop()
 
 operator = session.current_operator(app)
 session.exchange_cookie()  # after: a company sign-in opens its session just above
+language.speak(app, operator)
 if operator is None:
-    st.navigation(gate(lambda: session.sign_in_form(app), "Sign in"), position="hidden").run()
+    st.navigation(gate(lambda: session.sign_in_form(app), _("Sign in")), position="hidden").run()
     st.stop()
 
 sidebar.render(app, operator)

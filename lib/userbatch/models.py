@@ -161,6 +161,8 @@ class Operator(Base):
     # Where the operator hears that their batches ended (None: nowhere), and whether to.
     email: Mapped[str | None] = mapped_column(String(254))
     notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The language the operator chose for the screens ('en', 'ja'); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(8))
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import World
 from tests.helpers import settings_env
-from userbatch.cli.main import main
+from userbatch.cli.main import COMMANDS, build_parser, main
 from userbatch.db import open_database
 from userbatch.settings import Settings
 
@@ -34,6 +34,23 @@ def cli(
         return code, captured.out, captured.err
 
     return run
+
+
+def _commands(parser: object) -> set[str]:
+    choices = next(
+        action.choices
+        for action in parser._actions  # type: ignore[attr-defined]
+        if action.dest == "command"
+    )
+    return set(choices)
+
+
+def test_each_command_is_found_by_its_module_alone() -> None:
+    """The parser of one command (what ``main`` builds for it) knows that command: no
+    command is missing from ``COMMANDS``, nor named there for the wrong module."""
+    assert set(COMMANDS) == _commands(build_parser())
+    for command in COMMANDS:
+        assert command in _commands(build_parser(command))
 
 
 def _file(tmp_path: Path, text: str, name: str = "users.csv", encoding: str = "utf-8") -> str:

@@ -22,7 +22,7 @@ from userbatch.i18n import (
 )
 from userbatch.i18n.catalogue import extract, placeholders, read
 
-JAPANESE_WORDS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+JAPANESE_WORDS = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
 # Names that Japanese writes as English does.
 SAME_IN_BOTH = {"UTF-8", "UTF-16", "Shift_JIS (CP932)"}
 

@@ -61,7 +61,7 @@ def test_a_check_waiting_for_a_slot_says_so_and_a_second_upload_follows_it(
     with held_slot(slots, world.admin.id), held_slot(slots, world.admin.id):
         checking = _begin(world, CLEAN)
         assert checking.step.stage == WAITING  # told at once, in the check's thread
-        assert checking.step.detail.startswith("Waiting for a free slot: 2 of your uploads")
+        assert str(checking.step.detail).startswith("Waiting for a free slot: 2 of your uploads")
         assert _begin(world, b"Login ID\r\nother01\r\n", "other.csv") is checking
         assert checkings().pending(world.admin.id) is checking
         assert not checking.done.is_set()

@@ -24,7 +24,7 @@ from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
 from userbatch.directory.groups import normalize_path
 from userbatch.directory.sessions import end_sessions
 from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
-from userbatch.i18n import Sentences
+from userbatch.i18n import LANGUAGES, Sentences, Text
 from userbatch.models import Group, Operator, utcnow
 
 
@@ -246,6 +246,20 @@ def own_notices(engine: Engine, actor: OperatorInfo) -> Notices:
     with session(engine) as db:
         operator = _target(db, actor.id)
         return Notices(operator.email or "", operator.notify)
+
+
+def own_language(engine: Engine, actor: OperatorInfo) -> str | None:
+    """The language the operator chose for the screens; None when they chose none."""
+    with session(engine) as db:
+        return _target(db, actor.id).language
+
+
+def set_own_language(engine: Engine, actor: OperatorInfo, language: str) -> None:
+    """Remember ``language`` (one of ``userbatch.i18n.LANGUAGES``) as the operator's."""
+    if language not in LANGUAGES:
+        raise Invalid(Text("There is no language '{language}'.", language=language))
+    with session(engine) as db, db.begin():
+        _target(db, actor.id).language = language
 
 
 def set_own_notices(engine: Engine, actor: OperatorInfo, *, email: str, notify: bool) -> Notices:

@@ -6,6 +6,7 @@ from typing import Any
 
 from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.directory.fields import MESSAGE_LABEL
+from userbatch.i18n import _
 
 
 def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
@@ -19,8 +20,8 @@ def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
     rows = []
     for number, row_cells in zip(numbers, cells, strict=True):
         messages = [
-            f"Row {number}" + (f", {issue.column}" if issue.column else "")
-            + f": {issue.message}"
+            (_("Row {row}, {column}", row=number, column=issue.column) if issue.column
+             else _("Row {row}", row=number)) + f": {issue.message}"
             for issue in result.issues.get(number, ())
             if issue.level == "error"
         ]  # fmt: skip

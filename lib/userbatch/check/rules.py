@@ -24,7 +24,7 @@ from userbatch.check.suggest import closest, looks_scientific, suggest_date
 from userbatch.crypto.passwords import is_argon2_hash, password_problems
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec
 from userbatch.directory.groups import SEPARATOR as GROUP_SEPARATOR
-from userbatch.i18n import N_, Sentences, Text, did_you_mean
+from userbatch.i18n import N_, Plural, Sentences, Text, did_you_mean
 
 LOGIN_ID_SYMBOLS = "!\"#$%&'()*+,-./:;?[\\]^_`"
 _LOGIN_ID = re.compile(r"[A-Za-z0-9" + re.escape(LOGIN_ID_SYMBOLS) + r"]{5,30}")
@@ -101,17 +101,9 @@ def _full_width(cells: pd.Series, label: object) -> tuple[pd.Series, list[CellPr
     if not mask.any():
         return cells, []
     converted = cells[mask].map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
+    said = "{label} was typed in full-width characters; it was converted to '{value}'."
     problems = [
-        CellProblem(
-            row,
-            "full_width_converted",
-            Text(
-                "{label} was typed in full-width characters; it was converted to '{value}'.",
-                label=label,
-                value=shown(new),
-            ),
-            warning=True,
-        )
+        CellProblem(row, "full_width_converted", Text(said, label=label, value=shown(new)), True)
         for row, new in converted.items()
     ]
     cells = cells.copy()
@@ -136,11 +128,8 @@ def _length(cells: pd.Series, label: object, low: int, high: int) -> list[CellPr
 
 
 def _required(cells: pd.Series, label: object, why: Text | None = None) -> list[CellProblem]:
-    text = (
-        Text("{label} is required.", label=label)
-        if why is None
-        else Text("{label} is required: {why}.", label=label, why=why)
-    )
+    text = Text("{label} is required.", label=label) if why is None else Text(
+        "{label} is required: {why}.", label=label, why=why)  # fmt: skip
     return [CellProblem(row, "required", text) for row in cells.index[cells == ""]]
 
 
@@ -151,20 +140,11 @@ def _login_id(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     bad = cells[(cells != "") & ~cells.str.fullmatch(_LOGIN_ID) & cells.str.len().between(5, 30)]
     for row, cell in bad.items():
         wrong = "".join(dict.fromkeys(ch for ch in cell if not _LOGIN_ID_CHAR.match(ch)))
-        problems.append(
-            CellProblem(
-                row,
-                "invalid_characters",
-                Text(
-                    "{label} may contain only half-width letters, digits and {symbols}; "
-                    "'{value}' contains {wrong}.",
-                    label=column.title,
-                    symbols=LOGIN_ID_SYMBOLS,
-                    value=shown(cell),
-                    wrong=repr(wrong),
-                ),
-            )
-        )
+        problems.append(CellProblem(row, "invalid_characters", Text(
+            "{label} may contain only half-width letters, digits and {symbols}; '{value}' "
+            "contains {wrong}.", label=column.title, symbols=LOGIN_ID_SYMBOLS,
+            value=shown(cell), wrong=repr(wrong),
+        )))  # fmt: skip
     return ColumnOutcome(cells, problems)
 
 
@@ -179,11 +159,9 @@ def login_id_problems(login_id: str) -> list[Text | Sentences]:
 def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutcome:
     cells, problems = _full_width(cells, column.title)
     if column.required:
-        why = (
-            None
-            if ctx.login_ids_in_use
-            else Text("login IDs are not in use, so it identifies the user")
-        )
+        why = None if ctx.login_ids_in_use else Text(
+            "login IDs are not in use, so it identifies the user"
+        )  # fmt: skip
         problems += _required(cells, column.title, why)
     # The plain shape has no length limit; email-validator judges long ones (at most 254).
     unusual = cells[(cells != "") & (~cells.str.fullmatch(_PLAIN_EMAIL) | (cells.str.len() > 254))]
@@ -191,18 +169,10 @@ def _email(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOutc
         try:
             validate_email(cell, check_deliverability=False)
         except EmailNotValidError as exc:
-            problems.append(
-                CellProblem(
-                    row,
-                    "invalid_email",
-                    Text(
-                        "{label} '{value}' is not a valid e-mail address: {reason}",
-                        label=column.title,
-                        value=shown(cell),
-                        reason=_email_reason(exc),
-                    ),
-                )
-            )
+            problems.append(CellProblem(row, "invalid_email", Text(
+                "{label} '{value}' is not a valid e-mail address: {reason}",
+                label=column.title, value=shown(cell), reason=_email_reason(exc),
+            )))  # fmt: skip
     return ColumnOutcome(cells, problems)
 
 
@@ -241,10 +211,8 @@ def _password(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnO
     for row, cell in cells[cells != ""].items():
         if is_argon2_hash(cell):
             continue
-        for problem in password_problems(
-            cell, min_length=ctx.min_password_length, what=column.title
-        ):
-            problems.append(CellProblem(row, "password_policy", problem))
+        said = password_problems(cell, min_length=ctx.min_password_length, what=column.title)
+        problems += [CellProblem(row, "password_policy", problem) for problem in said]
     return ColumnOutcome(cells, problems)
 
 
@@ -258,22 +226,12 @@ def _status(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
     names = [*STATUSES.values(), *(alias for alias in STATUS_ALIASES if not alias.isascii())]
     close = {cell: closest(cell, names) for cell in bad.unique()}
     problems = [
-        CellProblem(
-            row,
-            "invalid_status",
-            _maybe(
-                Text(
-                    "{label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); "
-                    "'{value}' is none of them.",
-                    label=column.title,
-                    value=shown(cell),
-                ),
-                close[cell],
-            ),
-            suggestion=close[cell],
-        )
+        CellProblem(row, "invalid_status", _maybe(Text(
+            "{label} must be Valid, Invalid or Suspended (有効, 無効, 一時停止); '{value}' is "
+            "none of them.", label=column.title, value=shown(cell),
+        ), close[cell]), suggestion=close[cell])
         for row, cell in bad.items()
-    ]
+    ]  # fmt: skip
     normalized = canonical.map(STATUSES).fillna(cells).where(cells != "", "")
     return ColumnOutcome(normalized.astype(str), problems)
 
@@ -335,19 +293,13 @@ def _belong_to(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Column
     }
     bad = filled[filled.isin([cell for cell, found in empty_names.items() if found])]
     problems = [
-        CellProblem(
-            row,
-            "invalid_group_path",
-            Text(
-                "{label}: '{value}' has an empty group name; write paths like Sales>>Tokyo "
-                "and separate groups with ||.",
-                label=column.title,
-                value=shown(path),
-            ),
-        )
+        CellProblem(row, "invalid_group_path", Text(
+            "{label}: '{value}' has an empty group name; write paths like Sales>>Tokyo and "
+            "separate groups with ||.", label=column.title, value=shown(path),
+        ))
         for row, cell in bad.items()
         for path in empty_names[cell]
-    ]
+    ]  # fmt: skip
     joined = {cell: MULTI_SEPARATOR.join(cell_paths) for cell, cell_paths in paths.items()}
     return ColumnOutcome(_replace(cells, filled.map(joined)), problems)
 
@@ -369,22 +321,12 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
         bad = cells[(cells != "") & ~cells.isin(column.options)]
         close = {cell: closest(cell, column.options) for cell in bad.unique()}
         problems += [
-            CellProblem(
-                row,
-                "invalid_option",
-                _maybe(
-                    Text(
-                        "{label} must be one of: {options}; '{value}' is not.",
-                        label=column.title,
-                        options=options,
-                        value=shown(cell),
-                    ),
-                    close[cell],
-                ),
-                suggestion=close[cell],
-            )
+            CellProblem(row, "invalid_option", _maybe(Text(
+                "{label} must be one of: {options}; '{value}' is not.", label=column.title,
+                options=options, value=shown(cell),
+            ), close[cell]), suggestion=close[cell])
             for row, cell in bad.items()
-        ]
+        ]  # fmt: skip
     elif column.type == "checkbox":
         parts = cells[cells != ""].map(split_multi)
         normalized = _replace(cells, parts.map(MULTI_SEPARATOR.join))
@@ -399,31 +341,16 @@ def _custom(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> ColumnOut
                     MULTI_SEPARATOR.join(dict.fromkeys(p for p in fixed if p))
                     if all(fixed) else None
                 )  # fmt: skip
-                problems.append(
-                    CellProblem(
-                        row,
-                        "invalid_option",
-                        _maybe(
-                            Text(
-                                "{label}: {wrong} not among the options {options} (join "
-                                "several with ||).",
-                                label=column.title,
-                                wrong=", ".join(repr(w) for w in wrong),
-                                options=", ".join(column.options),
-                            )
-                            if len(wrong) > 1
-                            else Text(
-                                "{label}: {wrong} is not among the options {options} "
-                                "(join several with ||).",
-                                label=column.title,
-                                wrong=repr(wrong[0]),
-                                options=", ".join(column.options),
-                            ),
-                            suggestion,
-                        ),
-                        suggestion=suggestion,
-                    )
+                said = Plural(
+                    "{label}: {wrong} is not among the options {options} (join several with ||).",
+                    "{label}: {wrong} are not among the options {options} (join several with ||).",
+                    len(wrong),
+                    label=column.title,
+                    wrong=", ".join(repr(w) for w in wrong),
+                    options=", ".join(column.options),
                 )
+                problems.append(CellProblem(row, "invalid_option", _maybe(said, suggestion),
+                                            suggestion=suggestion))  # fmt: skip
     return ColumnOutcome(normalized, problems)
 
 
@@ -458,20 +385,15 @@ def check_column(cells: pd.Series, column: ColumnSpec, ctx: RuleContext) -> Colu
 def _scientific(cells: pd.Series, label: object) -> list[CellProblem]:
     """Warnings for cells such as 1.23E+11: digits Excel turned into scientific notation."""
     found = cells[cells.str.contains("E+", case=False, regex=False)]
+    said = (
+        "{label} '{value}' looks like a long number that Excel turned into scientific "
+        "notation, losing its last digits. In Excel, format the column as Text and type the "
+        "numbers again (or open the CSV with Data > From Text/CSV, the column as Text) before "
+        "saving."
+    )
     return [
-        CellProblem(
-            row,
-            "excel_scientific_notation",
-            Text(
-                "{label} '{value}' looks like a long number that Excel turned into "
-                "scientific notation, losing its last digits. In Excel, format the column as "
-                "Text and type the numbers again (or open the CSV with Data > From Text/CSV, "
-                "the column as Text) before saving.",
-                label=label,
-                value=shown(cell),
-            ),
-            warning=True,
-        )
+        CellProblem(row, "excel_scientific_notation", Text(said, label=label, value=shown(cell)),
+                    warning=True)
         for row, cell in found.items()
         if looks_scientific(cell)
-    ]
+    ]  # fmt: skip

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from userbatch.batches.history import get_batch
 from userbatch.db import open_database
 from userbatch.models import Batch, BatchState
 from userbatch.settings import Settings, get_settings
@@ -42,6 +41,9 @@ def write_output(data: bytes, output: str | None) -> None:
 
 
 def wait_for_batch(engine: Engine, batch_id: str, *, quiet: bool) -> Batch:
+    # Imported here: the history's pandas would slow every command's start, serve's too.
+    from userbatch.batches.history import get_batch
+
     last = -1
     while True:
         batch = get_batch(engine, batch_id)

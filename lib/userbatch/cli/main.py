@@ -9,17 +9,37 @@ usage or configuration. Each error class carries its own (``userbatch.errors``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Any
 
-from userbatch.cli import backup, files, groups, jobs, serve
 from userbatch.cli.common import Handler
 from userbatch.errors import EXIT_OK, EXIT_USAGE, UserbatchError
 from userbatch.i18n import LANGUAGES, from_environment, speaking
 
+# The module of each command. Only the module of the command asked for is imported (all of
+# them for help or a mistake): ``serve`` and the worker it starts need no pandas, and
+# importing every command's domain takes seconds.
+MODULES = ("serve", "files", "groups", "jobs", "backup")
+COMMANDS = {
+    "serve": "serve", "worker": "serve", "setup": "serve", "template": "files",
+    "export": "files", "check": "files", "import": "files", "groups": "groups",
+    "jobs": "jobs", "backup": "backup", "restore": "backup",
+}  # fmt: skip
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command; each sets ``handler`` to the function that runs it."""
+
+def _asked(argv: list[str] | None) -> str | None:
+    """The command ``argv`` asks for, when it names one before anything else."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--as")
+    options.add_argument("--lang")
+    _known, rest = options.parse_known_args(argv)
+    return rest[0] if rest and rest[0] in COMMANDS else None
+
+
+def build_parser(command_asked: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (of ``command_asked`` alone, when given); each sets
+    ``handler`` to the function that runs it."""
     parser = argparse.ArgumentParser(
         prog="userbatch", description="Register and update user accounts in bulk from CSV files."
     )
@@ -40,14 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    for group in (serve, files, groups, jobs, backup):
-        group.add_commands(command)
+    modules = (COMMANDS[command_asked],) if command_asked else MODULES
+    for name in modules:
+        importlib.import_module(f"userbatch.cli.{name}").add_commands(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
+    parser = build_parser(_asked(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:

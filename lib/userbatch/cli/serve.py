@@ -19,7 +19,6 @@ from userbatch.cli.common import AddCommand, open_installation
 from userbatch.directory import auth
 from userbatch.errors import EXIT_OK, ConfigError
 from userbatch.settings import Settings, get_settings
-from userbatch.worker.maintenance import run_worker
 from userbatch.worker.runtime import Runtime, spawn, stop_process
 
 # server.py (Streamlit's ASGI app around the screens of app.py, with the sign-in cookie's
@@ -97,6 +96,9 @@ def _served(settings: Settings, address: str, port: int) -> Settings:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run an RQ worker with the scheduler."""
+    # Imported here: what the jobs need (pandas, the check) is no part of ``serve``'s start.
+    from userbatch.worker.maintenance import run_worker
+
     run_worker(get_settings(), burst=args.burst)
     return EXIT_OK
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from userbatch.db import session
-from userbatch.i18n import Both
+from userbatch.i18n import N_, Both, Sentences, Text, Words
 from userbatch.models import FieldSetting
 
 CUSTOM_TYPES = ("text", "textarea", "radio", "pulldown", "checkbox")
@@ -45,22 +45,30 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
 }
 
 # What each standard field accepts, for the explanation next to the template download.
-RULES: dict[str, str] = {
-    "login_id": "5–30 half-width letters, digits or symbols; unique; the key of each user. "
-    "Cannot be changed by CSV (use Edit user).",
-    "name": "Required, at most 50 characters.",
-    "display_name": "Optional, 3–50 characters.",
-    "email": "A valid e-mail address, unique over all users.",
-    "password": "Optional. New user: blank means the invitation lets them set one. Update: "
-    "blank keeps the password. At least {min_length} characters with a letter and a digit, "
-    "not containing the login ID. An argon2 hash ($argon2id$…) is taken as it is.",
-    "department": "Optional, at most 100 characters.",
-    "position": "Optional, at most 100 characters.",
-    "status": "Valid, Invalid or Suspended (有効, 無効, 一時停止). Blank: Valid for a new user, "
-    "unchanged for an update.",
-    "expiration_date": "Optional date, YYYY-MM-DD or YYYY/MM/DD.",
-    "belong_to": "Group paths separated by ||, parent first with >> (Sales>>Tokyo||Support). "
-    "Blank: the working group for a new user, unchanged for an update.",
+RULES: dict[str, str] = {  # message ids, shown through the catalogue
+    "login_id": N_(
+        "5–30 half-width letters, digits or symbols; unique; the key of each user. "
+        "Cannot be changed by CSV (use Edit user)."
+    ),
+    "name": N_("Required, at most 50 characters."),
+    "display_name": N_("Optional, 3–50 characters."),
+    "email": N_("A valid e-mail address, unique over all users."),
+    "password": N_(
+        "Optional. New user: blank means the invitation lets them set one. Update: "
+        "blank keeps the password. At least {min_length} characters with a letter and a digit, "
+        "not containing the login ID. An argon2 hash ($argon2id$…) is taken as it is."
+    ),
+    "department": N_("Optional, at most 100 characters."),
+    "position": N_("Optional, at most 100 characters."),
+    "status": N_(
+        "Valid, Invalid or Suspended (有効, 無効, 一時停止). Blank: Valid for a new user, "
+        "unchanged for an update."
+    ),
+    "expiration_date": N_("Optional date, YYYY-MM-DD or YYYY/MM/DD."),
+    "belong_to": N_(
+        "Group paths separated by ||, parent first with >> (Sales>>Tokyo||Support). "
+        "Blank: the working group for a new user, unchanged for an update."
+    ),
 }
 
 
@@ -86,17 +94,21 @@ class ColumnSpec:
         """Every header label that names this column."""
         return (self.label, self.japanese) if self.japanese else (self.label,)
 
-    def rule(self, *, min_password_length: int = 8) -> str:
+    def rule(self, *, min_password_length: int = 8) -> Words:
         """What the column accepts, in words."""
         if not self.custom:
-            return RULES[self.key].format(min_length=min_password_length)
-        required = "Required. " if self.required else "Optional. "
+            return Text(RULES[self.key], min_length=min_password_length)
+        required = Text("Required.") if self.required else Text("Optional.")
+        options = ", ".join(self.options)
         if self.type in ("radio", "pulldown"):
-            return required + "One of: " + ", ".join(self.options) + "."
+            return Sentences(required, Text("One of: {options}.", options=options))
         if self.type == "checkbox":
-            joined = ", ".join(self.options)
-            return required + f"Any of ({joined}), joined with {MULTI_SEPARATOR}."
-        return required + "Free text."
+            return Sentences(
+                required,
+                Text("Any of ({options}), joined with {separator}.", options=options,
+                     separator=MULTI_SEPARATOR),
+            )  # fmt: skip
+        return Sentences(required, Text("Free text."))
 
 
 def normalize_label(label: str) -> str:

@@ -206,7 +206,7 @@ class Listing:
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list[str]) -> None:
+    def __init__(self, items: list[Any]) -> None:
         self.items = items
 
     def __str__(self) -> str:

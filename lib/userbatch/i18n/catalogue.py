@@ -14,12 +14,15 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract as extract_file
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from userbatch.i18n import DOMAIN, ENGLISH, LANGUAGES, LOCALE_DIR
 
 PACKAGE = Path(__file__).parents[1]
+# The app's own file, beside lib/ in a checkout (its sections and screen titles).
+APP = PACKAGE.parents[1] / "app.py"
 # The calls whose first arguments (both, for ngettext) are message ids.
 KEYWORDS = {"_": None, "N_": None, "Text": None, "ngettext": (1, 2), "Plural": (1, 2)}
 
@@ -27,9 +30,15 @@ KEYWORDS = {"_": None, "N_": None, "Text": None, "ngettext": (1, 2), "Plural": (
 def extract() -> Catalog:
     """Every message id the package's code marks, with where it is used."""
     template = Catalog(project="userbatch", domain=DOMAIN)
-    found = extract_from_dir(
+    found = list(extract_from_dir(
         PACKAGE, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("i18n:",)
-    )
+    ))  # fmt: skip
+    if APP.exists():
+        with APP.open("rb") as source:
+            found += [
+                ("../app.py", *entry)
+                for entry in extract_file("python", source, KEYWORDS, ("i18n:",))
+            ]
     for filename, line, message, comments, context in found:
         template.add(message, locations=[(filename, line)], auto_comments=comments,
                      context=context)  # fmt: skip

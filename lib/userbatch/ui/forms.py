@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from userbatch.i18n import _
 from userbatch.ui import keys
 
 
@@ -14,12 +15,12 @@ def new_password(label: str, *, key: str, min_length: int) -> str | None:
     password_key, confirm_key = keys.password_fields(key)
     password = st.text_input(
         label, type="password", key=password_key,
-        help=f"At least {min_length} characters, with a letter and a digit, not containing the "
-        "login ID.",
+        help=_("At least {count} characters, with a letter and a digit, not containing the "
+               "login ID.", count=min_length),
     )  # fmt: skip
-    confirm = st.text_input("Repeat the password", type="password", key=confirm_key)
+    confirm = st.text_input(_("Repeat the password"), type="password", key=confirm_key)
     return password if password == confirm else None
 
 
 def differing_passwords() -> None:
-    st.error("The two passwords differ.")
+    st.error(_("The two passwords differ."))

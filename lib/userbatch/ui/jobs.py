@@ -21,7 +21,7 @@ from userbatch.batches.undo import OUTCOMES as UNDO_RESULTS
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.models import ACTIVE_STATES, BatchState
-from userbatch.ui import keys, undo
+from userbatch.ui import keys, language, undo
 from userbatch.ui.clock import time_column, zone_caption
 from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.session import current_operator
@@ -196,6 +196,7 @@ def _act(action: Callable[[], object]) -> None:
 @st.fragment(run_every=PANEL_SECONDS)
 def panel(app: AppContext, operator: OperatorInfo) -> None:
     """The operator's queued and running batches, refreshed by itself; a toast when one ends."""
+    language.resume()
     st.caption("Background jobs")
     running = active_batches(app.engine, operator.id)
     watched: dict[str, str] = st.session_state.setdefault(keys.JOBS_WATCHED, {})

@@ -16,6 +16,7 @@ from userbatch.directory import auth, sessions
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.sessions import SignedIn
 from userbatch.errors import SignInError, UserbatchError
+from userbatch.i18n import Text, Words, _
 from userbatch.ui import keys, web
 from userbatch.ui.context import AppContext
 from userbatch.ui.forms import differing_passwords, new_password
@@ -67,7 +68,7 @@ def _from_browser(app: AppContext) -> SignedIn | None:
             subject=str(subject) if subject else None,
         )
     except SignInError as exc:
-        state[keys.SIGN_IN_REFUSAL] = str(exc)
+        state[keys.SIGN_IN_REFUSAL] = exc  # its words are made when shown
         _clear_cookie()  # Streamlit's identity cookie goes with it
         return None
     return start_session(app, operator, method="company")
@@ -93,10 +94,12 @@ def sign_out(app: AppContext, *, everywhere: bool = False) -> None:
         sessions.end_sessions(app.engine, signed_in.id)
     elif session_id is not None:
         sessions.end_session(app.engine, session_id)
-    _forget(notice="You are signed out everywhere." if everywhere else "You are signed out.")
+    _forget(
+        notice=Text("You are signed out everywhere.") if everywhere else Text("You are signed out.")
+    )
 
 
-def _forget(*, notice: str) -> None:
+def _forget(*, notice: Words) -> None:
     """Forget everything this tab held; the browser is to drop its cookie."""
     token = _cookie_token()
     kept = {key: st.session_state[key] for key in _KEPT_AT_SIGN_OUT if key in st.session_state}
@@ -137,18 +140,20 @@ def exchange_cookie() -> None:
 
 def first_run_form(app: AppContext) -> None:
     """The first visit on an empty database: name the organisation, create the first admin."""
-    st.title("Welcome to userbatch")
+    st.title(_("Welcome to userbatch"))
     st.write(
-        "This installation is new. Name your organisation (the root of the group tree) and "
-        "create the first administrator."
-    )
+        _("This installation is new. Name your organisation (the root of the group tree) and "
+          "create the first administrator.")
+    )  # fmt: skip
     with st.form("first_run"):
-        organisation = st.text_input("Organisation name", max_chars=30, key=keys.SETUP_ORGANISATION)
-        login = st.text_input("Administrator login", key=keys.SETUP_LOGIN)
-        password = new_password(
-            "Password", key=keys.SETUP_PASSWORD, min_length=app.settings.password_min_length
+        organisation = st.text_input(
+            _("Organisation name"), max_chars=30, key=keys.SETUP_ORGANISATION
         )
-        submitted = st.form_submit_button("Create administrator", type="primary")
+        login = st.text_input(_("Administrator login"), key=keys.SETUP_LOGIN)
+        password = new_password(
+            _("Password"), key=keys.SETUP_PASSWORD, min_length=app.settings.password_min_length
+        )
+        submitted = st.form_submit_button(_("Create administrator"), type="primary")
     if not submitted:
         return
     if password is None:
@@ -171,26 +176,26 @@ def first_run_form(app: AppContext) -> None:
 
 def sign_in_form(app: AppContext) -> None:
     """The sign-in page: company sign-in when it is set up, a password unless it is off."""
-    st.title("Sign in to userbatch")
+    st.title(_("Sign in to userbatch"))
     notice = st.session_state.pop(keys.SIGN_IN_NOTICE, None)
     if notice:
-        st.info(notice)
+        st.info(str(notice))
     refusal = st.session_state.pop(keys.SIGN_IN_REFUSAL, None)
     if refusal:
         st.error(inert(refusal))
     settings = app.settings
     if settings.company_sign_in and web.mounted():
-        label = f"Sign in with {settings.oidc_provider_name}"
+        label = _("Sign in with {provider}", provider=settings.oidc_provider_name)
         if st.button(label, type="primary", key=keys.SIGN_IN_COMPANY):
             st.login(web.COMPANY_PROVIDER)
     elif settings.company_sign_in and not settings.password_sign_in:
-        st.error("Company sign-in needs the app served by 'userbatch serve' (server.py).")
+        st.error(_("Company sign-in needs the app served by 'userbatch serve' (server.py)."))
     if not settings.password_sign_in:
         return
     with st.form("sign_in"):
-        login = st.text_input("Login", key=keys.SIGN_IN_LOGIN)
-        password = st.text_input("Password", type="password", key=keys.SIGN_IN_PASSWORD)
-        submitted = st.form_submit_button("Sign in", type="primary")
+        login = st.text_input(_("Login"), key=keys.SIGN_IN_LOGIN)
+        password = st.text_input(_("Password"), type="password", key=keys.SIGN_IN_PASSWORD)
+        submitted = st.form_submit_button(_("Sign in"), type="primary")
     if not submitted:
         return
     try:

@@ -8,15 +8,18 @@ from userbatch.admin.operators import own_notices, set_own_notices
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.errors import UserbatchError
-from userbatch.ui import jobs, keys
+from userbatch.i18n import N_, _
+from userbatch.ui import jobs, keys, language
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import sign_out
 from userbatch.ui.text import inert
 
+ROLES = (N_("admin"), N_("manager"))  # the roles' names in the catalogue
+
 
 def group_label(group: GroupInfo, organisation: str) -> str:
     """How a group is shown: its path, or the organisation's name for the root."""
-    return f"{organisation} (whole organisation)" if group.is_root else group.path
+    return _("{name} (whole organisation)", name=organisation) if group.is_root else group.path
 
 
 def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo:
@@ -30,32 +33,35 @@ def working_group_selector(app: AppContext, operator: OperatorInfo) -> GroupInfo
     if st.session_state.get(keys.WORKING_GROUP) not in by_id:
         st.session_state[keys.WORKING_GROUP] = groups[0].id
     chosen = st.sidebar.selectbox(
-        "Working group",
+        _("Working group"),
         options=list(by_id),
         format_func=lambda group_id: group_label(by_id[group_id], organisation),
         key=keys.WORKING_GROUP,
-        help="New users with a blank 'Belong to' join this group.",
+        help=_("New users with a blank 'Belong to' join this group."),
     )
     return by_id[chosen]
 
 
 def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     """Draw the sidebar; returns the working group."""
-    st.sidebar.write(f"Signed in as **{inert(operator.login)}** ({operator.role})")
+    st.sidebar.write(
+        _("Signed in as **{login}** ({role})", login=inert(operator.login), role=_(operator.role))
+    )
     left, right = st.sidebar.columns(2)
-    if left.button("Sign out", key=keys.SIGN_OUT):
+    if left.button(_("Sign out"), key=keys.SIGN_OUT):
         sign_out(app)
         st.rerun()
     if right.button(
-        "Sign out everywhere", key=keys.SIGN_OUT_EVERYWHERE,
-        help="Ends your sign-in in every browser and tab, here and on other machines.",
+        _("Sign out everywhere"), key=keys.SIGN_OUT_EVERYWHERE,
+        help=_("Ends your sign-in in every browser and tab, here and on other machines."),
     ):  # fmt: skip
         sign_out(app, everywhere=True)
         st.rerun()
-    with st.sidebar.popover("Your notices", icon=":material/notifications:"):
+    with st.sidebar.popover(_("Your notices"), icon=":material/notifications:"):
         _notices(app, operator)
     group = working_group_selector(app, operator)
     st.session_state[keys.CURRENT_GROUP] = group
+    language.switch(app, operator)
     with st.sidebar:
         jobs.panel(app, operator)
     return group
@@ -65,19 +71,19 @@ def _notices(app: AppContext, operator: OperatorInfo) -> None:
     """Where the operator hears that their batches ended (through the Outbox)."""
     current = own_notices(app.engine, operator)
     with st.form("notices", border=False):
-        email = st.text_input("Your e-mail address", value=current.email, key=keys.NOTICE_EMAIL)
+        email = st.text_input(_("Your e-mail address"), value=current.email, key=keys.NOTICE_EMAIL)
         notify = st.checkbox(
-            "E-mail me when my batches and undos end", value=current.notify,
-            key=keys.NOTICE_ON, help="With their counts and a link to their detail.",
+            _("E-mail me when my batches and undos end"), value=current.notify,
+            key=keys.NOTICE_ON, help=_("With their counts and a link to their detail."),
         )  # fmt: skip
-        if not st.form_submit_button("Save", key=keys.NOTICE_SAVE):
+        if not st.form_submit_button(_("Save"), key=keys.NOTICE_SAVE):
             return
     try:
         saved = set_own_notices(app.engine, operator, email=email, notify=notify)
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    st.success("Saved." if saved.email and saved.notify else "Saved: you get no notices.")
+    st.success(_("Saved.") if saved.email and saved.notify else _("Saved: you get no notices."))
 
 
 def current_working_group() -> GroupInfo:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
+from userbatch.i18n import _
 from userbatch.ui.batch import checking, execute, grid, upload
 from userbatch.ui.batch.state import Checked, Refused, Stored, current
 from userbatch.ui.context import AppContext, app_context
@@ -18,7 +19,7 @@ from userbatch.ui.sidebar import current_working_group
 
 
 def render(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
-    st.title("Batch user registration/update")
+    st.title(_("Batch user registration/update"))
     checking.follow(app, operator)
     match current(app, operator):
         case None:

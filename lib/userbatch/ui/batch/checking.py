@@ -27,7 +27,7 @@ from userbatch.check.state import BLANK_KEEP
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.errors import CsvFileError
-from userbatch.i18n import Words
+from userbatch.i18n import Words, _
 from userbatch.ui import keys
 from userbatch.ui.batch.state import (
     Checked,
@@ -229,12 +229,14 @@ def describe(step: Step, file_name: str | None) -> str:
         case progress.WAITING:
             return str(step.detail)
         case progress.READING:
-            return f"Reading **{file_name}**…" if file_name else "Opening your draft…"
+            return (
+                _("Reading **{name}**…", name=file_name) if file_name else _("Opening your draft…")
+            )
         case progress.CELLS:
-            return f"Checking the cells of **{inert(step.detail)}**…"
+            return _("Checking the cells of **{column}**…", column=inert(step.detail))
         case progress.DIRECTORY:
-            return "Finding the file's users among the existing ones…"
+            return _("Finding the file's users among the existing ones…")
         case progress.JUDGING:
-            return "Comparing every row with its user…"
+            return _("Comparing every row with its user…")
         case _:
-            return "Saving the draft…"
+            return _("Saving the draft…")

@@ -14,6 +14,7 @@ from userbatch.batches.drafts import Kind, Step, add_edit
 from userbatch.check.fixes import Cells, like_it, next_error, pasted, replaced
 from userbatch.check.run import recheck
 from userbatch.directory.auth import OperatorInfo
+from userbatch.i18n import _
 from userbatch.ui import keys
 from userbatch.ui.batch import sheet
 from userbatch.ui.batch.state import Checked, drafts
@@ -53,8 +54,9 @@ def _event(
         cells, dropped = pasted(shown, fields, int(event["row"]), str(event["col"]), block)
         change(app, operator, state, cells)
         if dropped:
-            st.session_state[keys.GRID_NOTICE] = (
-                f"{dropped:,} pasted cell(s) fell past the last row or column and were left out."
+            st.session_state[keys.GRID_NOTICE] = _(
+                "{count:,} pasted cell(s) fell past the last row or column and were left out.",
+                count=dropped,
             )
     elif op == "apply_all":
         change(
@@ -104,8 +106,9 @@ def change(
     except LookupError:
         drafts(app.settings.drafts_in_memory).drop(operator.id)
         st.error(
-            "This draft was discarded or executed in another tab or window; the edit was not kept."
-        )
+            _("This draft was discarded or executed in another tab or window; the edit was not "
+              "kept.")
+        )  # fmt: skip
         st.stop()
     state.history.took(kind, Step(kept, before) if kept else None)
     state.changes += sum(map(len, kept.values())) + len(deleted)
@@ -129,22 +132,22 @@ def find_and_replace(
     of the cells that change; the whole replace is one step to undo."""
     labels = state.result.label_of
     scopes = ["column", "selection"] if selection else ["column"]
-    with st.popover("Find and replace"):
+    with st.popover(_("Find and replace")):
         scope = st.radio(
-            "In", scopes, key=keys.REPLACE_SCOPE, horizontal=True,
-            format_func=lambda s: "One column" if s == "column" else
-            f"The {len(selection):,} cells selected in the grid",
+            _("In"), scopes, key=keys.REPLACE_SCOPE, horizontal=True,
+            format_func=lambda s: _("One column") if s == "column" else
+            _("The {count:,} cells selected in the grid", count=len(selection)),
         )  # fmt: skip
         column = None
         if scope == "column":
             column = st.selectbox(
-                "Column", list(labels), format_func=labels.__getitem__, key=keys.REPLACE_COLUMN
+                _("Column"), list(labels), format_func=labels.__getitem__, key=keys.REPLACE_COLUMN
             )
-        find = st.text_input("Find", key=keys.REPLACE_FIND)
-        replacement = st.text_input("Replace with", key=keys.REPLACE_WITH)
+        find = st.text_input(_("Find"), key=keys.REPLACE_FIND)
+        replacement = st.text_input(_("Replace with"), key=keys.REPLACE_WITH)
         left, right = st.columns(2)
-        whole = left.checkbox("Whole cell only", key=keys.REPLACE_WHOLE)
-        match_case = right.checkbox("Match case", key=keys.REPLACE_CASE)
+        whole = left.checkbox(_("Whole cell only"), key=keys.REPLACE_WHOLE)
+        match_case = right.checkbox(_("Match case"), key=keys.REPLACE_CASE)
         cells = replaced(
             state.result, find, replacement, field=column,
             within=selection if scope == "selection" else (), whole=whole, match_case=match_case,
@@ -153,10 +156,13 @@ def find_and_replace(
         if find:
             _preview(state, cells, labels, count)
         if st.button(
-            f"Replace {count:,} cell(s)", disabled=not count, key=keys.REPLACE, type="primary"
+            _("Replace {count:,} cell(s)", count=count),
+            disabled=not count,
+            key=keys.REPLACE,
+            type="primary",
         ):
             change(app, operator, state, cells)
-            st.toast(f"Replaced {count:,} cell(s). Undo puts them back.")
+            st.toast(_("Replaced {count:,} cell(s). Undo puts them back.", count=count))
             st.rerun()
 
 
@@ -173,17 +179,20 @@ def suggested_fixes(
     one group or all at once, each one step to undo."""
     total = sum(sum(map(len, cells.values())) for cells in groups.values())
     labels = state.result.label_of
-    with st.popover(f"Suggested fixes ({total:,})", disabled=not total):
-        for number, ((_, key, text), cells) in enumerate(list(groups.items())[:FIXES_LISTED]):
+    with st.popover(_("Suggested fixes ({count:,})", count=total), disabled=not total):
+        listed = list(groups.items())[:FIXES_LISTED]
+        for number, ((_code, key, text), cells) in enumerate(listed):
             left, right = st.columns([4, 1], vertical_alignment="center")
             fix = next(iter(next(iter(cells.values())).values()))
-            shown = "(hidden)" if key in SECRET_FIELDS else f"{inert(text) or '(blank)'}"
+            shown = _("(hidden)") if key in SECRET_FIELDS else inert(text) or _("(blank)")
             left.markdown(f"{inert(labels[key])}: {shown} → **{inert(fix)}** ({len(cells):,})")
-            if right.button("Apply", key=keys.apply_fix(number)):
+            if right.button(_("Apply"), key=keys.apply_fix(number)):
                 _apply(app, operator, state, cells)
         if len(groups) > FIXES_LISTED:
-            st.caption(f"… and {len(groups) - FIXES_LISTED:,} more kinds.")
-        if st.button(f"Apply all {total:,}", key=keys.APPLY_EVERY_FIX, type="primary"):
+            st.caption(_("… and {count:,} more kinds.", count=len(groups) - FIXES_LISTED))
+        if st.button(
+            _("Apply all {count:,}", count=total), key=keys.APPLY_EVERY_FIX, type="primary"
+        ):
             every: Cells = {}
             for cells in groups.values():
                 for row, values in cells.items():
@@ -194,7 +203,7 @@ def suggested_fixes(
 def _apply(app: AppContext, operator: OperatorInfo, state: Checked, cells: Cells) -> None:
     change(app, operator, state, cells)
     count = sum(map(len, cells.values()))
-    st.toast(f"Applied {count:,} suggested fix(es). Undo takes them back.")
+    st.toast(_("Applied {count:,} suggested fix(es). Undo takes them back.", count=count))
     st.rerun()
 
 

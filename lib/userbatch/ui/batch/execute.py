@@ -14,13 +14,16 @@ from userbatch.batches.store import Invitation, invited_rows, preview_invitation
 from userbatch.check.state import SUSPEND, CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
+from userbatch.i18n import LANGUAGES, N_, _, speaking
 from userbatch.mail.templates import list_templates, save_template
-from userbatch.ui import jobs, keys
+from userbatch.ui import jobs, keys, language
 from userbatch.ui.batch.state import Checked, Stored, drafts, put, reset
 from userbatch.ui.clock import browser_zone_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
 from userbatch.worker.submit import submit_batch
+
+NOW, LATER = N_("Now"), N_("Later")  # when invitations are sent
 
 
 def offer(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
@@ -28,60 +31,62 @@ def offer(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
     counts = state.result.counts
     runnable = counts["new"] + counts["update"] + counts.get(SUSPEND, 0)
     if st.button(
-        "Execute registration", type="primary", disabled=bool(counts["error"]) or not runnable,
-        key=keys.EXECUTE, help="Opens the last settings before the batch runs.",
+        _("Execute registration"), type="primary",
+        disabled=bool(counts["error"]) or not runnable, key=keys.EXECUTE,
+        help=_("Opens the last settings before the batch runs."),
     ):  # fmt: skip
         st.session_state[keys.EXECUTING] = True
     # The dialog stays open over reruns until it is dismissed or the batch is executed.
     if st.session_state.get(keys.EXECUTING) and not counts["error"]:
-        _dialog(app, operator)
+        _DIALOGS[language.current()](app, operator)
 
 
 def _close_dialog() -> None:
     st.session_state.pop(keys.EXECUTING, None)
 
 
-@st.dialog("Execute registration", width="large", on_dismiss=_close_dialog)
 def _dialog(app: AppContext, operator: OperatorInfo) -> None:
+    language.resume()
     # The draft is looked up on each run: the dialog, a fragment, keeps its arguments for
     # the session, and a draft's check is large.
     state = drafts(app.settings.drafts_in_memory).get(app, operator)
     if state is None:
-        st.warning("This draft was discarded or executed in another tab or window.")
+        st.warning(_("This draft was discarded or executed in another tab or window."))
         return
     result = state.result
     counts = result.counts
     st.write(
-        f"**{counts['new']:,}** new user(s) will be registered and **{counts['update']:,}** "
-        f"updated; {counts['unchanged']:,} unchanged row(s) are left as they are."
-    )
+        _("**{new:,}** new user(s) will be registered and **{update:,}** updated; "
+          "{unchanged:,} unchanged row(s) are left as they are.", new=counts["new"],
+          update=counts["update"], unchanged=counts["unchanged"])
+    )  # fmt: skip
     if SUSPEND in counts:
         st.write(
-            f"**{counts[SUSPEND]:,}** user(s) of the working group who are not in the file "
-            "will be suspended."
-        )
+            _("**{count:,}** user(s) of the working group who are not in the file will be "
+              "suspended.", count=counts[SUSPEND])
+        )  # fmt: skip
     change = mass_change(app.engine, app.settings, result, operator.scope_path)
     confirmed = _confirmed(change)
     invited = invited_rows(result)
     if not counts["new"]:
-        reason = "This batch only updates users, so the invitation setting is not relevant."
+        reason = _("This batch only updates users, so the invitation setting is not relevant.")
     elif not invited:
-        reason = "None of the new users is Valid with an e-mail address, so none gets one."
+        reason = _("None of the new users is Valid with an e-mail address, so none gets one.")
     else:
-        reason = (
-            f"{len(invited):,} of the {counts['new']:,} new users get one (only Valid users "
-            "with an e-mail address)."
-        )
+        reason = _(
+            "{count:,} of the {new:,} new users get one (only Valid users with an e-mail "
+            "address).", count=len(invited), new=counts["new"],
+        )  # fmt: skip
     invite = st.checkbox(
-        "Send invitation e-mail to new registered users", key=keys.INVITE, disabled=not invited,
-        help="The e-mail has a link where the user sets a password.",
+        _("Send invitation e-mail to new registered users"), key=keys.INVITE,
+        disabled=not invited, help=_("The e-mail has a link where the user sets a password."),
     )  # fmt: skip
     st.caption(reason)
     invitation = _invitation_settings(app, operator, result) if invite and invited else None
     if invite and invited and invitation is None:
         return
     if st.button(
-        "Execute", type="primary", key=keys.EXECUTE_CONFIRM,
+        _("Execute"), type="primary", key=keys.EXECUTE_CONFIRM,
         disabled=change is not None and confirmed is None,
     ):  # fmt: skip
         batch_id = state.source.batch_id
@@ -107,11 +112,11 @@ def _confirmed(change: MassChange | None) -> int | None:
     if change is None:
         return None
     st.warning(
-        f"**{change.sentence}** That is more than {change.limit:,} of the users in your "
-        "groups. Check that the file is the one you mean."
-    )
+        _("**{sentence}** That is more than {limit:,} of the users in your groups. Check that "
+          "the file is the one you mean.", sentence=change.sentence, limit=change.limit)
+    )  # fmt: skip
     typed = st.text_input(
-        f"Type {change.affected} to confirm", key=keys.CONFIRM_COUNT,
+        _("Type {count} to confirm", count=change.affected), key=keys.CONFIRM_COUNT,
         placeholder=str(change.affected),
     )  # fmt: skip
     number = typed.replace(",", "").strip()
@@ -123,25 +128,28 @@ def _invitation_settings(
 ) -> Invitation | None:
     templates = list_templates(app.engine)
     if not templates:
-        st.error("There is no e-mail template; create one under E-mail templates.")
+        st.error(_("There is no e-mail template; create one under E-mail templates."))
         return None
     by_id = {template.id: template for template in templates}
     template_id = st.selectbox(
-        "E-mail template", list(by_id), format_func=lambda i: by_id[i].name, key=keys.TEMPLATE
+        _("E-mail template"), list(by_id), format_func=lambda i: by_id[i].name, key=keys.TEMPLATE
     )
     template = by_id[template_id]
     subject, body = template.subject, template.body
-    if st.toggle("Edit", key=keys.EDIT_TEMPLATE, help="Change subject and body for this batch."):
-        subject = st.text_input("Subject", value=template.subject, key=keys.subject(template.id))
-        body = st.text_area("Body", value=template.body, height=220, key=keys.body(template.id))
+    if st.toggle(
+        _("Edit"), key=keys.EDIT_TEMPLATE, help=_("Change subject and body for this batch.")
+    ):
+        subject = st.text_input(_("Subject"), value=template.subject, key=keys.subject(template.id))
+        body = st.text_area(_("Body"), value=template.body, height=220, key=keys.body(template.id))
         st.caption(
-            "Variables: {{ name }}, {{ display_name }}, {{ login_id }}, {{ email }}, {{ group }}, "
-            "{{ set_password_url }}, {{ login_url }}, {{ site_name }}, {{ expiration_date }}, "
-            "{{ custom.<key> }}"
-        )
+            _("Variables: {variables}", variables="{{ name }}, {{ display_name }}, "
+              "{{ login_id }}, {{ email }}, {{ group }}, {{ set_password_url }}, "
+              "{{ login_url }}, {{ site_name }}, {{ expiration_date }}, {{ custom.<key> }}")
+        )  # fmt: skip
         # Templates are the organisation's: only an administrator changes them.
         if operator.is_admin and st.checkbox(
-            f"Also save as the template '{inert(template.name)}'", key=keys.SAVE_TEMPLATE
+            _("Also save as the template '{name}'", name=inert(template.name)),
+            key=keys.SAVE_TEMPLATE,
         ):
             try:
                 save_template(
@@ -157,7 +165,7 @@ def _invitation_settings(
         return None
     if preview is not None:
         with st.container(border=True):
-            st.caption("Preview for the first invited row")
+            st.caption(_("Preview for the first invited row"))
             st.markdown(f"**{inert(preview.subject)}**")
             st.text(preview.body)
     send_at = _send_at()
@@ -169,17 +177,20 @@ def _invitation_settings(
 def _send_at() -> dt.datetime | None:
     zone_name = browser_zone_name()
     zone = zoneinfo.ZoneInfo(zone_name)
-    when = st.radio("Send at", ["Now", "Later"], horizontal=True, key=keys.SEND_WHEN)
-    if when == "Now":
+    when = st.radio(
+        _("Send at"), [NOW, LATER], horizontal=True, key=keys.SEND_WHEN,
+        format_func=lambda choice: _(choice),
+    )  # fmt: skip
+    if when == NOW:
         return dt.datetime.now(dt.UTC)
     now = dt.datetime.now(zone)
     left, right = st.columns(2)
-    day = left.date_input("Date", value=now.date() + dt.timedelta(days=1), key=keys.SEND_DATE)
-    time = right.time_input("Time", value=dt.time(9, 0), key=keys.SEND_TIME, step=900)
-    st.caption(f"Time zone: {zone_name} (your browser's)")
+    day = left.date_input(_("Date"), value=now.date() + dt.timedelta(days=1), key=keys.SEND_DATE)
+    time = right.time_input(_("Time"), value=dt.time(9, 0), key=keys.SEND_TIME, step=900)
+    st.caption(_("Time zone: {zone} (your browser's)", zone=zone_name))
     chosen = dt.datetime.combine(day, time, tzinfo=zone)
     if chosen <= now:
-        st.error("That time has passed; choose a time in the future.")
+        st.error(_("That time has passed; choose a time in the future."))
         return None
     return chosen.astimezone(dt.UTC)
 
@@ -187,8 +198,17 @@ def _send_at() -> dt.datetime | None:
 def stored(state: Stored) -> None:
     """The batch is stored and queued: where to follow it, and a fresh start."""
     st.success(
-        f"The batch from **{inert(state.file_name)}** is stored and queued: {state.rows:,} rows. "
-        "It runs in the background; follow it in the sidebar or under Background processing."
-    )
-    st.page_link(jobs.__file__, label="Background processing", icon=":material/sync:")
+        _("The batch from **{name}** is stored and queued: {count:,} rows. It runs in the "
+          "background; follow it in the sidebar or under Background processing.",
+          name=inert(state.file_name), count=state.rows)
+    )  # fmt: skip
+    st.page_link(jobs.__file__, label=_("Background processing"), icon=":material/sync:")
     st.button("Upload another file", on_click=reset, type="primary", key=keys.ANOTHER)
+
+
+# The dialog's title is fixed when it is made: one dialog a language.
+_DIALOGS = {}
+for _code in LANGUAGES:
+    with speaking(_code):
+        _DIALOGS[_code] = st.dialog(_("Execute registration"), width="large",
+                                    on_dismiss=_close_dialog)(_dialog)  # fmt: skip

@@ -19,15 +19,16 @@ from userbatch.batches.drafts import discard_draft, set_options, set_place
 from userbatch.check.fixes import suggested
 from userbatch.check.report import error_report
 from userbatch.check.run import rejudge
-from userbatch.check.state import SUSPEND
+from userbatch.check.state import STATUS_NAMES, SUSPEND
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.files.decode import DELIMITERS
 from userbatch.files.download import write_download
+from userbatch.i18n import N_, _, ngettext
 from userbatch.ui import keys
 from userbatch.ui.batch import checking, edits, execute, options, sheet
 from userbatch.ui.batch.state import Checked, drafts, reset
-from userbatch.ui.batch.table import PAGE_SIZE, STATUS_LABELS, grid_page, payload, problem_list
+from userbatch.ui.batch.table import PAGE_SIZE, grid_page, payload, problem_list
 from userbatch.ui.batch.upload import encoding_picker, group_name
 from userbatch.ui.context import AppContext
 from userbatch.ui.text import inert
@@ -53,7 +54,7 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     # keeps its place among the page's elements, so the browser never draws it anew.
     with st.container():
         if state.notice:
-            st.warning(state.notice)
+            st.warning(str(state.notice))
             state.notice = None
         _how_it_was_read(app, operator, state)
         for notice in result.sheet.notices:
@@ -61,13 +62,13 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     options.choices(app, state)
     result = state.result
     counts = result.counts
-    labels = STATUS_LABELS | ({SUSPEND: "Suspend"} if SUSPEND in counts else {})
+    labels = STATUS_NAMES | ({SUSPEND: N_("Suspend")} if SUSPEND in counts else {})
     for column, (status, label) in zip(st.columns(5), labels.items(), strict=False):
-        column.metric(label, f"{counts[status]:,}")
+        column.metric(_(label), f"{counts[status]:,}")
     options.suspended(state)
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="center")
     only_errors = left.checkbox(
-        "Show only errors",
+        _("Show only errors"),
         key=keys.ONLY_ERRORS,
         disabled=not counts["error"] and not state.only_errors,
     )
@@ -88,18 +89,18 @@ def _draw(app: AppContext, operator: OperatorInfo, working: GroupInfo, state: Ch
     if rows:
         sheet.draw(keys.grid(state.draft_id), payload(state, grid, rows, fixes))
     else:
-        st.success("No rows to show.")
+        st.success(_("No rows to show."))
     if notice := st.session_state.pop(keys.GRID_NOTICE, None):
         st.info(notice)
     _delete_ticked(app, operator, state, [n for n in browser.ticked if n in grid.rows])
     problem_list(rows)
     st.caption(
-        "Each bad cell is marked on the cell (✖ error, ▲ warning); its message shows when you "
-        "point at it or move to it. Arrow keys move, typing or Enter edits, Enter keeps the "
-        "cell, Tab moves on, Esc cancels; F8 goes to the next error (across pages), Ctrl+Z "
-        "undoes. A block of cells pasted from Excel (Ctrl+V) fills the cells from the one "
-        "selected. Every edit is checked at once and saved to your draft."
-    )
+        _("Each bad cell is marked on the cell (✖ error, ▲ warning); its message shows when "
+          "you point at it or move to it. Arrow keys move, typing or Enter edits, Enter keeps "
+          "the cell, Tab moves on, Esc cancels; F8 goes to the next error (across pages), "
+          "Ctrl+Z undoes. A block of cells pasted from Excel (Ctrl+V) fills the cells from the "
+          "one selected. Every edit is checked at once and saved to your draft.")
+    )  # fmt: skip
     _actions(app, operator, state)
 
 
@@ -139,22 +140,23 @@ def _how_it_was_read(app: AppContext, operator: OperatorInfo, state: Checked) ->
     result = state.result
     sheet = result.sheet
     st.markdown(
-        f"**{inert(sheet.file_name)}** · {sheet.rows:,} rows · working group "
-        f"**{inert(group_name(result.options.working_group))}**"
-    )
+        ngettext("**{name}** · {n:,} row · working group **{group}**",
+                 "**{name}** · {n:,} rows · working group **{group}**", sheet.rows,
+                 name=inert(sheet.file_name), group=inert(group_name(result.options.working_group)))
+    )  # fmt: skip
     if sheet.encoding == "xlsx":
-        st.caption("Read as an Excel workbook (first sheet).")
+        st.caption(_("Read as an Excel workbook (first sheet)."))
         return
     left, right = st.columns(2)
     with left:
         encoding = encoding_picker(
-            state.source, state.version, "Encoding (detected)", sheet.encoding
+            state.source, state.version, _("Encoding (detected)"), sheet.encoding
         )
     with right:
         delimiters = list(DELIMITERS)
         delimiter = st.selectbox(
-            "Delimiter (detected)", delimiters, index=delimiters.index(sheet.delimiter),
-            format_func=lambda d: DELIMITERS[d].capitalize(), key=keys.delimiter(state.version),
+            _("Delimiter (detected)"), delimiters, index=delimiters.index(sheet.delimiter),
+            format_func=lambda d: _(DELIMITERS[d]).capitalize(), key=keys.delimiter(state.version),
         )  # fmt: skip
     if encoding is not None or delimiter != sheet.delimiter:
         source = replace(state.source, encoding=encoding or sheet.encoding, delimiter=delimiter)
@@ -170,13 +172,17 @@ def _delete_ticked(
     app: AppContext, operator: OperatorInfo, state: Checked, ticked: list[int]
 ) -> None:
     """Deleting the rows ticked in the grid, after a confirmation: it cannot be undone."""
-    label = f"Delete ticked rows ({len(ticked)})" if ticked else "Delete ticked rows"
+    label = (
+        _("Delete ticked rows ({count})", count=len(ticked)) if ticked else _("Delete ticked rows")
+    )
     with st.popover(label, disabled=not ticked):
         st.write(
-            f"Delete {len(ticked):,} row(s) from the draft? Undo cannot bring them back "
-            "(the rows stay in your file, to upload again)."
-        )
-        if st.button(f"Delete {len(ticked):,} row(s)", key=keys.DELETE_TICKED, type="primary"):
+            _("Delete {count:,} row(s) from the draft? Undo cannot bring them back (the rows "
+              "stay in your file, to upload again).", count=len(ticked))
+        )  # fmt: skip
+        if st.button(
+            _("Delete {count:,} row(s)", count=len(ticked)), key=keys.DELETE_TICKED, type="primary"
+        ):
             edits.change(app, operator, state, {}, ticked)
             st.rerun()  # the page's rows change
 
@@ -194,23 +200,25 @@ def _actions(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
     counts = result.counts
     left, middle, right = st.columns(3)
     left.download_button(
-        "Download rows with errors", partial(_error_file, app, operator),
+        _("Download rows with errors"), partial(_error_file, app, operator),
         file_name=f"errors_{result.sheet.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
         disabled=not counts["error"], key=keys.DOWNLOAD_ERRORS,
-        help="The rows with errors as you uploaded them (with your edits), plus a Message column.",
+        help=_("The rows with errors as you uploaded them (with your edits), plus a Message "
+               "column."),
     )  # fmt: skip
-    _leave(app, operator, middle, "Re-upload", keys.REUPLOAD, state)
-    _leave(app, operator, right, "Back to batch user registration/update", keys.BACK, state)
+    _leave(app, operator, middle, _("Re-upload"), keys.REUPLOAD, state)
+    _leave(app, operator, right, _("Back to batch user registration/update"), keys.BACK, state)
     runnable = counts["new"] + counts["update"]
     if counts["error"]:
         st.warning(
-            f"{counts['error']:,} row(s) still have errors. Fix them in the grid, delete them, "
-            "or download them and upload a corrected file."
-        )
+            _("{count:,} row(s) still have errors. Fix them in the grid, delete them, or "
+              "download them and upload a corrected file.", count=counts["error"])
+        )  # fmt: skip
     elif not runnable:
         st.info(
-            "Nothing to register or update: every row is Unchanged (it matches the user as stored)."
-        )
+            _("Nothing to register or update: every row is Unchanged (it matches the user as "
+              "stored).")
+        )  # fmt: skip
     execute.offer(app, operator, state)
 
 
@@ -224,10 +232,10 @@ def _leave(
         return
     with place.popover(label):
         st.write(
-            f'Your {state.changes:,} change(s) in the grid will be lost. "Download rows with '
-            'errors" keeps the rows that still have errors, with your edits.'
-        )
-        st.button("Discard draft", on_click=discard, args=args, key=key, type="primary")
+            _('Your {count:,} change(s) in the grid will be lost. "Download rows with errors" '
+              "keeps the rows that still have errors, with your edits.", count=state.changes)
+        )  # fmt: skip
+        st.button(_("Discard draft"), on_click=discard, args=args, key=key, type="primary")
 
 
 def _error_file(app: AppContext, operator: OperatorInfo) -> bytes:
@@ -235,7 +243,9 @@ def _error_file(app: AppContext, operator: OperatorInfo) -> bytes:
     download is made then; Streamlit keeps the callable for the session)."""
     state = drafts(app.settings.drafts_in_memory).get(app, operator)
     if state is None:  # a file that says why, rather than an empty one
-        return b"This draft was discarded or executed in another tab or window: no rows.\r\n"
+        return (
+            _("This draft was discarded or executed in another tab or window: no rows.") + "\r\n"
+        ).encode()
     header, rows = error_report(state.result)
-    data, _ = write_download(header, rows, upload_encoding=state.result.sheet.encoding)
+    data, _encoding = write_download(header, rows, upload_encoding=state.result.sheet.encoding)
     return data

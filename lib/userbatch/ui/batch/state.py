@@ -23,7 +23,7 @@ from userbatch.check.slots import BUSY, CheckSlots
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
-from userbatch.i18n import Words
+from userbatch.i18n import Text, Words, _
 from userbatch.ui import keys
 from userbatch.ui.context import AppContext
 
@@ -50,7 +50,7 @@ class Checked:
     only_errors: bool = False
     version: int = 0  # of the reading widgets, which start afresh after each re-read
     # Said once on the screen: the draft was restored against a database that changed.
-    notice: str | None = None
+    notice: Words | None = None
     history: History = field(default_factory=History)  # undo and redo, saved with the edits
     # Held while a tab draws the draft or changes it: the operator's tabs take turns.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -58,11 +58,11 @@ class Checked:
     @classmethod
     def restored(cls, draft: Restored) -> Checked:
         notice = (
-            "The users, groups or settings changed since this draft was saved: it was checked "
-            "again, and some rows' results differ from when you left it."
+            Text("The users, groups or settings changed since this draft was saved: it was "
+                 "checked again, and some rows' results differ from when you left it.")
             if draft.changed_meanwhile
             else None
-        )
+        )  # fmt: skip
         return cls(
             draft.draft_id, draft.source, draft.result, edits=draft.edits, changes=draft.changes,
             page=draft.page, only_errors=draft.only_errors, notice=notice, history=draft.history,
@@ -193,10 +193,10 @@ def unavailable(error: CsvFileError) -> None:
     draft is kept, and the page stops with "Try again"), or its file can no longer be read
     (the draft was discarded)."""
     if error.code == BUSY:
-        st.warning(f"Your draft is kept, but it cannot be opened yet. {error}")
-        st.button("Try again", type="primary", key=keys.DRAFT_TRY_AGAIN)
+        st.warning(_("Your draft is kept, but it cannot be opened yet. {why}", why=error))
+        st.button(_("Try again"), type="primary", key=keys.DRAFT_TRY_AGAIN)
         st.stop()
-    st.warning(f"Your draft could not be read again and was discarded: {error}")
+    st.warning(_("Your draft could not be read again and was discarded: {why}", why=error))
 
 
 def put(state: Refused | Stored) -> None:

@@ -15,24 +15,32 @@ from typing import Any
 import streamlit as st
 
 from userbatch.check.fixes import Cells
-from userbatch.check.state import CheckResult, RowResult
+from userbatch.check.state import STATUS_NAMES, CheckResult, RowResult
+from userbatch.i18n import N_, _
 from userbatch.ui import keys
 from userbatch.ui.batch.state import Checked, GridPage
 from userbatch.ui.text import inert
 
 PAGE_SIZE = 50
-STATUS_LABELS = {"new": "New", "update": "Update", "unchanged": "Unchanged", "error": "Error"}
 SECRET_FIELDS = frozenset({"password"})  # masked on screen, shown one cell at a time
+# The grid's own words (message ids; "{value}" and "{count}" are filled in by the browser).
 LABELS = {
-    "undo": "↶ Undo", "undo_key": "Undo the last edit (Ctrl+Z)",
-    "redo": "↷ Redo", "redo_key": "Redo (Ctrl+Shift+Z)",
-    "prev": "◀ Previous error", "prev_key": "The previous cell with an error (Shift+F8)",
-    "next": "Next error ▶", "next_key": "The next cell with an error, across pages (F8)",
-    "delete": "Delete", "row": "Row", "status": "Status", "changes": "Changes (old → new)",
-    "apply": "Apply '{value}' (Alt+A)", "apply_all": "Apply to all {count} like it (Alt+Shift+A)",
-    "blank": "(blank)", "show": "Show the password (Alt+S)", "hide": "Hide the password (Alt+S)",
-    "statuses": STATUS_LABELS,
+    "undo": N_("↶ Undo"), "undo_key": N_("Undo the last edit (Ctrl+Z)"),
+    "redo": N_("↷ Redo"), "redo_key": N_("Redo (Ctrl+Shift+Z)"),
+    "prev": N_("◀ Previous error"), "prev_key": N_("The previous cell with an error (Shift+F8)"),
+    "next": N_("Next error ▶"), "next_key": N_("The next cell with an error, across pages (F8)"),
+    "delete": N_("Delete"), "row": N_("Row"), "status": N_("Status"),
+    "changes": N_("Changes (old → new)"), "apply": N_("Apply '{value}' (Alt+A)"),
+    "apply_all": N_("Apply to all {count} like it (Alt+Shift+A)"), "blank": N_("(blank)"),
+    "show": N_("Show the password (Alt+S)"), "hide": N_("Hide the password (Alt+S)"),
 }  # fmt: skip
+
+
+def labels() -> dict[str, Any]:
+    """The grid's words in the reader's language."""
+    shown: dict[str, Any] = {key: _(msgid) for key, msgid in LABELS.items()}
+    shown["statuses"] = {status: _(name) for status, name in STATUS_NAMES.items()}
+    return shown
 
 
 def grid_page(state: Checked, shown: list[int], page: int, only_errors: bool) -> GridPage:
@@ -66,6 +74,7 @@ def payload(
     columns = [column.key for column in sheet.columns]
     cells = sheet.cells.loc[grid.rows, columns] if grid.rows else sheet.cells.iloc[:0]
     taken = st.session_state.get(keys.GRID_TAKEN, ("", 0))
+    blank = _("(blank)")
     return {
         "columns": [
             {"key": key, "label": label, "secret": key in SECRET_FIELDS}
@@ -78,7 +87,7 @@ def payload(
                 "cells": cells.loc[row.row].tolist(),
                 "marks": _marks(result, row, fixes),
                 "changes": "; ".join(
-                    f"{label}: {old or '(blank)'} → {new or '(blank)'}"
+                    f"{label}: {old or blank} → {new or blank}"
                     for label, (old, new) in row.changes.items()
                 ),
             }
@@ -90,7 +99,7 @@ def payload(
         "ticks": grid.ticks,
         "undo": bool(state.history.undo),
         "redo": bool(state.history.redo),
-        "labels": LABELS,
+        "labels": labels(),
     }
 
 
@@ -119,12 +128,15 @@ def _marks(
 
 def problem_list(rows: list[RowResult]) -> None:
     """The whole messages of the rows on the page, listed under the grid too."""
+    warning = _(" (warning)")
     lines = [
-        f"- **Row {row.row}**" + (f", {inert(issue.column)}" if issue.column else "")
-        + (" (warning)" if issue.level == "warning" else "") + f": {inert(str(issue.message))}"
+        "- " + _("**Row {row}**", row=row.row)
+        + (_(", {column}", column=inert(issue.column)) if issue.column else "")
+        + (warning if issue.level == "warning" else "") + f": {inert(issue.message)}"
         for row in rows
         for issue in row.issues
     ]  # fmt: skip
     if lines:
-        with st.expander(f"Problems on this page ({len(lines)})", expanded=len(lines) <= 10):
+        title = _("Problems on this page ({count})", count=len(lines))
+        with st.expander(title, expanded=len(lines) <= 10):
             st.markdown("\n".join(lines))
