@@ -160,7 +160,7 @@ def _duplicates(
         counted[value] += 1
         if counted[value] <= MAX_ROWS_NAMED + 1:
             first.setdefault(value, []).append(row)
-    label = _label(result, key)
+    label, title = _label(result, key), _title(result, key)
     code = f"duplicate_{'login_id' if key == 'login_id' else 'email'}"
     for row, value in filled[filled.isin(list(first))].items():
         others = [other for other in first[value] if other != row][:MAX_ROWS_NAMED]
@@ -171,7 +171,7 @@ def _duplicates(
             row, label, code,
             Plural("{label} '{value}' appears more than once in the file (also row {also}).",
                    "{label} '{value}' appears more than once in the file (also rows {also}).",
-                   counted[value] - 1, label=_title(result, key), value=shown(values[row]),
+                   counted[value] - 1, label=title, value=shown(values[row]),
                    also=also),
             field=key,
         )  # fmt: skip
@@ -240,7 +240,7 @@ def _password_issues(
     logins = found.map(result.lookup.users["_login_id"]).astype(object)
     if "login_id" in values.columns:  # a new user's login ID is the one typed
         logins = logins.where(found > 0, values.loc[filled.index, "login_id"])
-    label = _label(result, "password")
+    label, title = _label(result, "password"), _title(result, "password")
     for row, password, login in zip(
         filled.index.tolist(), filled.tolist(), logins.fillna("").tolist(), strict=True
     ):
@@ -248,7 +248,7 @@ def _password_issues(
             continue
         yield row, Issue(
             row, label, "password_policy",
-            Text("{what} must not contain the login ID.", what=_title(result, "password")),
+            Text("{what} must not contain the login ID.", what=title),
             field="password",
         )  # fmt: skip
 

@@ -9,6 +9,12 @@ from userbatch.directory.fields import MESSAGE_LABEL
 from userbatch.i18n import _
 
 
+def place(row: int, column: str) -> str:
+    """Where an issue is, as a message names it: "Row 3, Email" (the row alone without a
+    column)."""
+    return _("Row {row}, {column}", row=row, column=column) if column else _("Row {row}", row=row)
+
+
 def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
     """The header and rows of a file of the rows with errors, as the table has them (with
     edits), each with a Message column naming its errors."""
@@ -20,8 +26,7 @@ def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
     rows = []
     for number, row_cells in zip(numbers, cells, strict=True):
         messages = [
-            (_("Row {row}, {column}", row=number, column=issue.column) if issue.column
-             else _("Row {row}", row=number)) + f": {issue.message}"
+            f"{place(number, issue.column)}: {issue.message}"
             for issue in result.issues.get(number, ())
             if issue.level == "error"
         ]  # fmt: skip

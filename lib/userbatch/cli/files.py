@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from userbatch.admin.users import export_users
 from userbatch.batches.history import get_batch, job_document
 from userbatch.batches.store import Invitation
-from userbatch.check.report import to_document
+from userbatch.check.report import place, to_document
 from userbatch.check.run import check_file
 from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, STATUS_NAMES, SUSPEND, CheckedSheet
 from userbatch.cli.common import (
@@ -105,11 +105,7 @@ def _print_check(result: CheckedSheet) -> None:
     print(" · ".join(f"{name} {count:,}" for name, count in shown))
     for row in result.ordered():
         for issue in row.issues:
-            where = (
-                _("Row {row}, {column}", row=row.row, column=issue.column)
-                if issue.column
-                else _("Row {row}", row=row.row)
-            )
+            where = place(row.row, issue.column)
             level = _(" (warning)") if issue.level == "warning" else ""
             print(f"{where}{level}: {issue.message}")
         for label, (old, new) in row.changes.items():

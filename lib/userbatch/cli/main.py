@@ -20,12 +20,12 @@ from userbatch.i18n import LANGUAGES, from_environment, speaking
 # The module of each command. Only the module of the command asked for is imported (all of
 # them for help or a mistake): ``serve`` and the worker it starts need no pandas, and
 # importing every command's domain takes seconds.
-MODULES = ("serve", "files", "groups", "jobs", "backup")
 COMMANDS = {
     "serve": "serve", "worker": "serve", "setup": "serve", "template": "files",
     "export": "files", "check": "files", "import": "files", "groups": "groups",
     "jobs": "jobs", "backup": "backup", "restore": "backup",
 }  # fmt: skip
+MODULES = tuple(dict.fromkeys(COMMANDS.values()))  # in the order of the help
 
 
 def _asked(argv: list[str] | None) -> str | None:

@@ -24,13 +24,13 @@ from userbatch.errors import (
     UsageError,
     UserbatchError,
 )
-from userbatch.i18n import Sentences
+from userbatch.i18n import N_, Sentences
 from userbatch.models import Group, Operator, utcnow
 
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 5
 MAX_LOGIN_LENGTH = 64
-ROLES = ("admin", "manager")
+ROLES = (N_("admin"), N_("manager"))  # their names are message ids too
 # Verifying against this keeps a wrong login as slow as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
 

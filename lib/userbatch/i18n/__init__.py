@@ -80,14 +80,14 @@ def speaking(code: str) -> Iterator[None]:
 def translations(code: str) -> NullTranslations:
     """The catalogue of ``code``, read from its ``.po`` file once a process (fuzzy entries,
     not yet checked by a person, are left out)."""
+    if code == ENGLISH:
+        return NullTranslations()
     # Babel is imported here, not with the module: the workbook reader's child process
     # (userbatch.files.xlsx) imports this module and must stay small.
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import Translations
 
-    if code == ENGLISH:
-        return NullTranslations()
     with (LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as source:
         catalog = read_po(source, locale=code)
     compiled = io.BytesIO()
@@ -97,13 +97,8 @@ def translations(code: str) -> NullTranslations:
 
 
 def _filled(words: str, params: dict[str, Any]) -> str:
-    if not params:
-        return words
-    return words.format(**{key: _shown(value) for key, value in params.items()})
-
-
-def _shown(value: Any) -> Any:
-    return str(value) if isinstance(value, Text | Both | Sentences | Listing) else value
+    # A parameter that is words itself (Text, Both, …) formats as its ``str``: in this language.
+    return words.format(**params) if params else words
 
 
 def _(msgid: str, /, **params: Any) -> str:

@@ -28,11 +28,6 @@ def speak(app: AppContext, operator: OperatorInfo | None) -> str:
     return code
 
 
-def current() -> str:
-    """The language this run speaks."""
-    return language()
-
-
 def resume() -> None:
     """In a fragment or a dialog: speak the language the page's last run spoke."""
     set_language(st.session_state.get(keys.LANGUAGE_NOW, ENGLISH))

@@ -8,13 +8,11 @@ from userbatch.admin.operators import own_notices, set_own_notices
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.errors import UserbatchError
-from userbatch.i18n import N_, _
+from userbatch.i18n import _
 from userbatch.ui import jobs, keys, language
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import sign_out
 from userbatch.ui.text import inert
-
-ROLES = (N_("admin"), N_("manager"))  # the roles' names in the catalogue
 
 
 def group_label(group: GroupInfo, organisation: str) -> str:

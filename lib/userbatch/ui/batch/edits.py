@@ -12,6 +12,7 @@ import streamlit as st
 
 from userbatch.batches.drafts import Kind, Step, add_edit
 from userbatch.check.fixes import Cells, like_it, next_error, pasted, replaced
+from userbatch.check.report import place
 from userbatch.check.run import recheck
 from userbatch.directory.auth import OperatorInfo
 from userbatch.i18n import _
@@ -209,14 +210,16 @@ def _apply(app: AppContext, operator: OperatorInfo, state: Checked, cells: Cells
 
 def _preview(state: Checked, cells: Cells, labels: dict[str, str], count: int) -> None:
     if not count:
-        st.caption("No cell matches.")
+        st.caption(_("No cell matches."))
         return
     table = state.result.table.cells
+    blank = _("(blank)")
     shown = [
-        f"- Row {row}, {inert(labels[key])}: {inert(table.at[row, key]) or '(blank)'} → "
-        f"{inert(text) or '(blank)'}"
+        f"- {place(row, inert(labels[key]))}: {inert(table.at[row, key]) or blank} → "
+        f"{inert(text) or blank}"
         for row, values in list(cells.items())[:5]
         for key, text in values.items()
         if key not in SECRET_FIELDS
     ]  # fmt: skip
-    st.markdown(f"**{count:,} cell(s) will change**" + ("\n" + "\n".join(shown) if shown else ""))
+    title = _("**{count:,} cell(s) will change**", count=count)
+    st.markdown(title + ("\n" + "\n".join(shown) if shown else ""))

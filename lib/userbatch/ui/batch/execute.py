@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 import streamlit as st
 
@@ -15,6 +16,7 @@ from userbatch.check.state import SUSPEND, CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
 from userbatch.i18n import LANGUAGES, N_, _, speaking
+from userbatch.i18n import language as spoken
 from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui import jobs, keys, language
 from userbatch.ui.batch.state import Checked, Stored, drafts, put, reset
@@ -38,7 +40,7 @@ def offer(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
         st.session_state[keys.EXECUTING] = True
     # The dialog stays open over reruns until it is dismissed or the batch is executed.
     if st.session_state.get(keys.EXECUTING) and not counts["error"]:
-        _DIALOGS[language.current()](app, operator)
+        _DIALOGS[spoken()](app, operator)
 
 
 def _close_dialog() -> None:
@@ -203,12 +205,15 @@ def stored(state: Stored) -> None:
           name=inert(state.file_name), count=state.rows)
     )  # fmt: skip
     st.page_link(jobs.__file__, label=_("Background processing"), icon=":material/sync:")
-    st.button("Upload another file", on_click=reset, type="primary", key=keys.ANOTHER)
+    st.button(_("Upload another file"), on_click=reset, type="primary", key=keys.ANOTHER)
 
 
-# The dialog's title is fixed when it is made: one dialog a language.
-_DIALOGS = {}
-for _code in LANGUAGES:
-    with speaking(_code):
-        _DIALOGS[_code] = st.dialog(_("Execute registration"), width="large",
-                                    on_dismiss=_close_dialog)(_dialog)  # fmt: skip
+def _dialog_in(code: str) -> Any:
+    """The Execute dialog titled in ``code``: a dialog's title is fixed when it is made."""
+    with speaking(code):
+        return st.dialog(_("Execute registration"), width="large", on_dismiss=_close_dialog)(
+            _dialog
+        )
+
+
+_DIALOGS = {code: _dialog_in(code) for code in LANGUAGES}
