@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from userbatch.errors import ConfigError
+from userbatch.i18n import Text
 from userbatch.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -217,7 +218,8 @@ def open_database(settings: Settings, *, ride_out_blips: bool = False) -> Engine
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         shown = engine.url.render_as_string(hide_password=True)
-        raise ConfigError(f"DATABASE_URL: cannot open the database {shown}: {reason}") from None
+        raise ConfigError(Text("DATABASE_URL: cannot open the database {url}: {reason}",
+                               url=shown, reason=reason)) from None  # fmt: skip
     return engine
 
 

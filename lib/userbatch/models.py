@@ -234,16 +234,27 @@ class DraftEdit(Base):
 
 
 class EmailTemplate(Base):
-    """An invitation e-mail template (Jinja2, rendered in a sandbox)."""
+    """An invitation e-mail template (Jinja2, sandboxed); its words are its versions."""
 
     __tablename__ = "email_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    subject: Mapped[str] = mapped_column(String(255))
-    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EmailTemplateVersion(Base):
+    """A template's subject and body in one language (``userbatch.i18n.LANGUAGES``)."""
+
+    __tablename__ = "email_template_versions"
+
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("email_templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class BatchState(StrEnum):

@@ -2,7 +2,11 @@
 
 ``Settings`` is plain data; nothing is read at import time. ``get_settings()`` builds it from
 the environment and turns a validation failure into one ``ConfigError`` line that names the
-variable, so the app, the worker and the CLI all stop with the same clear message.
+variable, so the app, the worker and the CLI all stop with the same clear message, in the
+reader's language.
+
+Over 300 lines: every setting with its description (the README's table) is one model, and its
+messages belong with the rules that raise them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from userbatch.errors import ConfigError
+from userbatch.i18n import JAPANESE, N_, Text, Words, language
 
 ENV_PREFIX = "USERBATCH_"
 # A Unix socket path longer than this does not fit in sockaddr_un on every platform.
@@ -179,25 +184,27 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError:
-            raise ValueError("is not a database URL (e.g. postgresql://user@host/db)") from None
+            raise ValueError(
+                Text("is not a database URL (e.g. postgresql://user@host/db)")
+            ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            backend = url.get_backend_name()
-            raise ValueError(f"database '{backend}' is not supported (use sqlite or postgresql)")
+            raise ValueError(Text("database '{backend}' is not supported (use sqlite or "
+                                  "postgresql)", backend=url.get_backend_name()))  # fmt: skip
         return value
 
     @model_validator(mode="after")
     def _check_sign_in(self) -> Settings:
         oidc = (self.oidc_metadata_url, self.oidc_client_id, self.oidc_client_secret)
         if any(oidc) and not all(oidc):
-            raise ValueError(
+            raise ValueError(Text(
                 "company sign-in needs USERBATCH_OIDC_METADATA_URL, USERBATCH_OIDC_CLIENT_ID "
                 "and USERBATCH_OIDC_CLIENT_SECRET together"
-            )
+            ))  # fmt: skip
         if not self.password_sign_in and not self.company_sign_in:
-            raise ValueError(
+            raise ValueError(Text(
                 "USERBATCH_PASSWORD_SIGN_IN is off but company sign-in is not set up: nobody "
                 "could sign in"
-            )
+            ))  # fmt: skip
         return self
 
     @property
@@ -212,7 +219,7 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("smtp://", "smtps://")):
             raise ValueError(
-                "must look like smtp://user:password@host:587 (STARTTLS) or smtps://host:465"
+                Text("must look like smtp://user:password@host:587 (STARTTLS) or smtps://host:465")
             )
         return value
 
@@ -222,7 +229,7 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+            raise ValueError(Text("must start with redis://, rediss:// or unix://"))
         return value
 
     @property
@@ -277,13 +284,52 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = []
+        problems: list[Words] = []
         for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
+            message = _message(error)
             if not error["loc"]:  # a rule over several settings names them itself
                 problems.append(message)
                 continue
             field = str(error["loc"][0])
             name = env_name(field) if field in Settings.model_fields else field.upper()
-            problems.append(f"{name}: {message} (got {error.get('input')!r})")
-        raise ConfigError("configuration error: " + "; ".join(problems)) from None
+            problems.append(Text("{name}: {message} (got {value})", name=name, message=message,
+                                 value=repr(error.get("input"))))  # fmt: skip
+        raise ConfigError(
+            Text("configuration error: {problems}", problems=_Problems(problems))
+        ) from None
+
+
+# Pydantic's own messages for the settings' types and bounds, in the reader's language; the
+# English is pydantic's. Others stay as pydantic words them.
+_PYDANTIC = {
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+}
+_BOUNDS = {
+    "greater_than_equal": N_("Input should be greater than or equal to {bound}"),
+    "less_than_equal": N_("Input should be less than or equal to {bound}"),
+}
+
+
+def _message(error: Any) -> Words:
+    """The words of one validation error: a validator's own (a ``Text``), or pydantic's."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Text):
+        return raised.args[0]
+    kind, words = error["type"], str(error["msg"])
+    if kind in _PYDANTIC:
+        return Text(_PYDANTIC[kind])
+    if kind in _BOUNDS:  # the bound as pydantic shows it ("0", not "0.0")
+        return Text(_BOUNDS[kind], bound=words.rpartition(" ")[2])
+    return words.removeprefix("Value error, ")
+
+
+class _Problems:
+    """The problems of a configuration, one after another, in the reader's language."""
+
+    def __init__(self, problems: list[Words]) -> None:
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return ("；" if language() == JAPANESE else "; ").join(map(str, self.problems))

@@ -37,11 +37,13 @@ def choices(world: World, **changes: tuple[bool, bool]) -> list[FieldChoice]:
 
 
 def plain_invitation(world: World) -> None:
-    """Let the "Invitation" template read nothing but name and the link."""
+    """Let the "Invitation" template read nothing but name and the link (in each version)."""
     invitation = list_templates(world.engine)[0]
-    save_template(
-        world.engine, world.admin, template_id=invitation.id, subject="Welcome", body=PLAIN_BODY
-    )
+    for code in invitation.languages:
+        save_template(
+            world.engine, world.admin, template_id=invitation.id, subject="Welcome",
+            body=PLAIN_BODY, language=code,
+        )  # fmt: skip
 
 
 def test_a_fresh_installation_has_the_standard_fields_in_order(world: World) -> None:

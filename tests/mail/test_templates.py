@@ -25,7 +25,7 @@ from userbatch.mail.templates import (
     save_template,
     send_test,
 )
-from userbatch.models import Batch, EmailTemplate, FieldSetting, OutboxMessage, User
+from userbatch.models import Batch, EmailTemplateVersion, FieldSetting, OutboxMessage, User
 
 GOOD_BODY = "Dear {{ name }},\n\nSet your password: {{ set_password_url }}\n{{ site_name }}\n"
 
@@ -329,7 +329,9 @@ def test_invitations_read_a_blank_custom_field_as_blank(world: World, run_batch:
     with session(world.engine) as db, db.begin():
         db.add(FieldSetting(key="dept", custom=True, label="Dept", type="text", position=20))
         db.execute(
-            update(EmailTemplate).values(body="Dept: [{{ custom.dept }}] {{ set_password_url }}")
+            update(EmailTemplateVersion).values(
+                body="Dept: [{{ custom.dept }}] {{ set_password_url }}"
+            )
         )
     run_batch(world, _store(world, NEW_ROWS, invite=True))
     bodies = {m.body for m in _outbox(world)}

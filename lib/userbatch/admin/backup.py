@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from userbatch.crypto.vault import KEY_FILE, installation_key
 from userbatch.db import open_database
 from userbatch.errors import Conflict, UsageError
+from userbatch.i18n import Text
 from userbatch.models import ACTIVE_STATES
 from userbatch.settings import Settings
 
@@ -50,7 +51,9 @@ def back_up(settings: Settings, target: Path) -> Backup:
     """
     source = _sqlite_file(settings, "backup", target)
     if target.exists():
-        raise UsageError(f"{target} exists already: choose a new file name for the backup")
+        raise UsageError(
+            Text("{path} exists already: choose a new file name for the backup", path=target)
+        )
     open_database(settings)  # a first backup of a new installation: the schema exists
     key = installation_key(settings)
     stored_key = None if settings.secret_key else key.decode()
@@ -79,27 +82,27 @@ def restore(settings: Settings, source: Path) -> Backup:
     """
     target = _sqlite_file(settings, "restore", source)
     if not source.is_file():
-        raise UsageError(f"no backup at {source}")
+        raise UsageError(Text("no backup at {path}", path=source))
     if target.exists() or target.with_name(target.name + "-wal").exists():
-        raise Conflict(
-            f"{target} exists: restore into an empty data folder (set USERBATCH_DATA_DIR to a "
-            "new folder), or move the database away first"
-        )
+        raise Conflict(Text(
+            "{path} exists: restore into an empty data folder (set USERBATCH_DATA_DIR to a "
+            "new folder), or move the database away first", path=target,
+        ))  # fmt: skip
     described = _described(source)
     stored_key, fingerprint = _key_of(source)
     key_file = settings.data_dir / KEY_FILE
     if stored_key is None:  # the key came from USERBATCH_SECRET_KEY
         if not settings.secret_key or _print(settings.secret_key.encode()) != fingerprint:
-            raise UsageError(
+            raise UsageError(Text(
                 "this backup was taken with USERBATCH_SECRET_KEY set: set it to the same key "
                 "to restore it"
-            )
+            ))  # fmt: skip
     elif settings.secret_key or key_file.exists():
         if _print(installation_key(settings)) != fingerprint:
-            raise UsageError(
+            raise UsageError(Text(
                 "the secret key here is not the backed-up installation's: restore into a data "
                 "folder without secret.key, and without USERBATCH_SECRET_KEY set"
-            )
+            ))  # fmt: skip
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -130,10 +133,10 @@ def _sqlite_file(settings: Settings, command: str, file: Path) -> Path:
         if command == "backup"
         else f"pg_restore --clean --if-exists --dbname='{shown}' {file}"
     )
-    raise UsageError(
-        f"the database is PostgreSQL: use its own tools, for example\n  {tool}\n(the password "
-        "in PGPASSWORD), and keep USERBATCH_SECRET_KEY with the backup"
-    )
+    raise UsageError(Text(
+        "the database is PostgreSQL: use its own tools, for example\n  {tool}\n(the password "
+        "in PGPASSWORD), and keep USERBATCH_SECRET_KEY with the backup", tool=tool,
+    ))  # fmt: skip
 
 
 def _key_of(path: Path) -> tuple[str | None, str]:
@@ -153,7 +156,7 @@ def _described(path: Path) -> Backup:
                 f"SELECT count(*), coalesce(sum(state IN ({active})), 0) FROM batches"
             ).fetchone()
     except sqlite3.DatabaseError:
-        raise UsageError(f"{path} is not a userbatch backup") from None
+        raise UsageError(Text("{path} is not a userbatch backup", path=path)) from None
     return Backup(path, taken_at, users, batches, running)
 
 

@@ -15,7 +15,8 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo, require_admin
 from userbatch.directory.groups import SEPARATOR, ensure_group
 from userbatch.errors import Conflict
-from userbatch.models import EmailTemplate, Membership, User, utcnow
+from userbatch.i18n import ENGLISH, Text
+from userbatch.models import EmailTemplate, EmailTemplateVersion, Membership, User, utcnow
 
 USERS = 50
 GROUPS = ("Sales>>Tokyo", "Sales>>Osaka", "Support", "Engineering>>Platform")
@@ -94,9 +95,9 @@ def load_demo(engine: Engine, actor: OperatorInfo) -> int:
     """
     now = utcnow()
     with session(engine) as db, db.begin():
-        require_admin(db, actor, "load demo data")
+        require_admin(db, actor, Text("load demo data"))
         if db.scalar(select(exists().select_from(User))):
-            raise Conflict("Demo data is only offered to an installation without users.")
+            raise Conflict(Text("Demo data is only offered to an installation without users."))
         groups = {path: ensure_group(db, path.split(SEPARATOR)).id for path in GROUPS}
         users = demo_users()
         ids = db.scalars(
@@ -116,5 +117,11 @@ def load_demo(engine: Engine, actor: OperatorInfo) -> int:
             ],
         )
         if not db.scalar(select(exists().where(EmailTemplate.name == TEMPLATE_NAME))):
-            db.add(EmailTemplate(name=TEMPLATE_NAME, subject=TEMPLATE_SUBJECT, body=TEMPLATE_BODY))
+            template = EmailTemplate(name=TEMPLATE_NAME)
+            db.add(template)
+            db.flush()
+            db.add(EmailTemplateVersion(
+                template_id=template.id, language=ENGLISH, subject=TEMPLATE_SUBJECT,
+                body=TEMPLATE_BODY,
+            ))  # fmt: skip
     return len(ids)

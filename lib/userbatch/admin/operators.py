@@ -18,13 +18,14 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from userbatch.check.rules import _email_reason
 from userbatch.crypto.passwords import hash_password, password_problems
 from userbatch.db import session
 from userbatch.directory.auth import ROLES, OperatorInfo, validate_login
 from userbatch.directory.groups import normalize_path
 from userbatch.directory.sessions import end_sessions
 from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
-from userbatch.i18n import LANGUAGES, Sentences, Text
+from userbatch.i18n import LANGUAGES, N_, Sentences, Text
 from userbatch.models import Group, Operator, utcnow
 
 
@@ -160,14 +161,14 @@ def _admins(db: Session, actor: OperatorInfo, *, lock: bool) -> Sequence[Operato
     # The fixed order keeps two transactions taking these locks from deadlocking.
     admins = db.scalars(query.with_for_update() if lock else query).all()
     if not any(admin.id == actor.id and not admin.disabled for admin in admins):
-        raise NotAllowed("Only an administrator can manage operators.")
+        raise NotAllowed(Text("Only an administrator can manage operators."))
     return admins
 
 
 def _target(db: Session, operator_id: int) -> Operator:
     operator = db.get(Operator, operator_id, with_for_update=True)
     if operator is None:
-        raise NotFound("That operator no longer exists.")
+        raise NotFound(Text("That operator no longer exists."))
     return operator
 
 
@@ -178,33 +179,42 @@ def _keep_an_admin(
     or when it is the actor themself."""
     if operator.role != "admin" or operator.disabled:
         return
+    disabling = verb == "disable"
     if not any(admin.id != operator.id and not admin.disabled for admin in admins):
-        raise Conflict(
-            f"'{operator.login}' is the last enabled administrator and cannot be {verb}d; "
-            "make another operator an administrator first."
-        )
+        last = (
+            N_("'{login}' is the last enabled administrator and cannot be disabled; make "
+               "another operator an administrator first.")
+            if disabling
+            else N_("'{login}' is the last enabled administrator and cannot be demoted; make "
+                    "another operator an administrator first.")
+        )  # fmt: skip
+        raise Conflict(Text(last, login=operator.login))
     if operator.id == actor.id:
-        raise NotAllowed(f"You cannot {verb} yourself; ask another administrator.")
+        raise NotAllowed(
+            Text("You cannot disable yourself; ask another administrator.")
+            if disabling
+            else Text("You cannot demote yourself; ask another administrator.")
+        )
 
 
 def _scope_group(db: Session, role: str, scope_path: str) -> Group | None:
     """The group a manager manages (None for an admin); raises a ``UserbatchError`` for a bad role,
     a missing or unknown group, or a group given to an admin."""
     if role not in ROLES:
-        raise Invalid(f"The role must be 'admin' or 'manager', not '{role}'.")
+        raise Invalid(Text("The role must be 'admin' or 'manager', not '{role}'.", role=role))
     path = normalize_path(scope_path)
     if role == "admin":
         if path:
-            raise Invalid("An administrator manages the whole organisation, not one group.")
+            raise Invalid(Text("An administrator manages the whole organisation, not one group."))
         return None
     if not path:
         raise Invalid(
-            "A manager needs the group they manage (below the organisation); "
-            "for the whole organisation make them an administrator."
-        )
+            Text("A manager needs the group they manage (below the organisation); for the "
+                 "whole organisation make them an administrator.")
+        )  # fmt: skip
     group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
     if group is None:
-        raise NotFound(f"The group '{path}' does not exist.")
+        raise NotFound(Text("The group '{path}' does not exist.", path=path))
     return group
 
 
@@ -214,10 +224,13 @@ def _check_password(password: str, *, min_length: int, login: str) -> None:
         raise Invalid(Sentences(*problems))
 
 
-def _taken(login: str, existing: str) -> str:
+def _taken(login: str, existing: str) -> Text:
     if existing == login:
-        return f"The login '{login}' belongs to another operator already."
-    return f"The login '{login}' differs from the operator '{existing}' only in case."
+        return Text("The login '{login}' belongs to another operator already.", login=login)
+    return Text(
+        "The login '{login}' differs from the operator '{existing}' only in case.",
+        login=login, existing=existing,
+    )  # fmt: skip
 
 
 def _row(operator: Operator, scope_path: str | None, now: dt.datetime) -> OperatorRow:
@@ -270,7 +283,10 @@ def set_own_notices(engine: Engine, actor: OperatorInfo, *, email: str, notify: 
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise Invalid(f"'{email}' is not an e-mail address: {exc}") from None
+            raise Invalid(
+                Text("'{email}' is not an e-mail address: {reason}", email=email,
+                     reason=_email_reason(exc))
+            ) from None  # fmt: skip
     with session(engine) as db, db.begin():
         operator = _target(db, actor.id)
         operator.email, operator.notify = email or None, notify

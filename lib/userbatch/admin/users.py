@@ -15,6 +15,7 @@ from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec, download_onl
 from userbatch.directory.scope import group_paths, user_in_scope, users_within
 from userbatch.errors import Conflict, Invalid
 from userbatch.files.download import write_table
+from userbatch.i18n import Text
 from userbatch.models import User, utcnow
 
 _EXPORT_CHUNK = 5000
@@ -165,9 +166,9 @@ def change_login_id(engine: Engine, user_id: int, login_id: str, *, scope_path: 
     if problems:
         raise Invalid(problems[0])
     with session(engine) as db, db.begin():
-        user, _ = user_in_scope(db, user_id, scope_path=scope_path, lock=True)
+        user, _paths = user_in_scope(db, user_id, scope_path=scope_path, lock=True)
         if login_id != user.login_id and db.scalar(
             select(User.id).where(User.login_id == login_id)
         ):
-            raise Conflict(f"The login ID '{login_id}' belongs to another user.")
+            raise Conflict(Text("The login ID '{login}' belongs to another user.", login=login_id))
         user.login_id, user.updated_at = login_id, utcnow()

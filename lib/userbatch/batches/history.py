@@ -15,6 +15,8 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import MESSAGE_LABEL, RESULT_LABEL
 from userbatch.errors import NotAllowed, NotFound
 from userbatch.files.download import write_download
+from userbatch.i18n import N_, Text
+from userbatch.i18n.recall import recalled
 from userbatch.models import (
     ACTIVE_STATES,
     Batch,
@@ -28,6 +30,17 @@ from userbatch.models import (
 # A batch's invitations by state: waiting (or being sent), sent by SMTP, kept in the Outbox
 # (no SMTP server set: nothing left the machine), failed.
 NO_INVITATIONS = {"scheduled": 0, "sent": 0, "kept": 0, "failed": 0}
+# A batch's state (a value kept as it is) -> its name for people, a message id.
+STATE_NAMES = {
+    "stored": N_("stored"), "queued": N_("queued"), "scheduled": N_("scheduled"),
+    "deferred": N_("deferred"), "started": N_("started"), "finished": N_("finished"),
+    "failed": N_("failed"), "canceled": N_("canceled"),
+}  # fmt: skip
+
+
+def state_name(state: str) -> Text:
+    """A batch's state as people read it (made in the reader's language when shown)."""
+    return Text(STATE_NAMES.get(state, state))
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ def get_batch(engine: Engine, batch_id: str) -> Batch:
     """The batch; raises ``NotFound`` when there is none with that id."""
     batch = find_batch(engine, batch_id)
     if batch is None:
-        raise NotFound(what="batch with id", key=batch_id)
+        raise NotFound(what=Text("batch with id"), key=batch_id)
     return batch
 
 
@@ -193,7 +206,7 @@ def batch_for(engine: Engine, operator: OperatorInfo, batch_id: str) -> Batch:
     """The batch, if this operator may see it; raises ``NotFound`` or ``NotAllowed``."""
     batch = get_batch(engine, batch_id)
     if not operator.is_admin and batch.operator_id != operator.id:
-        raise NotAllowed("That batch belongs to another operator.")
+        raise NotAllowed(Text("That batch belongs to another operator."))
     return batch
 
 
@@ -205,7 +218,7 @@ class RowOutcome:
     key: str
     checked_as: str  # the check's status: new, update, unchanged
     outcome: str  # pending, applying, created, updated, unchanged, failed
-    message: str
+    message: str  # in the reader's language
 
 
 def row_outcomes(engine: Engine, batch_id: str, *, outcome: str | None = None) -> list[RowOutcome]:
@@ -217,12 +230,15 @@ def row_outcomes(engine: Engine, batch_id: str, *, outcome: str | None = None) -
         query = query.where(BatchRow.outcome == outcome)
     with session(engine) as db:
         rows = db.execute(query.order_by(BatchRow.row_no)).all()
-    return [RowOutcome(r.row_no, r.key, r.action, r.outcome, r.message or "") for r in rows]
+    return [
+        RowOutcome(r.row_no, r.key, r.action, r.outcome, recalled(r.message or "")) for r in rows
+    ]
 
 
 def results_file(engine: Engine, batch_id: str) -> bytes:
     """The uploaded columns of every row plus Result and Message (passwords left blank), in
-    the upload's encoding, or UTF-8 when that cannot hold a cell (an edit, a message)."""
+    the upload's encoding, or UTF-8 when that cannot hold a cell (an edit, a message). The
+    results are their values (created, failed …), the messages in the reader's language."""
     batch = get_batch(engine, batch_id)
     keys = batch.options.get("keys", [])
     with session(engine) as db:
@@ -232,7 +248,7 @@ def results_file(engine: Engine, batch_id: str) -> bytes:
             .order_by(BatchRow.row_no)
         ).all()
     body = (
-        [str(values.get(key, "")) for key in keys] + [outcome, message or ""]
+        [str(values.get(key, "")) for key in keys] + [outcome, recalled(message or "")]
         for values, outcome, message in rows
     )
     data, _ = write_download(

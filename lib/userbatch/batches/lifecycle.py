@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from userbatch.db import retry_blips
+from userbatch.i18n import Text
+from userbatch.i18n.recall import kept
 from userbatch.mail.notices import queue_batch_notice
 from userbatch.models import (
     ACTIVE_STATES,
@@ -100,10 +102,11 @@ def finish(engine: Engine, batch_id: str) -> BatchState | None:
             select(func.count()).where(BatchRow.batch_id == batch_id, BatchRow.outcome == "pending")
         )
         to = BatchState.FAILED if pending else BatchState.FINISHED
-        error = (
-            f"{pending} row(s) were not applied because a part of the batch failed; "
-            "Retry applies them."
-        )
+        # Kept in English, read in each reader's language (``userbatch.i18n.recall``).
+        error = kept(
+            Text("{count} row(s) were not applied because a part of the batch failed; Retry "
+                 "applies them.", count=pending)
+        )  # fmt: skip
         moved = connection.execute(
             update(Batch)
             .where(Batch.id == batch_id, Batch.state.in_([state.value for state in _FINISHABLE]))
@@ -127,7 +130,7 @@ def settle(engine: Engine, batch_id: str, state: BatchState, error: str | None =
     """queued or started → the final ``state`` RQ reports for the batch's job (its worker
     died, or the job ended without writing the end itself)."""
     if not state.is_final:
-        raise ValueError(f"not a final state: {state}")
+        raise ValueError(Text("not a final state: {state}", state=state))
     return _move(
         engine, batch_id, allowed=ACTIVE_STATES, to=state,
         error=func.coalesce(Batch.error, error),

@@ -23,6 +23,7 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import GroupInfo, in_scope, organisation_name
 from userbatch.errors import Conflict, NotAllowed
+from userbatch.i18n import Plural, Text
 from userbatch.mail.invitations import gets_invitation, invitation_variables
 from userbatch.mail.render import Rendered, render
 from userbatch.models import Batch, BatchRow, BatchState
@@ -67,12 +68,15 @@ def store_batch(
     """
     if not in_scope(working_group.path, operator.scope_path):
         raise NotAllowed(
-            f"The working group '{working_group.path}' is outside your groups "
-            f"('{operator.scope_path}' and below)."
-        )
+            Text("The working group '{group}' is outside your groups ('{scope}' and below).",
+                 group=working_group.path, scope=operator.scope_path)
+        )  # fmt: skip
     if result.has_errors:
         errors = result.counts["error"]
-        raise Conflict(f"{errors} row(s) still have errors; fix or delete them first.")
+        raise Conflict(
+            Plural("{n} row(s) still have errors; fix or delete them first.",
+                   "{n} row(s) still have errors; fix or delete them first.", errors)
+        )  # fmt: skip
     require_confirmation(mass_change(engine, settings, result, operator.scope_path), confirmed)
     batch_id = batch_id or new_batch_id()
     sheet = result.sheet
@@ -178,7 +182,7 @@ def preview_invitation(
         return None
     values = result.values.loc[rows[0]].to_dict()
     groups = groups_of(values, result.options.working_group.path)
-    user = new_user(values, result.options.columns, login_id="(generated)")
+    user = new_user(values, result.options.columns, login_id=str(Text("(generated)")))
     variables = invitation_variables(
         user, groups, site_name=organisation_name(engine) or "userbatch",
         base_url=settings.base_url, custom_keys=custom_keys(engine),

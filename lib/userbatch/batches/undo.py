@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from userbatch.batches.chunks import ChunkOutcome, claim, outcome_of, record
-from userbatch.batches.history import undone_by
+from userbatch.batches.history import state_name, undone_by
 from userbatch.batches.images import CUSTOM, GROUPS
 from userbatch.batches.records import update_users
 from userbatch.batches.store import new_batch_id
@@ -36,6 +36,8 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import in_scope
 from userbatch.errors import Conflict, NotAllowed
+from userbatch.i18n import Text
+from userbatch.i18n.recall import kept
 from userbatch.models import (
     Batch,
     BatchRow,
@@ -52,17 +54,23 @@ _INSERT_CHUNK = 5000
 OUTCOMES = {DELETE: "deleted", SUSPEND: "suspended", RESTORE: "restored", KEEP: "kept"}
 
 
-def why_not_undoable(engine: Engine, batch: Batch) -> str | None:
-    """Why this batch cannot be undone now, or None when it can."""
+def why_not_undoable(engine: Engine, batch: Batch) -> Text | None:
+    """Why this batch cannot be undone now (words made when shown), or None when it can."""
     if batch.undo_of is not None:
-        return "An undo cannot itself be undone; upload the file again instead."
+        return Text("An undo cannot itself be undone; upload the file again instead.")
     if batch.state not in (BatchState.FINISHED, BatchState.FAILED):
-        return f"Only a batch that has ended can be undone; this one is {batch.state}."
+        return Text(
+            "Only a batch that has ended can be undone; this one is {state}.",
+            state=state_name(batch.state),
+        )
     undo = undone_by(engine, batch.id)
     if undo is not None:
-        return f"This batch was undone already ({undo.file_name}, {undo.state})."
+        return Text(
+            "This batch was undone already ({name}, {state}).",
+            name=undo.file_name, state=state_name(undo.state),
+        )  # fmt: skip
     if not batch.created and not batch.updated:
-        return "This batch created and changed no user, so there is nothing to undo."
+        return Text("This batch created and changed no user, so there is nothing to undo.")
     return None
 
 
@@ -76,12 +84,12 @@ def store_undo(engine: Engine, operator: OperatorInfo, batch: Batch) -> str:
     with session(engine) as db:
         group_path = db.get_one(Group, batch.group_id).path
     if not in_scope(group_path, operator.scope_path):
-        raise NotAllowed("That batch's working group is outside your groups.")
+        raise NotAllowed(Text("That batch's working group is outside your groups."))
     undo_id = new_batch_id()
     try:
         _store(engine, operator, batch, undo_id)
     except IntegrityError:  # another undo of the batch was stored meanwhile: ``undo_of``
-        raise Conflict("This batch was undone already.") from None
+        raise Conflict(Text("This batch was undone already.")) from None
     return undo_id
 
 
@@ -123,7 +131,11 @@ def _store(engine: Engine, operator: OperatorInfo, batch: Batch, undo_id: str) -
             update(OutboxMessage)
             .where(OutboxMessage.batch_id == batch.id, OutboxMessage.state == "scheduled")
             .values(
-                state="canceled", last_error=f"Canceled: the batch was undone by {operator.login}."
+                state="canceled",
+                # Kept in English; the screens read it in their reader's language (recall).
+                last_error=kept(
+                    Text("Canceled: the batch was undone by {login}.", login=operator.login)
+                ),
             )
         )
 
@@ -150,7 +162,8 @@ def apply_undo_chunk(
             _carry_out(connection, list(planned.values()), outcome, labels)
             for row_no in sorted(set(row_numbers) - set(planned)):
                 outcome.unchanged += 1
-                outcome.outcomes.append(outcome_of(row_no, "kept", "Nothing to undo.", None))
+                nothing = kept(Text("Nothing to undo."))
+                outcome.outcomes.append(outcome_of(row_no, "kept", nothing, None))
         record(connection, undo.id, outcome)
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from userbatch.batches.images import GROUPS, current_groups, current_users, fields_of
+from userbatch.i18n import Listing, Sentences, Text, Words
+from userbatch.i18n.recall import kept
 from userbatch.models import BatchRow, User
 
 _PART = 5000
@@ -44,7 +46,7 @@ class FieldUndo:
     batch: Any
     now: Any
     restore: bool  # False: changed since, kept as it is
-    why: str = ""  # why a value that was not changed since is kept all the same
+    why: Words = ""  # why a value that was not changed since is kept all the same
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class RowUndo:
     user_id: int | None
     action: str  # one of ACTIONS
     fields: tuple[FieldUndo, ...] = ()
-    message: str = ""
+    message: Words = ""
 
     @property
     def restored(self) -> list[FieldUndo]:
@@ -97,13 +99,13 @@ def _row_undo(
     row: Any, user: dict[str, Any] | None, groups: list[int], owners: dict[str, int]
 ) -> RowUndo:
     if user is None:
-        return RowUndo(row.row_no, row.key, None, KEEP, message="Deleted since the batch.")
+        return RowUndo(row.row_no, row.key, None, KEEP, message=Text("Deleted since the batch."))
     image = row.before or {}
     if image.get("created"):
         if user["first_login_at"] is not None:
-            why = "Signed in since the batch: suspended, not deleted."
+            why = Text("Signed in since the batch: suspended, not deleted.")
         elif user["updated_at"] != user["created_at"]:
-            why = "Changed since the batch: suspended, not deleted."
+            why = Text("Changed since the batch: suspended, not deleted.")
         else:
             return RowUndo(row.row_no, row.key, user["id"], DELETE)
         return RowUndo(row.row_no, row.key, user["id"], SUSPEND, message=why)
@@ -118,21 +120,24 @@ def _row_undo(
     fields = _unclaimed_email(fields, user["id"], owners)
     undo = RowUndo(row.row_no, row.key, user["id"], KEEP, tuple(fields))
     action = RESTORE if undo.restored else KEEP
-    message = "" if undo.restored or undo.kept else "Already as before the batch."
+    message: Words = "" if undo.restored or undo.kept else Text("Already as before the batch.")
     return RowUndo(row.row_no, row.key, user["id"], action, tuple(fields), message)
 
 
 def row_message(undo: RowUndo, label: Callable[[str], str]) -> str:
-    """What the undo says of a row: why it is not deleted, which values it keeps and why;
-    ``label`` names an image field for the operator."""
-    kept = [field for field in undo.kept if field.name not in HIDDEN]
-    if not kept:
-        return undo.message
-    names = ", ".join(label(field.name) for field in kept)
-    whys = " ".join(sorted({field.why for field in kept if field.why}))
-    changed = [field for field in kept if not field.why]
-    said = f"Kept, changed since the batch: {names}." if changed else f"Kept: {names}."
-    return " ".join(part for part in (undo.message, said, whys) if part)
+    """What the undo says of a row, kept as English words (``recall`` reads them again): why
+    it is not deleted, which values it keeps and why; ``label`` names an image field."""
+    held = [field for field in undo.kept if field.name not in HIDDEN]
+    if not held:
+        return kept(undo.message)
+    names = Listing([label(field.name) for field in held])
+    whys = sorted({kept(field.why) for field in held if field.why})
+    said = (
+        Text("Kept, changed since the batch: {names}.", names=names)
+        if any(not field.why for field in held)
+        else Text("Kept: {names}.", names=names)
+    )
+    return kept(Sentences(*(part for part in (undo.message, said, *whys) if part)))
 
 
 def _field(name: str, before: Any, batch: Any, now: Any) -> FieldUndo:
@@ -160,7 +165,7 @@ def _unclaimed_email(
     key = next((f for f in fields if f.name == "email_key" and f.restore), None)
     if key is None or key.before is None or owners.get(key.before, user_id) == user_id:
         return fields
-    why = "Its old address belongs to another user now."
+    why = Text("Its old address belongs to another user now.")
     return [
         FieldUndo(f.name, f.before, f.batch, f.now, restore=False, why=why)
         if f.name in ("email", "email_key")

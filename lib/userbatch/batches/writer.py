@@ -24,29 +24,33 @@ from userbatch.db import insert_ignoring_conflicts
 from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause
 from userbatch.directory.scope import users_within
+from userbatch.i18n import Sentences, Text
+from userbatch.i18n.recall import kept
 from userbatch.mail.invitations import invitation_messages
 from userbatch.models import Batch, Group, Membership, OutboxMessage, User, utcnow
 from userbatch.settings import Settings
 
-_TAKEN = (
+# A row's outcome is kept as English words (``kept``); the screens read it again in their
+# reader's language (``userbatch.i18n.recall``).
+_TAKEN = kept(Text(
     "Another batch or an operator created a user with this login ID or e-mail while this "
     "batch ran; upload the row again to update that user."
-)
+))  # fmt: skip
 
 
 def _deleted(key: str) -> str:
-    return f"The user '{key}' was deleted after the check."
+    return kept(Text("The user '{key}' was deleted after the check.", key=key))
 
 
 def _problem(row: PendingRow, checked: RowResult) -> str | None:
     if checked.status == "error":
-        errors = [str(issue.message) for issue in checked.issues if issue.level == "error"]
-        return "Since the check: " + " ".join(errors)
+        errors = [issue.message for issue in checked.issues if issue.level == "error"]
+        return kept(Text("Since the check: {errors}", errors=Sentences(*errors)))
     if row.action == "new" and checked.status != "new":
-        return (
-            f"A user with the key '{row.key}' was created after the check; upload the file "
-            "again to update that user."
-        )
+        return kept(Text(
+            "A user with the key '{key}' was created after the check; upload the file "
+            "again to update that user.", key=row.key,
+        ))  # fmt: skip
     if row.action != "new" and checked.status == "new":
         return _deleted(row.key)
     return None

@@ -13,11 +13,25 @@ from typing import Any
 from sqlalchemy import Engine
 
 from userbatch.db import open_database
+from userbatch.i18n import JAPANESE, N_, _, language
 from userbatch.models import Batch, BatchState
 from userbatch.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
 AddCommand = Callable[..., argparse.ArgumentParser]
+
+# The label of each state a batch's job shows; the state itself is a value (``--json``).
+STATE_LABELS = {
+    "stored": N_("stored"), "queued": N_("queued"), "scheduled": N_("scheduled"),
+    "deferred": N_("deferred"), "started": N_("started"), "finished": N_("finished"),
+    "failed": N_("failed"), "canceled": N_("canceled"),
+}  # fmt: skip
+# A job's count of each outcome, as printed.
+COUNT_LABELS = {
+    "created": N_("created {count}"), "updated": N_("updated {count}"),
+    "unchanged": N_("unchanged {count}"), "failed": N_("failed {count}"),
+    "deleted": N_("deleted {count}"),
+}  # fmt: skip
 
 
 def open_installation() -> tuple[Settings, Engine]:
@@ -40,6 +54,16 @@ def write_output(data: bytes, output: str | None) -> None:
         sys.stdout.buffer.flush()
 
 
+def state_label(state: str) -> str:
+    """The state of a batch as a person reads it."""
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
+
+
+def listed(items: list[str]) -> str:
+    """``items`` one after another, as the language separates them in a line."""
+    return ("、" if language() == JAPANESE else ", ").join(items)
+
+
 def wait_for_batch(engine: Engine, batch_id: str, *, quiet: bool) -> Batch:
     # Imported here: the history's pandas would slow every command's start, serve's too.
     from userbatch.batches.history import get_batch
@@ -48,7 +72,8 @@ def wait_for_batch(engine: Engine, batch_id: str, *, quiet: bool) -> Batch:
     while True:
         batch = get_batch(engine, batch_id)
         if batch.done != last and not quiet:
-            print(f"  {batch.done}/{batch.total} rows", file=sys.stderr)
+            print("  " + _("{done}/{total} rows", done=batch.done, total=batch.total),
+                  file=sys.stderr)  # fmt: skip
             last = batch.done
         if BatchState(batch.state).is_final:
             return batch
@@ -60,5 +85,10 @@ def print_job(document: dict[str, Any], *, as_json: bool) -> None:
         print(json.dumps(document))
         return
     progress, counts = document["progress"], document["counts"]
-    print(f"{document['id']}: {document['state']}, {progress['done']}/{progress['total']} rows")
-    print(", ".join(f"{name} {value}" for name, value in counts.items()))
+    print(_("{id}: {state}, {done}/{total} rows", id=document["id"],
+            state=state_label(document["state"]), done=progress["done"],
+            total=progress["total"]))  # fmt: skip
+    print(listed([
+        _(COUNT_LABELS[name], count=value) if name in COUNT_LABELS else f"{name} {value}"
+        for name, value in counts.items()
+    ]))  # fmt: skip

@@ -17,9 +17,12 @@ from userbatch.check.report import place, to_document
 from userbatch.check.run import check_file
 from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, STATUS_NAMES, SUSPEND, CheckedSheet
 from userbatch.cli.common import (
+    COUNT_LABELS,
     AddCommand,
     ended_well,
+    listed,
     open_installation,
+    state_label,
     wait_for_batch,
     write_output,
 )
@@ -36,7 +39,7 @@ from userbatch.errors import (
 )
 from userbatch.files.decode import DELIMITERS, ENCODINGS
 from userbatch.files.download import write_table
-from userbatch.i18n import _, ngettext
+from userbatch.i18n import LANGUAGES, Sentences, Text, _, ngettext
 from userbatch.mail.templates import default_template, template_named
 from userbatch.settings import Settings
 from userbatch.worker.runtime import Runtime
@@ -67,7 +70,7 @@ def _check(
 ) -> CheckedSheet:
     working = groups.find_group(engine, args.group or operator.scope_path)
     if not groups.in_scope(working.path, operator.scope_path):
-        raise NotAllowed(f"the group '{working.path}' is outside your groups")
+        raise NotAllowed(Text("the group '{path}' is outside your groups", path=working.path))
     path = Path(args.file)
     return check_file(
         engine, settings, path.read_bytes(), file_name=path.name, working_group=working,
@@ -146,15 +149,25 @@ def _invitation(engine: Engine, args: argparse.Namespace) -> Invitation | None:
     if not args.invite:
         return None
     template = template_named(engine, args.template) if args.template else default_template(engine)
+    # The version asked for; else the command's language's, else the one the template has.
+    if args.template_language and args.template_language not in template.languages:
+        raise UsageError(
+            Text("--template-language: '{name}' has no version in '{language}' (it has: "
+                 "{languages}).", name=template.name, language=args.template_language,
+                 languages=", ".join(template.languages))
+        )  # fmt: skip
+    version = template.version(args.template_language)
     send_at = dt.datetime.now(dt.UTC)
     if args.send_at:
         try:
             send_at = dt.datetime.fromisoformat(args.send_at)
         except ValueError:
-            raise UsageError(f"--send-at: '{args.send_at}' is no ISO 8601 time") from None
+            raise UsageError(
+                Text("--send-at: '{value}' is no ISO 8601 time", value=args.send_at)
+            ) from None
         if send_at.tzinfo is None:
             send_at = send_at.astimezone()  # this machine's time zone
-    return Invitation(template.id, template.subject, template.body, send_at)
+    return Invitation(template.id, version.subject, version.body, send_at)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -176,10 +189,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 invitation=invitation, confirmed=args.confirm,
             )  # fmt: skip
         except Unconfirmed as refused:
-            raise Unconfirmed(
-                f"{refused.params['sentence']} Run again with --confirm "
-                f"{refused.params['affected']} to go ahead."
-            ) from None
+            raise Unconfirmed(Sentences(
+                refused.params["sentence"],
+                Text("Run again with --confirm {affected} to go ahead.",
+                     affected=refused.params["affected"]),
+            )) from None  # fmt: skip
         batch = (
             wait_for_batch(engine, batch_id, quiet=args.json)
             if args.wait
@@ -191,48 +205,53 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         _print_check(result)
         job = document["job"]
-        counts = job["counts"]
-        print(
-            f"Batch {batch_id}: {job['state']}; created {counts['created']}, updated "
-            f"{counts['updated']}, unchanged {counts['unchanged']}, failed {counts['failed']}"
-        )
+        counts = [_(COUNT_LABELS[name], count=job["counts"][name])
+                  for name in ("created", "updated", "unchanged", "failed")]  # fmt: skip
+        print(_("Batch {id}: {state}; {counts}", id=batch_id, state=state_label(job["state"]),
+                counts=listed(counts)))  # fmt: skip
     return EXIT_REFUSED if args.wait and not ended_well(batch) else EXIT_OK
 
 
 def add_commands(command: AddCommand) -> None:
     """The file commands, on the parser ``command`` adds to."""
-    template = command("template", cmd_template, "the header row for the current input fields")
-    template.add_argument("-o", "--output", help="file to write (default: standard output)")
-    template.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
+    template = command("template", cmd_template, _("the header row for the current input fields"))
+    template.add_argument("-o", "--output", help=_("file to write (default: standard output)"))
+    template.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig",
+                          help=_("the file's encoding (default: UTF-8 with BOM)"))  # fmt: skip
 
-    export = command("export", cmd_export, "all users in your scope, in the upload format")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    export.add_argument("--group", help="only this group and below (a path like Sales>>Tokyo)")
-    export.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
+    export = command("export", cmd_export, _("all users in your scope, in the upload format"))
+    export.add_argument("-o", "--output", help=_("file to write (default: standard output)"))
+    export.add_argument("--group", help=_("only this group and below (a path like Sales>>Tokyo)"))
+    export.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig",
+                        help=_("the file's encoding (default: UTF-8 with BOM)"))  # fmt: skip
 
     for name, handler, help in (
-        ("check", cmd_check, "check a file; writes nothing"),
-        ("import", cmd_import, "check a file and, if it has no error, run it as a batch"),
+        ("check", cmd_check, _("check a file; writes nothing")),
+        ("import", cmd_import, _("check a file and, if it has no error, run it as a batch")),
     ):
         sub = command(name, handler, help)
-        sub.add_argument("file")
-        sub.add_argument("--group", help="working group for blank 'Belong to' (default: yours)")
-        sub.add_argument("--encoding", choices=list(ENCODINGS), help="override detection")
-        sub.add_argument("--json", action="store_true", help="print one JSON document")
+        sub.add_argument("file", help=_("the CSV file or Excel workbook (.xlsx)"))
+        sub.add_argument("--group", help=_("working group for blank 'Belong to' (default: yours)"))
+        sub.add_argument("--encoding", choices=list(ENCODINGS), help=_("override detection"))
+        sub.add_argument("--json", action="store_true", help=_("print one JSON document"))
         sub.add_argument(
             "--blank", choices=[BLANK_KEEP, BLANK_CLEAR], default=BLANK_KEEP,
-            help="what a blank cell does to an existing user's value (default: keep it)",
+            help=_("what a blank cell does to an existing user's value (default: keep it)"),
         )  # fmt: skip
         sub.add_argument(
             "--complete", action="store_true",
-            help="the file lists every user of the working group: suspend the others",
+            help=_("the file lists every user of the working group: suspend the others"),
         )  # fmt: skip
         if name == "import":
             sub.add_argument(
                 "--confirm", type=int, metavar="N",
-                help="the number of users a mass change affects, to let it run",
+                help=_("the number of users a mass change affects, to let it run"),
             )  # fmt: skip
-            sub.add_argument("--invite", action="store_true", help="invite new users by e-mail")
-            sub.add_argument("--template", help="e-mail template name (default: Invitation)")
-            sub.add_argument("--send-at", help="when to send, ISO 8601 (default: now)")
-            sub.add_argument("--wait", action="store_true", help="wait until the job ends")
+            sub.add_argument("--invite", action="store_true", help=_("invite new users by e-mail"))
+            sub.add_argument("--template", help=_("e-mail template name (default: Invitation)"))
+            sub.add_argument(
+                "--template-language", choices=list(LANGUAGES),
+                help=_("the template's version to send (default: the command's language)"),
+            )  # fmt: skip
+            sub.add_argument("--send-at", help=_("when to send, ISO 8601 (default: now)"))
+            sub.add_argument("--wait", action="store_true", help=_("wait until the job ends"))

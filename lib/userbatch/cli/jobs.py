@@ -13,15 +13,28 @@ from userbatch.batches.undo_preview import preview
 from userbatch.cli.common import (
     AddCommand,
     ended_well,
+    listed,
     open_installation,
     print_job,
+    state_label,
     wait_for_batch,
 )
 from userbatch.directory.auth import acting_operator
 from userbatch.errors import EXIT_OK, EXIT_REFUSED, Conflict
+from userbatch.i18n import N_, _
 from userbatch.worker.maintenance import sync_batch_states
 from userbatch.worker.runtime import Runtime
 from userbatch.worker.submit import cancel_batch, retry_batch, undo_batch
+
+# What an undo does with a row, as printed (the action itself is a value: ``--json``).
+ACTION_LABELS = {
+    "delete": N_("delete"), "suspend": N_("suspend"), "restore": N_("restore"),
+    "keep": N_("keep"),
+}  # fmt: skip
+ACTION_COUNTS = {
+    "delete": N_("{count} delete"), "suspend": N_("{count} suspend"),
+    "restore": N_("{count} restore"), "keep": N_("{count} keep"),
+}  # fmt: skip
 
 
 def cmd_jobs_show(args: argparse.Namespace) -> int:
@@ -76,24 +89,27 @@ def _print_preview(document: dict[str, Any], *, as_json: bool) -> None:
         print(json.dumps(document))
         return
     counts = document["counts"]
-    print(
-        f"Undo of {document['file_name']}: "
-        + ", ".join(f"{counts[action]} {action}" for action in ACTIONS)
-        + f"; {counts['invitations_canceled']} invitation(s) not sent yet would be canceled."
-    )
+    print(_(
+        "Undo of {name}: {counts}; {invitations} invitation(s) not sent yet would be canceled.",
+        name=document["file_name"],
+        counts=listed([_(ACTION_COUNTS[action], count=counts[action]) for action in ACTIONS]),
+        invitations=counts["invitations_canceled"],
+    ))  # fmt: skip
     for row in document["rows"]:
         kept = [field for field in row.get("fields", []) if field["undo"] == "keep"]
         if kept or row["action"] == "suspend":
-            print(f"  row {row['row']} {row['key']}: {row['action']}. {row['message']}")
+            action = row["action"]
+            print("  " + _("row {row} {key}: {action}. {message}", row=row["row"],
+                           key=row["key"], action=_(ACTION_LABELS.get(action, action)),
+                           message=row["message"]))  # fmt: skip
         for field in kept:
-            print(
-                f"    {field['field']}: before {field['before']!r}, the batch's "
-                f"{field['batch']!r}, now {field['now']!r}"
-            )
+            print("    " + _("{field}: before {before}, the batch's {batch}, now {now}",
+                             field=field["field"], before=repr(field["before"]),
+                             batch=repr(field["batch"]), now=repr(field["now"])))  # fmt: skip
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    _, engine = open_installation()
+    engine = open_installation()[1]
     operator = acting_operator(engine, args.as_login)
     documents = [
         job_document(engine, batch.id) for batch in list_batches(engine, operator, limit=None)
@@ -102,36 +118,34 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
         print(json.dumps(documents))
     else:
         for document in documents:
-            progress = document["progress"]
-            print(
-                f"{document['id']}  {document['state']:<9} {progress['done']}/{progress['total']}"
-            )
+            progress, state = document["progress"], state_label(document["state"])
+            print(f"{document['id']}  {state:<9} {progress['done']}/{progress['total']}")
     return EXIT_OK
 
 
 def add_commands(command: AddCommand) -> None:
     """``jobs`` and its subcommands, on the parser ``command`` adds to."""
-    jobs_parser = command("jobs", None, "background jobs (batches)")
+    jobs_parser = command("jobs", None, _("background jobs (batches)"))
     job_commands = jobs_parser.add_subparsers(dest="jobs_command", required=True)
-    listing = command("list", cmd_jobs_list, "every batch, newest first", job_commands)
-    listing.add_argument("--json", action="store_true")
+    listing = command("list", cmd_jobs_list, _("every batch, newest first"), job_commands)
+    listing.add_argument("--json", action="store_true", help=_("print one JSON document"))
     for name, handler, help in (
-        ("show", cmd_jobs_show, "one batch's job document"),
-        ("retry", cmd_jobs_retry, "run a failed batch again; it continues where it stopped"),
-        ("cancel", cmd_jobs_cancel, "cancel a batch that waits in the queue"),
+        ("show", cmd_jobs_show, _("one batch's job document")),
+        ("retry", cmd_jobs_retry, _("run a failed batch again; it continues where it stopped")),
+        ("cancel", cmd_jobs_cancel, _("cancel a batch that waits in the queue")),
     ):
         sub = command(name, handler, help, job_commands)
-        sub.add_argument("id")
-        sub.add_argument("--json", action="store_true")
+        sub.add_argument("id", help=_("the batch's id"))
+        sub.add_argument("--json", action="store_true", help=_("print one JSON document"))
         if name == "retry":
-            sub.add_argument("--wait", action="store_true", help="wait until the job ends")
+            sub.add_argument("--wait", action="store_true", help=_("wait until the job ends"))
     undo = command(
-        "undo", cmd_jobs_undo, "undo an ended batch: delete its new users, restore what it "
-        "changed (values changed since are kept)", job_commands,
+        "undo", cmd_jobs_undo, _("undo an ended batch: delete its new users, restore what it "
+                                 "changed (values changed since are kept)"), job_commands,
     )  # fmt: skip
-    undo.add_argument("id")
-    undo.add_argument("--json", action="store_true")
+    undo.add_argument("id", help=_("the batch's id"))
+    undo.add_argument("--json", action="store_true", help=_("print one JSON document"))
     undo.add_argument(
-        "--dry-run", action="store_true", help="print what the undo would do; change nothing"
+        "--dry-run", action="store_true", help=_("print what the undo would do; change nothing")
     )
-    undo.add_argument("--wait", action="store_true", help="wait until the undo ends")
+    undo.add_argument("--wait", action="store_true", help=_("wait until the undo ends"))

@@ -13,6 +13,7 @@ import os
 from cryptography.fernet import Fernet, InvalidToken
 
 from userbatch.errors import ConfigError
+from userbatch.i18n import Text
 from userbatch.settings import Settings
 
 KEY_FILE = "secret.key"
@@ -35,11 +36,11 @@ def _fernet(settings: Settings) -> Fernet:
     try:
         return Fernet(installation_key(settings))
     except ValueError:
-        raise ConfigError(
-            "USERBATCH_SECRET_KEY: must be 32 url-safe base64-encoded bytes "
-            "(make one with: python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())')"
-        ) from None
+        raise ConfigError(Text(
+            "USERBATCH_SECRET_KEY: must be 32 url-safe base64-encoded bytes (make one with: "
+            "{command})", command="python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+        )) from None  # fmt: skip
 
 
 def seal(settings: Settings, text: str) -> str:
@@ -62,7 +63,7 @@ def unseal_bytes(settings: Settings, token: bytes) -> bytes:
     try:
         return _fernet(settings).decrypt(token)
     except InvalidToken:
-        raise ConfigError(
+        raise ConfigError(Text(
             "USERBATCH_SECRET_KEY: sealed data cannot be unsealed with this key; every "
             "app and worker must use the same key"
-        ) from None
+        )) from None  # fmt: skip

@@ -24,13 +24,15 @@ from userbatch.errors import (
     UsageError,
     UserbatchError,
 )
-from userbatch.i18n import N_, Sentences
+from userbatch.i18n import N_, Plural, Sentences, Text, Words
 from userbatch.models import Group, Operator, utcnow
 
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 5
 MAX_LOGIN_LENGTH = 64
 ROLES = (N_("admin"), N_("manager"))  # their names are message ids too
+WRONG = N_("Wrong login or password.")
+DISABLED = N_("This operator is disabled; ask an administrator.")
 # Verifying against this keeps a wrong login as slow as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
 
@@ -59,9 +61,11 @@ def validate_login(login: str) -> str:
     """The trimmed operator login; raises a ``UserbatchError`` saying which rule it breaks."""
     login = login.strip()
     if not login:
-        raise Invalid("The login must not be empty.")
+        raise Invalid(Text("The login must not be empty."))
     if len(login) > MAX_LOGIN_LENGTH or any(ch.isspace() for ch in login):
-        raise Invalid(f"The login has at most {MAX_LOGIN_LENGTH} characters and no spaces.")
+        raise Invalid(
+            Text("The login has at most {count} characters and no spaces.", count=MAX_LOGIN_LENGTH)
+        )
     return login
 
 
@@ -75,18 +79,18 @@ def initialize(
     try:
         login = validate_login(login)
     except UserbatchError as exc:
-        raise SetupError(str(exc)) from None
+        raise SetupError(_words(exc)) from None
     try:
         organisation = validate_group_name(organisation)
     except UserbatchError as exc:
-        raise SetupError(f"Organisation name: {exc}") from None
+        raise SetupError(Text("Organisation name: {why}", why=_words(exc))) from None
     problems = password_problems(password, min_length=min_password_length, login=login)
     if problems:
         raise SetupError(Sentences(*problems))
     password_hash = hash_password(password)
     with session(engine) as db, db.begin():
         if db.scalar(select(func.count()).select_from(Operator)):
-            raise SetupError("Set-up is done already; sign in instead.")
+            raise SetupError(Text("Set-up is done already; sign in instead."))
         root = root_group(db)
         if root is None:
             db.add(Group(parent_id=None, name=organisation, path=""))
@@ -96,6 +100,12 @@ def initialize(
         db.add(admin)
         db.flush()
         return OperatorInfo(id=admin.id, login=admin.login, role="admin", scope_path="")
+
+
+def _words(error: UserbatchError) -> Words:
+    """An error's words as they were given, still to be made in the reader's language."""
+    words = error.params.get("message")
+    return words if words is not None else error.message
 
 
 def _info(db_operator: Operator, scope_path: str | None) -> OperatorInfo:
@@ -124,10 +134,10 @@ def sign_in(
                 .where(Operator.login == login.strip())
                 .with_for_update(of=Operator)
             ).one_or_none()
-            refusal: str | None
+            refusal: Text | None
             if row is None:
                 verify_password(_DUMMY_HASH, password)
-                refusal = "Wrong login or password."
+                refusal = Text(WRONG)
             else:
                 refusal = _check_attempt(row[0], password, now)
         if refusal:
@@ -136,19 +146,23 @@ def sign_in(
         return _info(row[0], row[1])
 
 
-def _check_attempt(operator: Operator, password: str, now: dt.datetime) -> str | None:
+def _check_attempt(operator: Operator, password: str, now: dt.datetime) -> Text | None:
     """Record one sign-in attempt on ``operator``; the reason it is refused, or None."""
     if operator.locked_until and operator.locked_until > now:
         minutes = max(1, round((operator.locked_until - now).total_seconds() / 60))
-        return f"Too many wrong passwords: this account is locked for {minutes} more minute(s)."
+        return Plural(
+            "Too many wrong passwords: this account is locked for {n} more minute(s).",
+            "Too many wrong passwords: this account is locked for {n} more minute(s).",
+            minutes,
+        )
     if not verify_password(operator.password_hash, password):
         operator.failed_sign_ins += 1
         if operator.failed_sign_ins >= MAX_FAILED_SIGN_INS:
             operator.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
             operator.failed_sign_ins = 0
-        return "Wrong login or password."
+        return Text(WRONG)
     if operator.disabled:
-        return "This operator is disabled; ask an administrator."
+        return Text(DISABLED)
     operator.failed_sign_ins = 0
     operator.locked_until = None
     operator.last_sign_in_at = now
@@ -166,7 +180,7 @@ def sign_in_company(
     """
     candidates = [value.strip() for value in (email, subject) if value and value.strip()]
     if not candidates:
-        raise SignInError("Your company account gave no e-mail address or subject to match.")
+        raise SignInError(Text("Your company account gave no e-mail address or subject to match."))
     with session(engine) as db, db.begin():
         for login in candidates:
             row = db.execute(
@@ -178,11 +192,11 @@ def sign_in_company(
                 break
         else:
             raise SignInError(
-                f"No operator matches the company account {candidates[0]}; ask an "
-                "administrator to add an operator with that login."
-            )
+                Text("No operator matches the company account {account}; ask an administrator "
+                     "to add an operator with that login.", account=candidates[0])
+            )  # fmt: skip
         if row[0].disabled:
-            raise SignInError("This operator is disabled; ask an administrator.")
+            raise SignInError(Text(DISABLED))
         row[0].last_sign_in_at = now or utcnow()
         return _info(row[0], row[1])
 
@@ -200,16 +214,17 @@ def get_operator(engine: Engine, operator_id: int) -> OperatorInfo | None:
     return _info(row[0], row[1])
 
 
-def require_admin(db: Session, actor: OperatorInfo, action: str) -> None:
+def require_admin(db: Session, actor: OperatorInfo, action: Words) -> None:
     """Raises a ``UserbatchError`` unless ``actor`` is, as the database says now, an enabled admin.
 
-    ``action`` completes the refusal: "Only administrators can <action>."
+    ``action`` completes the refusal: "Only administrators can <action>." (words of the
+    catalogue, ``Text``, to speak the reader's language).
     """
     role = db.scalar(
         select(Operator.role).where(Operator.id == actor.id, Operator.disabled.is_(False))
     )
     if role != "admin":
-        raise NotAllowed(f"Only administrators can {action}.")
+        raise NotAllowed(Text("Only administrators can {action}.", action=action))
 
 
 def acting_operator(engine: Engine, login: str | None) -> OperatorInfo:
@@ -217,9 +232,9 @@ def acting_operator(engine: Engine, login: str | None) -> OperatorInfo:
     line acts as. Raises ``UsageError`` before set-up or for no such enabled operator."""
     if needs_setup(engine):
         raise UsageError(
-            "set-up is not done: open the app once, or run 'userbatch setup --organisation "
-            "NAME --admin LOGIN'"
-        )
+            Text("set-up is not done: open the app once, or run 'userbatch setup "
+                 "--organisation NAME --admin LOGIN'")
+        )  # fmt: skip
     with session(engine) as db:
         query = select(Operator.id).where(Operator.disabled.is_(False))
         query = (
@@ -230,5 +245,5 @@ def acting_operator(engine: Engine, login: str | None) -> OperatorInfo:
         operator_id = db.scalars(query).first()
     operator = get_operator(engine, operator_id) if operator_id else None
     if operator is None:
-        raise UsageError(f"there is no active operator '{login}'")
+        raise UsageError(Text("there is no active operator '{login}'", login=login))
     return operator

@@ -16,16 +16,22 @@ from sqlalchemy.orm import Session
 
 from userbatch.db import session
 from userbatch.errors import Conflict, Invalid, NotAllowed, NotFound
+from userbatch.i18n import N_, Listing, Text
 from userbatch.models import Batch, Group, Membership, Operator
 
 SEPARATOR = ">>"
 MAX_NAME_LENGTH = 30
-# What a name must not contain, and why (said in the refusal); "|" covers the "||" that joins
+# What a name must not contain -> the refusal, saying why; "|" covers the "||" that joins
 # the groups of a CSV cell.
 _FORBIDDEN = {
-    "|": " ('||' separates groups in a CSV cell)",
-    "\\": "",
-    SEPARATOR: f" ('{SEPARATOR}' separates a group from its subgroup in a path)",
+    "|": N_(
+        "A group name must not contain '|'; '{name}' does ('||' separates groups in a CSV cell)."
+    ),
+    "\\": N_("A group name must not contain '\\'; '{name}' does."),
+    SEPARATOR: N_(
+        "A group name must not contain '>>'; '{name}' does ('>>' separates a group from its "
+        "subgroup in a path)."
+    ),
 }
 
 
@@ -44,14 +50,15 @@ def validate_group_name(name: str) -> str:
     """The trimmed name; raises a ``UserbatchError`` saying which rule a bad name breaks."""
     name = name.strip()
     if not name:
-        raise Invalid("A group name must not be empty.")
+        raise Invalid(Text("A group name must not be empty."))
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid(
-            f"A group name has at most {MAX_NAME_LENGTH} characters; '{name}' has {len(name)}."
-        )
-    for forbidden, why in _FORBIDDEN.items():
+            Text("A group name has at most {max} characters; '{name}' has {count}.",
+                 max=MAX_NAME_LENGTH, name=name, count=len(name))
+        )  # fmt: skip
+    for forbidden, refusal in _FORBIDDEN.items():
         if forbidden in name:
-            raise Invalid(f"A group name must not contain '{forbidden}'; '{name}' does{why}.")
+            raise Invalid(Text(refusal, name=name))
     return name
 
 
@@ -96,7 +103,7 @@ def find_group(engine: Engine, path: str) -> GroupInfo:
     with session(engine) as db:
         group = db.scalars(select(Group).where(Group.path == path)).one_or_none()
     if group is None:
-        raise NotFound(f"The group '{path}' does not exist.")
+        raise NotFound(Text("The group '{path}' does not exist.", path=path))
     return GroupInfo(id=group.id, name=group.name, path=group.path)
 
 
@@ -119,7 +126,10 @@ def add_group(engine: Engine, path: str, *, scope_path: str = "") -> GroupInfo:
     names = [validate_group_name(name) for name in path.split(SEPARATOR)]
     full = SEPARATOR.join(names)
     if not in_scope(full, scope_path):
-        raise NotAllowed(f"The group '{full}' is outside your groups ('{scope_path}' and below).")
+        raise NotAllowed(
+            Text("The group '{path}' is outside your groups ('{scope}' and below).", path=full,
+                 scope=scope_path)
+        )  # fmt: skip
     with session(engine) as db, db.begin():
         if db.scalar(select(Group.id).where(Group.path == full)) is not None:
             raise GroupExists(full)
@@ -147,7 +157,7 @@ class GroupExists(Conflict):
     """The group to create is there already (nothing was written)."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"The group '{path}' exists already; nothing was created.")
+        super().__init__(Text("The group '{path}' exists already; nothing was created.", path=path))
         self.path = path
 
 
@@ -156,7 +166,7 @@ def ensure_group(db: Session, names: list[str]) -> Group:
     session's transaction. Raises a ``UserbatchError`` before set-up."""
     parent = root_group(db)
     if parent is None:
-        raise Conflict("Set-up is not done yet: there is no organisation (root group).")
+        raise Conflict(Text("Set-up is not done yet: there is no organisation (root group)."))
     for depth in range(1, len(names) + 1):
         sub_path = SEPARATOR.join(names[:depth])
         group = db.scalars(select(Group).where(Group.path == sub_path)).one_or_none()
@@ -216,9 +226,9 @@ def group_tree(engine: Engine, scope_path: str) -> list[GroupNode]:
 def _editable(db: Session, group_id: int, scope_path: str) -> Group:
     group = db.get(Group, group_id, with_for_update=True)
     if group is None:
-        raise NotFound("That group no longer exists.")
+        raise NotFound(Text("That group no longer exists."))
     if not in_scope(group.path, scope_path):
-        raise NotAllowed(f"The group '{group.path}' is outside your groups.")
+        raise NotAllowed(Text("The group '{path}' is outside your groups.", path=group.path))
     return group
 
 
@@ -253,9 +263,11 @@ def rename_group(engine: Engine, group_id: int, name: str, *, scope_path: str) -
     with session(engine) as db, db.begin():
         group = _editable(db, group_id, scope_path)
         if group.path == scope_path and scope_path:
-            raise NotAllowed("Your own top group is renamed by an administrator.")
+            raise NotAllowed(Text("Your own top group is renamed by an administrator."))
         if _sibling_taken(db, group.parent_id, name, group.id):
-            raise Conflict(f"The parent group has a subgroup named '{name}' already.")
+            raise Conflict(
+                Text("The parent group has a subgroup named '{name}' already.", name=name)
+            )
         if group.path:
             parent_path = group.path.rsplit(SEPARATOR, 1)[0] if SEPARATOR in group.path else ""
             new_path = child_path(parent_path, name)
@@ -271,13 +283,17 @@ def move_group(engine: Engine, group_id: int, parent_id: int, *, scope_path: str
         group = _editable(db, group_id, scope_path)
         parent = _editable(db, parent_id, scope_path)
         if not group.path:
-            raise Invalid("The organisation itself cannot be moved.")
+            raise Invalid(Text("The organisation itself cannot be moved."))
         if group.path == scope_path:
-            raise NotAllowed("Your own top group is moved by an administrator.")
+            raise NotAllowed(Text("Your own top group is moved by an administrator."))
         if in_scope(parent.path, group.path):
-            raise Invalid("A group cannot move into itself or one of its subgroups.")
+            raise Invalid(Text("A group cannot move into itself or one of its subgroups."))
         if _sibling_taken(db, parent.id, group.name, group.id):
-            raise Conflict(f"'{parent.path or 'The organisation'}' has a '{group.name}' already.")
+            if not parent.path:
+                raise Conflict(Text("The organisation has a '{name}' already.", name=group.name))
+            raise Conflict(
+                Text("'{parent}' has a '{name}' already.", parent=parent.path, name=group.name)
+            )
         new_path = child_path(parent.path, group.name)
         _repath(db, group.path, new_path)
         group.path, group.parent_id = new_path, parent.id
@@ -289,17 +305,20 @@ def delete_group(engine: Engine, group_id: int, *, scope_path: str) -> None:
     with session(engine) as db, db.begin():
         group = _editable(db, group_id, scope_path)
         if not group.path:
-            raise Invalid("The organisation itself cannot be deleted.")
+            raise Invalid(Text("The organisation itself cannot be deleted."))
         reasons = []
         if db.scalar(select(func.count()).where(Group.parent_id == group.id)):
-            reasons.append("it has subgroups")
+            reasons.append(Text("it has subgroups"))
         members = db.scalar(select(func.count()).where(Membership.group_id == group.id)) or 0
         if members:
-            reasons.append(f"{members} user(s) belong to it")
+            reasons.append(Text("{count} user(s) belong to it", count=members))
         if db.scalar(select(func.count()).where(Operator.scope_group_id == group.id)):
-            reasons.append("an operator manages it")
+            reasons.append(Text("an operator manages it"))
         if db.scalar(select(func.count()).where(Batch.group_id == group.id)):
-            reasons.append("batches were run in it (their history keeps it)")
+            reasons.append(Text("batches were run in it (their history keeps it)"))
         if reasons:
-            raise Conflict(f"'{group.path}' cannot be deleted: " + "; ".join(reasons) + ".")
+            raise Conflict(
+                Text("'{path}' cannot be deleted: {reasons}.", path=group.path,
+                     reasons=Listing(reasons))
+            )  # fmt: skip
         db.delete(group)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from userbatch.directory.groups import in_scope, in_subtree_clause
 from userbatch.errors import NotAllowed, NotFound
+from userbatch.i18n import Text
 from userbatch.models import Group, Membership, User
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
@@ -22,10 +23,10 @@ def user_in_scope(
     Raises a ``UserbatchError`` when the user is gone or outside ``scope_path``."""
     user = db.get(User, user_id, with_for_update=lock)
     if user is None:
-        raise NotFound("That user no longer exists.")
+        raise NotFound(Text("That user no longer exists."))
     paths = group_paths(db, [user.id], scope_path=scope_path).get(user.id, [])
     if scope_path and not paths:
-        raise NotAllowed("That user is outside your groups.")
+        raise NotAllowed(Text("That user is outside your groups."))
     return user, paths
 
 
@@ -52,7 +53,7 @@ def users_within(query: _Query, *, scope_path: str, group_path: str | None = Non
     Raises ``NotAllowed`` for a ``group_path`` outside ``scope_path``.
     """
     if group_path is not None and not in_scope(group_path, scope_path):
-        raise NotAllowed(f"The group '{group_path}' is outside your groups.")
+        raise NotAllowed(Text("The group '{path}' is outside your groups.", path=group_path))
     subtree = group_path if group_path is not None else scope_path
     if not subtree:
         return query

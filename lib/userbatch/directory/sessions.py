@@ -20,15 +20,17 @@ from userbatch.crypto.tokens import new_token, token_hash
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo, get_operator
 from userbatch.errors import SignInError
+from userbatch.i18n import N_, Text
 from userbatch.models import OperatorSession, utcnow
 from userbatch.settings import Settings
 
 # Activity is written at most this often, so that a busy page does not write on every rerun.
 TOUCH_EVERY = dt.timedelta(seconds=60)
 MAX_USER_AGENT = 255
-EXPIRED = "Your session expired; please sign in again."
-ENDED = "You were signed out (in another tab or window, or by an administrator)."
-INACTIVE = "Your operator account is no longer active."
+# Why a session does not sign in (message ids; ``str`` of the refusal is the words).
+EXPIRED = N_("Your session expired; please sign in again.")
+ENDED = N_("You were signed out (in another tab or window, or by an administrator).")
+INACTIVE = N_("Your operator account is no longer active.")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def resume(
     """
     now = now or utcnow()
     if session_id is None and token is None:
-        raise SignInError(ENDED)
+        raise SignInError(Text(ENDED))
     query = select(OperatorSession)
     query = (
         query.where(OperatorSession.id == session_id)
@@ -96,7 +98,7 @@ def resume(
     with session(engine) as db, db.begin():
         row = db.scalars(query).one_or_none()
         if row is None:
-            raise SignInError(ENDED)
+            raise SignInError(Text(ENDED))
         idle_limit = dt.timedelta(minutes=settings.session_minutes)
         expired = row.expires_at <= now or row.last_seen_at + idle_limit <= now
         if expired:
@@ -105,12 +107,18 @@ def resume(
             row.last_seen_at = now
         found = row.id, row.operator_id
     if expired:
-        raise SignInError(EXPIRED)
+        raise SignInError(Text(EXPIRED))
     operator = get_operator(engine, found[1])
     if operator is None:
         end_sessions(engine, found[1])
-        raise SignInError(INACTIVE)
+        raise SignInError(Text(INACTIVE))
     return SignedIn(found[0], operator)
+
+
+def ended(refusal: SignInError) -> bool:
+    """True when ``refusal`` says only that the session ended (nothing to tell the reader
+    who comes back with its cookie)."""
+    return refusal.params.get("message") == Text(ENDED)
 
 
 def end_session(engine: Engine, session_id: int) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from userbatch.errors import Invalid
 from userbatch.files.decode import ENCODINGS
+from userbatch.i18n import Text
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A cell a download guarded: an apostrophe before a formula's first character.
@@ -70,7 +71,8 @@ def write_table(header: list[str], rows: Iterable[list[str]], *, encoding: str) 
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
-        raise Invalid(
-            f"Row {line} holds '{text[exc.start : exc.end]}', which "
-            f"{ENCODINGS.get(encoding, encoding)} cannot store; download as UTF-8 instead."
-        ) from None
+        raise Invalid(Text(
+            "Row {row} holds '{value}', which {encoding} cannot store; download as UTF-8 "
+            "instead.", row=line, value=text[exc.start : exc.end],
+            encoding=Text(ENCODINGS.get(encoding, encoding)),
+        )) from None  # fmt: skip

@@ -15,10 +15,12 @@ from userbatch.db import session
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import organisation_name
 from userbatch.errors import Conflict, Invalid, NotFound
-from userbatch.i18n import Sentences
+from userbatch.i18n import N_, Sentences, Text
 from userbatch.mail.render import SET_PASSWORD_URL, render
 from userbatch.models import OutboxMessage, User, utcnow
 from userbatch.settings import Settings
+
+USED = N_("This link was used already; sign in with the password you set.")
 
 
 def gets_invitation(user: dict[str, Any]) -> bool:
@@ -67,12 +69,12 @@ def invitation_for(engine: Engine, token: str, *, now: dt.datetime | None = None
             .where(OutboxMessage.token_hash == token_hash(token))
         ).one_or_none()
     if row is None:
-        raise NotFound("This link is not valid. Ask your administrator for a new invitation.")
+        raise NotFound(Text("This link is not valid. Ask your administrator for a new invitation."))
     message, login_id = row
     if message.token_used_at is not None:
-        raise Conflict("This link was used already; sign in with the password you set.")
+        raise Conflict(Text(USED))
     if message.token_expires_at is None or message.token_expires_at < now:
-        raise Conflict("This link has expired. Ask your administrator for a new invitation.")
+        raise Conflict(Text("This link has expired. Ask your administrator for a new invitation."))
     return str(login_id)
 
 
@@ -98,7 +100,7 @@ def accept_invitation(
             .values(token_used_at=now)
         ).rowcount
         if not used:
-            raise Conflict("This link was used already; sign in with the password you set.")
+            raise Conflict(Text(USED))
         connection.execute(
             update(User)
             .where(User.login_id == login_id)

@@ -8,13 +8,27 @@ address, or who switched the notices off, gets none.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, insert, select
 
+from userbatch.i18n import ENGLISH, N_, _, speaking
 from userbatch.mail.render import APP_URL
 from userbatch.models import Batch, Operator, OutboxMessage, utcnow
 
 # The Background processing screen's path; ``?batch=ID`` opens a batch's detail there.
 DETAIL_PATH = "background"
+# The first line and the subject, by what ended and how (the ends of ``batches.lifecycle``
+# that are told); another end says its state as it is.
+ENDED = {
+    ("batch", "finished"): N_("The batch '{name}' has finished: {done:,} of {total:,} rows."),
+    ("batch", "failed"): N_("The batch '{name}' has failed: {done:,} of {total:,} rows."),
+    ("undo", "finished"): N_("The undo '{name}' has finished: {done:,} of {total:,} rows."),
+    ("undo", "failed"): N_("The undo '{name}' has failed: {done:,} of {total:,} rows."),
+}
+ENDED_OTHERWISE = N_("'{name}' has ended ({state}): {done:,} of {total:,} rows.")
+SUBJECTS = {"finished": N_("userbatch: {name} finished"), "failed": N_("userbatch: {name} failed")}
+SUBJECT_OTHERWISE = N_("userbatch: {name} ended ({state})")
 
 
 def detail_link(batch_id: str) -> str:
@@ -23,38 +37,49 @@ def detail_link(batch_id: str) -> str:
 
 
 def queue_batch_notice(connection: Connection, batch_id: str) -> None:
-    """Queue the notice that the batch has ended, in ``connection``'s transaction."""
+    """Queue the notice that the batch has ended, in ``connection``'s transaction, in the
+    language the operator chose (English when they chose none)."""
     batch = connection.execute(
         select(
             Batch.id, Batch.file_name, Batch.state, Batch.error, Batch.undo_of,
             Batch.operator_id, Batch.done, Batch.total, Batch.created, Batch.updated,
             Batch.unchanged, Batch.failed, Batch.deleted, Operator.email, Operator.notify,
+            Operator.language,
         )
         .join(Operator, Operator.id == Batch.operator_id)
         .where(Batch.id == batch_id)
     ).one_or_none()  # fmt: skip
     if batch is None or not batch.email or not batch.notify:
         return
-    what = "The undo" if batch.undo_of else "The batch"
-    counts = ([("deleted", batch.deleted)] if batch.undo_of else [("created", batch.created)]) + [
-        ("updated", batch.updated),
-        ("unchanged", batch.unchanged),
-        ("failed", batch.failed),
-    ]
-    lines = [
-        f"{what} '{batch.file_name}' has {batch.state}: {batch.done:,} of {batch.total:,} rows.",
-        ", ".join(f"{count:,} {name}" for name, count in counts) + ".",
-    ]
-    if batch.error:
-        lines.append(batch.error)
-    lines += ["", f"Its detail and results: {detail_link(batch.id)}", "",
-              "You get this message because notices of your batches are on; switch them off "
-              "under 'Your notices' in the sidebar."]  # fmt: skip
+    with speaking(batch.language or ENGLISH):
+        subject, body = _notice(batch)
     now = utcnow()
     connection.execute(
         insert(OutboxMessage).values(
-            recipient=batch.email, subject=f"userbatch: {batch.file_name} {batch.state}",
-            body="\n".join(lines), send_at=now, state="scheduled", operator_id=batch.operator_id,
-            created_at=now,
+            recipient=batch.email, subject=subject, body=body, send_at=now, state="scheduled",
+            operator_id=batch.operator_id, created_at=now,
         )
     )  # fmt: skip
+
+
+def _notice(batch: Any) -> tuple[str, str]:
+    """The subject and body of the notice of ``batch``, in the current language."""
+    what = "undo" if batch.undo_of else "batch"
+    name, state = batch.file_name, batch.state
+    first = ENDED.get((what, state), ENDED_OTHERWISE)
+    counts = {"updated": batch.updated, "unchanged": batch.unchanged, "failed": batch.failed}
+    lines = [
+        _(first, name=name, state=state, done=batch.done, total=batch.total),
+        _("{deleted:,} deleted, {updated:,} updated, {unchanged:,} unchanged, {failed:,} failed.",
+          deleted=batch.deleted, **counts)
+        if batch.undo_of
+        else _("{created:,} created, {updated:,} updated, {unchanged:,} unchanged, {failed:,} "
+               "failed.", created=batch.created, **counts),
+    ]  # fmt: skip
+    if batch.error:
+        lines.append(batch.error)
+    lines += ["", _("Its detail and results: {link}", link=detail_link(batch.id)), "",
+              _("You get this message because notices of your batches are on; switch them off "
+                "under 'Your notices' in the sidebar.")]  # fmt: skip
+    subject = _(SUBJECTS.get(state, SUBJECT_OTHERWISE), name=name, state=state)
+    return subject, "\n".join(lines)

@@ -21,6 +21,8 @@ from userbatch.crypto.tokens import new_token
 from userbatch.db import retry_blips, session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import Conflict
+from userbatch.i18n import N_, Text
+from userbatch.i18n.recall import kept
 from userbatch.mail.delivery import deliver, delivered
 from userbatch.mail.render import APP_URL, SET_PASSWORD_URL
 from userbatch.models import Batch, OutboxMessage, utcnow
@@ -28,7 +30,8 @@ from userbatch.settings import Settings
 
 # A claim older than this without an outcome belongs to a worker that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=10)
-INTERRUPTED = (
+# Kept in English as a message's last error; the screens read it in their reader's language.
+INTERRUPTED = N_(
     "The worker stopped while sending this message, so it may or may not have arrived; "
     "resend it if the user did not get it."
 )
@@ -228,7 +231,7 @@ def cancel_scheduled(
     sender's claim and this are one guarded UPDATE each, so exactly one of them wins). A
     manager cancels only the invitations of their own batches and their own tests."""
     if (message_id is None) == (batch_id is None):
-        raise ValueError("give a message id or a batch id")
+        raise ValueError(Text("give a message id or a batch id"))
     which = (
         OutboxMessage.id == message_id
         if message_id is not None
@@ -238,7 +241,10 @@ def cancel_scheduled(
         return connection.execute(
             update(OutboxMessage)
             .where(_theirs(operator), which, OutboxMessage.state == "scheduled")
-            .values(state="canceled", last_error=f"Canceled by {operator.login}.")
+            .values(
+                state="canceled",
+                last_error=kept(Text("Canceled by '{login}'.", login=operator.login)),
+            )
         ).rowcount
 
 
@@ -271,7 +277,7 @@ def reissue_link(
             )
         ).rowcount
     if not changed:
-        raise Conflict("This message has no unused set-password link.")
+        raise Conflict(Text("This message has no unused set-password link."))
     return accept_url(settings, token)
 
 

@@ -16,21 +16,23 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from userbatch.errors import Invalid
+from userbatch.i18n import N_, Text, _
 
 VARIABLES = (
     "name", "display_name", "login_id", "email", "group", "set_password_url", "login_url",
     "site_name", "expiration_date", "custom",
 )  # fmt: skip
 _MAX_REPEAT = 10_000
+CANNOT_RENDER = N_("The e-mail template cannot be rendered: {error}")
 
 
 def _refuse_huge_numbers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     for value in (*args, *kwargs.values()):
         if isinstance(value, int | float) and abs(value) > _MAX_REPEAT:
             raise TemplateRuntimeError(
-                f"Numbers above {_MAX_REPEAT:,} are not available to filters and methods in "
-                "an e-mail template."
-            )
+                _("Numbers above {limit:,} are not available to filters and methods in an "
+                  "e-mail template.", limit=_MAX_REPEAT)
+            )  # fmt: skip
 
 
 def _guarded(function: Any) -> Any:
@@ -59,12 +61,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
-            raise TemplateRuntimeError("'**' is not available in an e-mail template.")
+            raise TemplateRuntimeError(
+                _("{operator} is not available in an e-mail template.", operator="'**'")
+            )
         sized = [value for value in (left, right) if isinstance(value, str | list | tuple)]
         times = [value for value in (left, right) if isinstance(value, int)]
         if sized and times and len(sized[0]) * times[0] > _MAX_REPEAT:
             raise TemplateRuntimeError(
-                f"Repeating makes more than {_MAX_REPEAT:,} characters or items."
+                _("Repeating makes more than {limit:,} characters or items.", limit=_MAX_REPEAT)
             )
         return super().call_binop(context, operator, left, right)
 
@@ -97,15 +101,15 @@ def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
         )
     except SecurityError as exc:
         raise Invalid(
-            f"The e-mail template reaches for Python internals, which it may not read: {exc}"
-        ) from None
+            Text("The e-mail template reaches for Python internals, which it may not read: "
+                 "{error}", error=str(exc))
+        ) from None  # fmt: skip
     except TemplateError as exc:
-        raise Invalid(f"The e-mail template cannot be rendered: {exc}") from None
+        raise Invalid(Text(CANNOT_RENDER, error=str(exc))) from None
     except (TypeError, ValueError, ArithmeticError) as exc:
         # An expression of the template itself failed, such as {{ name + 1 }}.
-        raise Invalid(
-            f"The e-mail template cannot be rendered: {type(exc).__name__}: {exc}"
-        ) from None
+        error = f"{type(exc).__name__}: {exc}"
+        raise Invalid(Text(CANNOT_RENDER, error=error)) from None
 
 
 @functools.lru_cache(maxsize=64)

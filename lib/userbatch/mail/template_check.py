@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta, nodes
 
 from userbatch.errors import UserbatchError
+from userbatch.i18n import N_, Text, Words, _
 from userbatch.mail.invitations import invitation_variables
 from userbatch.mail.render import VARIABLES, parse_template, render
 
@@ -28,18 +29,21 @@ _SAMPLE_USER: dict[str, Any] = {
 }  # fmt: skip
 _SAMPLE_GROUP = "Sales>>Tokyo"
 _OTHER_TEMPLATES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+SUBJECT, BODY = N_("Subject"), N_("Body")  # the parts a problem is in
 
 
 @dataclass(frozen=True)
 class TemplateProblem:
-    """One thing wrong with a template: where (Subject or Body, and the line) and what."""
+    """One thing wrong with a template: where (``SUBJECT`` or ``BODY``, and the line) and
+    what, shown in the reader's language."""
 
     part: str
     line: int | None
-    message: str
+    message: Words
 
     def __str__(self) -> str:
-        where = self.part if self.line is None else f"{self.part}, line {self.line}"
+        part = _(self.part)
+        where = part if self.line is None else _("{part}, line {line}", part=part, line=self.line)
         return f"{where}: {self.message}"
 
 
@@ -58,20 +62,23 @@ def validate_template(
     keys = list(custom_keys)
     problems = []
     if not subject.strip():
-        problems.append(TemplateProblem("Subject", None, "The subject must not be empty."))
+        problems.append(TemplateProblem(SUBJECT, None, Text("The subject must not be empty.")))
     elif len(subject.strip().splitlines()) > 1:
-        problems.append(TemplateProblem("Subject", None, "The subject must be one line."))
+        problems.append(TemplateProblem(SUBJECT, None, Text("The subject must be one line.")))
     elif len(subject) > MAX_SUBJECT_LENGTH:
-        message = f"The subject has at most {MAX_SUBJECT_LENGTH} characters; it has {len(subject)}."
-        problems.append(TemplateProblem("Subject", None, message))
+        message = Text(
+            "The subject has at most {limit} characters; it has {count}.",
+            limit=MAX_SUBJECT_LENGTH, count=len(subject),
+        )  # fmt: skip
+        problems.append(TemplateProblem(SUBJECT, None, message))
     if not body.strip():
-        problems.append(TemplateProblem("Body", None, "The body must not be empty."))
-    for part, source in (("Subject", subject), ("Body", body)):
+        problems.append(TemplateProblem(BODY, None, Text("The body must not be empty.")))
+    for part, source in ((SUBJECT, subject), (BODY, body)):
         problems += _source_problems(part, source, keys)
     if problems:
         return problems
     variables = sample_variables(keys, site_name="Acme", base_url="https://example.com")
-    for part, pair in (("Subject", (subject, "")), ("Body", ("", body))):
+    for part, pair in ((SUBJECT, (subject, "")), (BODY, ("", body))):
         try:
             render(*pair, variables)
         except UserbatchError as exc:
@@ -108,22 +115,25 @@ def _source_problems(part: str, source: str, keys: list[str]) -> list[TemplatePr
     problems: list[TemplateProblem] = []
     internal: set[int] = set()  # a chain into internals is reported once, at its outer end
     for node, parent in _walk(tree):
-        message = None
+        message: Text | None = None
         if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in undeclared:
             if node.name == "custom" and not _reads_part(parent, node):
-                message = "{{ custom }} alone is no value; write {{ custom.<key> }}."
+                message = Text(
+                    "{custom} alone is no value; write {example}.", custom="{{ custom }}",
+                    example="{{ custom.<key> }}",
+                )  # fmt: skip
             elif node.name not in VARIABLES:
                 message = _unknown(node.name, keys)
         elif isinstance(node, _OTHER_TEMPLATES):
-            message = "A template cannot include, import or extend other templates."
+            message = Text("A template cannot include, import or extend other templates.")
         elif isinstance(node, nodes.Getattr | nodes.Getitem):
             attribute = _attribute(node)
             if id(parent) in internal or (attribute or "").startswith("_"):
                 if id(parent) not in internal:
-                    message = (
-                        f"{{{{ {_expression(node)} }}}} reaches for Python internals; a "
-                        "template may read only its variables."
-                    )
+                    message = Text(
+                        "{expression} reaches for Python internals; a template may read only "
+                        "its variables.", expression=_shown(node),
+                    )  # fmt: skip
                 internal.add(id(node))
             else:
                 message = _part_problem(node, attribute, undeclared, keys)
@@ -155,14 +165,14 @@ def _part_problem(
     attribute: str | None,
     undeclared: set[str],
     keys: list[str],
-) -> str | None:
+) -> Text | None:
     """What is wrong with reading a part of a value: only ``custom`` has parts, one level."""
     base = node.node
     if isinstance(base, nodes.Name) and base.name in undeclared:
         if base.name != "custom":
             return _reaches_into(node, base)
         if attribute is None:
-            return f"{{{{ {_expression(node)} }}}}: a custom field is read by its key."
+            return Text("{expression}: a custom field is read by its key.", expression=_shown(node))
         return None if attribute in keys else _unknown(f"custom.{attribute}", keys)
     inner = base.node if isinstance(base, nodes.Getattr | nodes.Getitem) else None
     if isinstance(inner, nodes.Name) and inner.name == "custom" and "custom" in undeclared:
@@ -172,11 +182,16 @@ def _part_problem(
     return None
 
 
-def _reaches_into(node: nodes.Node, value: nodes.Node) -> str:
-    return (
-        f"{{{{ {_expression(node)} }}}} reaches into {{{{ {_expression(value)} }}}}; a template "
-        "reads a variable whole."
-    )
+def _reaches_into(node: nodes.Node, value: nodes.Node) -> Text:
+    return Text(
+        "{expression} reaches into {value}; a template reads a variable whole.",
+        expression=_shown(node), value=_shown(value),
+    )  # fmt: skip
+
+
+def _shown(node: nodes.Node) -> str:
+    """The expression as a template writes it: ``{{ name.upper }}``."""
+    return "{{ " + _expression(node) + " }}"
 
 
 def _expression(node: nodes.Node) -> str:
@@ -191,21 +206,28 @@ def _expression(node: nodes.Node) -> str:
     return "…"
 
 
-def _unknown(name: str, keys: list[str]) -> str:
-    message = f"Unknown variable {{{{ {name} }}}}"
+def _unknown(name: str, keys: list[str]) -> Text:
+    variable = "{{ " + name + " }}"
     if name.startswith("custom."):
         key = name.removeprefix("custom.")
         close = [f"custom.{k}" for k in difflib.get_close_matches(key, keys, n=1)]
         if not close:
-            known = ", ".join(keys) or "none"
-            return f"{message}: no custom field has the key '{key}' (keys: {known})."
+            return Text(
+                "Unknown variable {variable}: no custom field has the key '{key}' (keys: "
+                "{keys}).", variable=variable, key=key, keys=", ".join(keys) or Text("none"),
+            )  # fmt: skip
     else:
         # A custom field's key written alone is close to custom.<key>.
         candidates = {n: n for n in VARIABLES if n != "custom"} | {k: f"custom.{k}" for k in keys}
         close = [candidates[c] for c in difflib.get_close_matches(name, list(candidates), n=1)]
         if not close:
-            return f"{message}: see the list of variables."
-    return f"{message} — did you mean {{{{ {close[0]} }}}}?"
+            return Text(
+                "Unknown variable {variable}: see the list of variables.", variable=variable
+            )
+    return Text(
+        "Unknown variable {variable} — did you mean {suggestion}?", variable=variable,
+        suggestion="{{ " + close[0] + " }}",
+    )  # fmt: skip
 
 
 def sample_variables(keys: list[str], *, site_name: str, base_url: str) -> dict[str, Any]:

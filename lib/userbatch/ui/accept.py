@@ -1,10 +1,15 @@
-"""The public page an invitation links to: the invited user sets a password."""
+"""The public page an invitation links to: the invited user sets a password.
+
+It speaks the invited user's language as their browser tells it (an operator's choice, if
+one is signed in in the same browser, is not theirs).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from userbatch.errors import UserbatchError
+from userbatch.i18n import ENGLISH, _, set_language, supported
 from userbatch.mail.invitations import accept_invitation, invitation_for
 from userbatch.ui import keys
 from userbatch.ui.context import AppContext, app_context
@@ -12,29 +17,38 @@ from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
 
 
+def browser_language() -> str:
+    """The language of the browser that opened the page, if userbatch speaks it, else
+    English."""
+    return supported(st.context.locale) or ENGLISH
+
+
 def render(app: AppContext) -> None:
-    st.title("Set your password")
+    set_language(browser_language())
+    st.title(_("Set your password"))
     done = st.session_state.get(keys.ACCEPTED_LOGIN)
     if done:
         st.success(
-            f"Your password is set. Sign in with login ID **{inert(done)}** and your new password."
-        )
+            _("Your password is set. Sign in with login ID **{login}** and your new password.",
+              login=inert(done))
+        )  # fmt: skip
         return
     token = st.query_params.get("token")
     if not token:
-        st.info("Open this page from the link in your invitation e-mail.")
+        st.info(_("Open this page from the link in your invitation e-mail."))
         return
     try:
         login_id = invitation_for(app.engine, token)
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    st.write(f"Choose the password for login ID **{inert(login_id)}**.")
+    st.write(_("Choose the password for login ID **{login}**.", login=inert(login_id)))
     with st.form("accept"):
         password = new_password(
-            "New password", key=keys.ACCEPT_PASSWORD, min_length=app.settings.password_min_length
-        )
-        submitted = st.form_submit_button("Set password", type="primary")
+            _("New password"), key=keys.ACCEPT_PASSWORD,
+            min_length=app.settings.password_min_length,
+        )  # fmt: skip
+        submitted = st.form_submit_button(_("Set password"), type="primary")
     if not submitted:
         return
     if password is None:

@@ -1,4 +1,5 @@
-"""Times as the operator reads them: in the browser's time zone (the database keeps UTC)."""
+"""Times as the operator reads them: in the browser's time zone (the database keeps UTC),
+written as the reader's language writes them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import zoneinfo
 from typing import Any
 
 import streamlit as st
+
+from userbatch.i18n import _
+from userbatch.i18n.formats import table_time
 
 
 def browser_zone_name() -> str:
@@ -21,9 +25,9 @@ def browser_zone_name() -> str:
 def time_column(label: str | None = None, **options: Any) -> Any:
     """A table column of times, shown to the minute in the browser's time zone."""
     return st.column_config.DatetimeColumn(
-        label, format="YYYY-MM-DD HH:mm", timezone=browser_zone_name(), **options
+        label, format=table_time(), timezone=browser_zone_name(), **options
     )
 
 
 def zone_caption() -> str:
-    return f"Times are in {browser_zone_name()} (your browser's time zone)."
+    return _("Times are in {zone} (your browser's time zone).", zone=browser_zone_name())

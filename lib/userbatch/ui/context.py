@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from userbatch.db import open_database
 from userbatch.errors import ConfigError
+from userbatch.i18n import _
 from userbatch.settings import Settings, get_settings
 
 
@@ -29,5 +30,5 @@ def app_context() -> AppContext:
         settings = get_settings()
         return AppContext(settings=settings, engine=_open(settings))
     except ConfigError as exc:
-        st.error(f"userbatch cannot start: {exc}")
+        st.error(_("userbatch cannot start: {error}", error=exc))
         st.stop()

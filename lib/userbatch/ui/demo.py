@@ -6,6 +6,7 @@ import streamlit as st
 
 from userbatch.admin.demo import GROUPS, USERS, has_users, load_demo
 from userbatch.directory.auth import OperatorInfo
+from userbatch.i18n import _
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext
@@ -18,14 +19,18 @@ def offer(app: AppContext, operator: OperatorInfo) -> None:
         return
     with st.container(border=True):
         st.markdown(
-            f"**There are no users yet.** To try everything in a minute, load demo data: "
-            f"{len(GROUPS)} groups ({', '.join(GROUPS)}), {USERS} users with Japanese and "
-            "English names, and a second e-mail template. It is offered only while there are "
-            "no users."
-        )
-        if st.button("Load demo data", key=keys.LOAD_DEMO, icon=":material/science:"):
+            _("**There are no users yet.** To try everything in a minute, load demo data: "
+              "{groups} groups ({paths}), {users} users with Japanese and English names, and a "
+              "second e-mail template. It is offered only while there are no users.",
+              groups=len(GROUPS), paths=", ".join(GROUPS), users=USERS)
+        )  # fmt: skip
+        if st.button(_("Load demo data"), key=keys.LOAD_DEMO, icon=":material/science:"):
             act(
                 lambda: load_demo(app.engine, operator),
-                f"Loaded {USERS} demo users. Download them under Manage users, or try an update.",
+                _(
+                    "Loaded {count} demo users. Download them under Manage users, or try an "
+                    "update.",
+                    count=USERS,
+                ),
                 notice=keys.DEMO_NOTICE,
             )

@@ -15,6 +15,7 @@ from userbatch.directory.groups import (
     organisation_name,
     rename_group,
 )
+from userbatch.i18n import _
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext, app_context
@@ -22,20 +23,20 @@ from userbatch.ui.session import current_operator
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
-    st.title("Groups")
+    st.title(_("Groups"))
     show_notice(keys.GROUPS_NOTICE)
     nodes = group_tree(app.engine, operator.scope_path)
     organisation = organisation_name(app.engine) or ""
     st.dataframe(
         pd.DataFrame(
             {
-                "Group": [
+                _("Group"): [
                     "    " * node.depth + (node.name if node.path else organisation)
                     for node in nodes
                 ],
-                "Path": [node.path for node in nodes],
-                "Users": [node.members for node in nodes],
-                "Subgroups": [node.subgroups for node in nodes],
+                _("Path"): [node.path for node in nodes],
+                _("Users"): [node.members for node in nodes],
+                _("Subgroups"): [node.subgroups for node in nodes],
             }
         ),
         hide_index=True, width="stretch",
@@ -44,46 +45,50 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
     def label(group_id: int) -> str:
         node = by_id[group_id]
-        return node.path or f"{organisation} (whole organisation)"
+        return node.path or _("{name} (whole organisation)", name=organisation)
 
-    create, rename, move, delete = st.tabs(["Create", "Rename", "Move", "Delete"])
+    create, rename, move, delete = st.tabs([_("Create"), _("Rename"), _("Move"), _("Delete")])
     with create, st.form("create_group", clear_on_submit=True):
-        parent = st.selectbox("Parent", list(by_id), format_func=label, key=keys.CREATE_PARENT)
-        name = st.text_input("Name", max_chars=30, key=keys.CREATE_NAME,
-                             help="At most 30 characters, without |, \\ or >>.")  # fmt: skip
-        if st.form_submit_button("Create group", type="primary"):
+        parent = st.selectbox(
+            _("Parent group"), list(by_id), format_func=label, key=keys.CREATE_PARENT
+        )
+        name = st.text_input(_("Group name"), max_chars=30, key=keys.CREATE_NAME,
+                             help=_("At most 30 characters, without |, \\ or >>."))  # fmt: skip
+        if st.form_submit_button(_("Create group"), type="primary"):
             # One name under the chosen parent: a '>>' in it is refused, never read as a path.
             act(
                 lambda: add_subgroup(app.engine, parent, name, scope_path=operator.scope_path),
-                f"Created {child_path(by_id[parent].path, name.strip())}.",
+                _("Created {path}.", path=child_path(by_id[parent].path, name.strip())),
                 notice=keys.GROUPS_NOTICE,
             )
     with rename, st.form("rename_group"):
-        group = st.selectbox("Group", list(by_id), format_func=label, key=keys.RENAME_GROUP)
-        name = st.text_input("New name", max_chars=30, key=keys.RENAME_NAME)
-        if st.form_submit_button("Rename"):
+        group = st.selectbox(_("Group"), list(by_id), format_func=label, key=keys.RENAME_GROUP)
+        name = st.text_input(_("New name"), max_chars=30, key=keys.RENAME_NAME)
+        if st.form_submit_button(_("Rename")):
             act(
                 lambda: rename_group(app.engine, group, name, scope_path=operator.scope_path),
-                "Renamed.",
+                _("Renamed."),
                 notice=keys.GROUPS_NOTICE,
             )
     movable = [node.id for node in nodes if node.path and node.path != operator.scope_path]
     with move, st.form("move_group"):
-        group = st.selectbox("Group", movable, format_func=label, key=keys.MOVE_GROUP)
-        parent = st.selectbox("New parent", list(by_id), format_func=label, key=keys.MOVE_PARENT)
-        if st.form_submit_button("Move"):
+        group = st.selectbox(_("Group"), movable, format_func=label, key=keys.MOVE_GROUP)
+        parent = st.selectbox(
+            _("New parent group"), list(by_id), format_func=label, key=keys.MOVE_PARENT
+        )
+        if st.form_submit_button(_("Move")):
             act(
                 lambda: move_group(app.engine, group, parent, scope_path=operator.scope_path),
-                "Moved.",
+                _("Moved."),
                 notice=keys.GROUPS_NOTICE,
             )
     with delete, st.form("delete_group"):
-        group = st.selectbox("Group", movable, format_func=label, key=keys.DELETE_GROUP)
-        st.caption("Only an empty group can be deleted: no subgroups, no users, no operator.")
-        if st.form_submit_button("Delete"):
+        group = st.selectbox(_("Group"), movable, format_func=label, key=keys.DELETE_GROUP)
+        st.caption(_("Only an empty group can be deleted: no subgroups, no users, no operator."))
+        if st.form_submit_button(_("Delete")):
             act(
                 lambda: delete_group(app.engine, group, scope_path=operator.scope_path),
-                "Deleted.",
+                _("Deleted."),
                 notice=keys.GROUPS_NOTICE,
             )
 

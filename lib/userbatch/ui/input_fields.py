@@ -20,6 +20,7 @@ from userbatch.admin.field_settings import (
 )
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import CUSTOM_TYPES
+from userbatch.i18n import _
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext, app_context
@@ -27,27 +28,27 @@ from userbatch.ui.session import current_operator
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
-    st.title("Input field settings")
+    st.title(_("Input field settings"))
     show_notice(keys.INPUT_FIELDS_NOTICE)
     st.caption(
-        "One CSV column per field in use, in this order. The template download and the check "
-        "follow a change at once. Name is always required; Login ID, when in use, is every "
-        "user's key — without it Email becomes the required key."
-    )
+        _("One CSV column per field in use, in this order. The template download and the check "
+          "follow a change at once. Name is always required; Login ID, when in use, is every "
+          "user's key — without it Email becomes the required key.")
+    )  # fmt: skip
     fields = list_fields(app.engine)
     if not operator.is_admin:
-        st.info("Only administrators change the input field settings.")
+        st.info(_("Only administrators change the input field settings."))
         st.dataframe(_table(fields), hide_index=True, width="stretch")
         return
     _choices(app, operator, fields)
-    st.subheader("Custom fields")
-    add, edit, remove = st.tabs(["Add", "Edit", "Remove"])
+    st.subheader(_("Custom fields"))
+    add, edit, remove = st.tabs([_("Add"), _("Edit"), _("Remove")])
     with add:
         _add(app, operator)
     custom = [field for field in fields if field.custom]
     if not custom:
-        edit.caption("There are no custom fields yet.")
-        remove.caption("There are no custom fields yet.")
+        edit.caption(_("There are no custom fields yet."))
+        remove.caption(_("There are no custom fields yet."))
         return
     with edit:
         _edit(app, operator, custom)
@@ -56,41 +57,44 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 
 def _table(fields: list[FieldInfo]) -> pd.DataFrame:
+    """The fields under column names in the reader's language (those the grid's edits and
+    ``_choices`` read)."""
     return pd.DataFrame(
         {
-            "Order": range(1, len(fields) + 1),
-            "Field": [field.label for field in fields],
-            "Japanese label": [field.japanese or "" for field in fields],
-            "Type": [TYPE_LABELS[field.type] for field in fields],
-            "Options": [", ".join(field.options) for field in fields],
-            "In use": [field.in_use for field in fields],
-            "Required": [field.required for field in fields],
+            _("Order"): range(1, len(fields) + 1),
+            _("Field"): [field.label for field in fields],
+            _("Japanese label"): [field.japanese or "" for field in fields],
+            _("Type"): [_(TYPE_LABELS[field.type]) for field in fields],
+            _("Options"): [", ".join(field.options) for field in fields],
+            _("In use"): [field.in_use for field in fields],
+            _("Required"): [field.required for field in fields],
         }
     )
 
 
 def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -> None:
+    order_column, in_use, required = _("Order"), _("In use"), _("Required")
     with st.form("field_settings"):
-        st.caption("Tick In use and Required; change Order numbers to move a field.")
+        st.caption(_("Tick In use and Required; change Order numbers to move a field."))
         edited = st.data_editor(
             _table(fields), key=keys.FIELD_CHOICES, hide_index=True, width="stretch",
-            disabled=["Field", "Japanese label", "Type", "Options"],
+            disabled=[_("Field"), _("Japanese label"), _("Type"), _("Options")],
             column_config={
-                "Order": st.column_config.NumberColumn(min_value=1, step=1, required=True),
+                order_column: st.column_config.NumberColumn(min_value=1, step=1, required=True),
             },
         )  # fmt: skip
-        if not st.form_submit_button("Save settings", type="primary"):
+        if not st.form_submit_button(_("Save settings"), type="primary"):
             return
     # A field given a new number goes before the one that had it: typing 1 moves it to the top.
-    numbers = edited["Order"].tolist()
+    numbers = edited[order_column].tolist()
     order = sorted(range(len(fields)), key=lambda i: (numbers[i], numbers[i] == i + 1, i))
     choices = [
-        FieldChoice(fields[i].key, bool(edited["In use"].iloc[i]), bool(edited["Required"].iloc[i]))
+        FieldChoice(fields[i].key, bool(edited[in_use].iloc[i]), bool(edited[required].iloc[i]))
         for i in order
     ]
     act(
         lambda: save_choices(app.engine, operator, choices),
-        "Saved the input field settings.",
+        _("Saved the input field settings."),
         notice=keys.INPUT_FIELDS_NOTICE,
         forget=[keys.FIELD_CHOICES],
     )
@@ -98,17 +102,17 @@ def _choices(app: AppContext, operator: OperatorInfo, fields: list[FieldInfo]) -
 
 def _field_form(prefix: str, field: FieldInfo | None = None) -> CustomField:
     """The widgets of a custom field; their keys carry ``prefix`` (and the field's key)."""
-    label = st.text_input("Label (the column header)", value=field.label if field else "",
+    label = st.text_input(_("Label (the column header)"), value=field.label if field else "",
                           max_chars=50, key=f"{prefix}_label")  # fmt: skip
     kind = st.selectbox(
-        "Type", CUSTOM_TYPES, index=CUSTOM_TYPES.index(field.type) if field else 0,
-        format_func=TYPE_LABELS.__getitem__, key=f"{prefix}_type",
+        _("Type"), CUSTOM_TYPES, index=CUSTOM_TYPES.index(field.type) if field else 0,
+        format_func=lambda kind: _(TYPE_LABELS[kind]), key=f"{prefix}_type",
     )  # fmt: skip
     options = st.text_area(
-        "Options, one per line (radio buttons, pull-down and checkboxes only)",
+        _("Options, one per line (radio buttons, pull-down and checkboxes only)"),
         value="\n".join(field.options) if field else "", key=f"{prefix}_options",
     )  # fmt: skip
-    required = st.checkbox("Required", value=field.required if field else False,
+    required = st.checkbox(_("Required"), value=field.required if field else False,
                            key=f"{prefix}_required")  # fmt: skip
     return CustomField(
         field.key if field else "", label, kind, tuple(options.splitlines()), required
@@ -118,16 +122,16 @@ def _field_form(prefix: str, field: FieldInfo | None = None) -> CustomField:
 def _add(app: AppContext, operator: OperatorInfo) -> None:
     with st.form("add_field", clear_on_submit=True):
         key = st.text_input(
-            "Key", max_chars=40, key=keys.ADD_KEY,
-            help="Lower-case letters, digits and _; templates read it as {{ custom.<key> }}. "
-            "It cannot change later.",
+            _("Key"), max_chars=40, key=keys.ADD_KEY,
+            help=_("Lower-case letters, digits and _; templates read it as {variable}. It cannot "
+                   "change later.", variable="{{ custom.<key> }}"),
         )  # fmt: skip
         field = _field_form(keys.NEW_FIELD)
-        if st.form_submit_button("Add field", type="primary"):
+        if st.form_submit_button(_("Add field"), type="primary"):
             new = CustomField(key.strip(), field.label, field.type, field.options, field.required)
             act(
                 lambda: add_custom_field(app.engine, operator, new),
-                f"Added {field.label}.",
+                _("Added {label}.", label=field.label),
                 notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[keys.FIELD_CHOICES],
             )
@@ -135,14 +139,16 @@ def _add(app: AppContext, operator: OperatorInfo) -> None:
 
 def _edit(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> None:
     by_key = {field.key: field for field in custom}
-    key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key), key=keys.EDIT_FIELD)
+    key = st.selectbox(
+        _("Custom field"), list(by_key), format_func=_name(by_key), key=keys.EDIT_FIELD
+    )
     with st.form(f"edit_field_{key}"):
         field = _field_form(keys.field_editor(key), by_key[key])
-        st.caption("Values users already have are kept; the next upload checks them anew.")
-        if st.form_submit_button("Save field"):
+        st.caption(_("Values users already have are kept; the next upload checks them anew."))
+        if st.form_submit_button(_("Save field")):
             act(
                 lambda: edit_custom_field(app.engine, operator, field),
-                f"Saved {field.label}.",
+                _("Saved {label}.", label=field.label),
                 notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[keys.FIELD_CHOICES],
             )
@@ -151,17 +157,17 @@ def _edit(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> N
 def _remove(app: AppContext, operator: OperatorInfo, custom: list[FieldInfo]) -> None:
     by_key = {field.key: field for field in custom}
     with st.form("remove_field"):
-        key = st.selectbox("Custom field", list(by_key), format_func=_name(by_key),
+        key = st.selectbox(_("Custom field"), list(by_key), format_func=_name(by_key),
                            key=keys.REMOVE_FIELD_KEY)  # fmt: skip
         st.caption(
-            "The column disappears from templates and checks. Values users have are kept and "
-            "come back if a field with the same key is added again."
-        )
-        if st.form_submit_button("Remove field"):
+            _("The column disappears from templates and checks. Values users have are kept and "
+              "come back if a field with the same key is added again.")
+        )  # fmt: skip
+        if st.form_submit_button(_("Remove field")):
             label = by_key[key].label
             act(
                 lambda: remove_custom_field(app.engine, operator, key),
-                f"Removed {label}.",
+                _("Removed {label}.", label=label),
                 notice=keys.INPUT_FIELDS_NOTICE,
                 forget=[keys.FIELD_CHOICES],
             )

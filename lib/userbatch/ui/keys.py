@@ -128,6 +128,11 @@ def template_editor(template_id: int | None) -> str:
     return f"{TEMPLATE_EDITOR}{template_id if template_id is not None else 'new'}"
 
 
+def template_language(template_id: int | None) -> str:
+    """The choice of which language's version of a template the editor shows."""
+    return f"{template_editor(template_id)}_language"
+
+
 # -- operators
 OPERATORS_NOTICE = "operators_notice"
 ADD_LOGIN = "add_login"
@@ -184,6 +189,7 @@ EXECUTE = "execute"
 INVITE = "invite"
 EXECUTE_CONFIRM = "execute_confirm"
 TEMPLATE = "template"
+
 EDIT_TEMPLATE = "edit_template"
 SAVE_TEMPLATE = "save_template"
 SEND_WHEN = "send_when"
@@ -216,3 +222,8 @@ def subject(template_id: int) -> str:
 
 def body(template_id: int) -> str:
     return f"body-{template_id}"
+
+
+def invitation_language(template_id: int) -> str:
+    """The Execute dialog's choice of the template's version (its language)."""
+    return f"{TEMPLATE}-language-{template_id}"

@@ -17,6 +17,7 @@ from userbatch.admin.operators import (
 from userbatch.directory.auth import ROLES, OperatorInfo
 from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
+from userbatch.i18n import N_, _
 from userbatch.ui import keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.clock import time_column, zone_caption
@@ -25,12 +26,12 @@ from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
-WHOLE = "Whole organisation"
-SCOPE_HELP = "The group a manager manages, with its subgroups. Administrators have none."
+WHOLE = N_("Whole organisation")
+SCOPE_HELP = N_("The group a manager manages, with its subgroups. Administrators have none.")
 
 
 def render(app: AppContext, operator: OperatorInfo) -> None:
-    st.title("Operators")
+    st.title(_("Operators"))
     try:
         # The domain refuses a non-admin, so a manager who reaches this page sees only why.
         rows = list_operators(app.engine, operator)
@@ -42,22 +43,27 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
         pd.DataFrame(
             {
                 "Login": [row.login for row in rows],
-                "Role": [row.role for row in rows],
-                "Manages": [row.scope_path or WHOLE for row in rows],
-                "Status": ["Disabled" if row.disabled else "Enabled" for row in rows],
+                "Role": [_(row.role) for row in rows],
+                "Manages": [row.scope_path or _(WHOLE) for row in rows],
+                "Status": [_("Disabled") if row.disabled else _("Enabled") for row in rows],
                 "Locked": [row.locked for row in rows],
                 "Last sign-in": [row.last_sign_in_at for row in rows],
                 "Created": [row.created_at for row in rows],
             }
         ),
         hide_index=True, width="stretch",
-        column_config={"Last sign-in": time_column(), "Created": time_column()},
+        column_config={
+            "Login": _("Login"), "Role": _("Role"), "Manages": _("Manages"),
+            "Status": _("Status"), "Locked": _("Locked"),
+            "Last sign-in": time_column(_("Last sign-in")),
+            "Created": time_column(_("Created at")),
+        },
     )  # fmt: skip
     st.caption(zone_caption())
     by_id = {row.id: row for row in rows}
     groups = [group.path for group in groups_in_scope(app.engine, "") if group.path]
     add, role, reset, disable = st.tabs(
-        ["Add", "Change role and scope", "Reset password", "Disable / enable"]
+        [_("Add"), _("Change role and scope"), _("Reset password"), _("Disable / enable")]
     )
     with add:
         _add_form(app, operator, groups)
@@ -71,15 +77,17 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 def _add_form(app: AppContext, operator: OperatorInfo, groups: list[str]) -> None:
     with st.form("add_operator"):
-        login = st.text_input("Login", max_chars=64, key=keys.ADD_LOGIN, help="No spaces.")
-        role = st.selectbox("Role", ROLES, index=1, key=keys.ADD_ROLE)
-        scope = st.selectbox("Group (managers only)", groups, key=keys.ADD_SCOPE, help=SCOPE_HELP)
-        if not groups:
-            st.caption("There are no groups yet; create one on the Groups screen for a manager.")
-        password = new_password(
-            "Password", key=keys.ADD_PASSWORD, min_length=app.settings.password_min_length
+        login = st.text_input(_("Login"), max_chars=64, key=keys.ADD_LOGIN, help=_("No spaces."))
+        role = st.selectbox(_("Role"), ROLES, index=1, key=keys.ADD_ROLE, format_func=_)
+        scope = st.selectbox(
+            _("Group (managers only)"), groups, key=keys.ADD_SCOPE, help=_(SCOPE_HELP)
         )
-        if not st.form_submit_button("Add operator", type="primary", key=keys.ADD_SUBMIT):
+        if not groups:
+            st.caption(_("There are no groups yet; create one on the Groups screen for a manager."))
+        password = new_password(
+            _("Password"), key=keys.ADD_PASSWORD, min_length=app.settings.password_min_length
+        )
+        if not st.form_submit_button(_("Add operator"), type="primary", key=keys.ADD_SUBMIT):
             return
     if password is None:
         differing_passwords()
@@ -89,7 +97,7 @@ def _add_form(app: AppContext, operator: OperatorInfo, groups: list[str]) -> Non
             app.engine, operator, login=login, password=password, role=role,
             scope_path=_scope(role, scope), min_password_length=app.settings.password_min_length,
         ),
-        f"Added {role} '{login.strip()}'.",
+        _("Added {role} '{login}'.", role=_(role), login=login.strip()),
         notice=keys.OPERATORS_NOTICE,
         forget=[keys.ADD_LOGIN, *keys.password_fields(keys.ADD_PASSWORD)],
     )  # fmt: skip
@@ -100,15 +108,17 @@ def _role_form(
 ) -> None:
     with st.form("change_role"):
         target = _pick(by_id, key=keys.ROLE_OPERATOR)
-        role = st.selectbox("New role", ROLES, index=1, key=keys.ROLE_ROLE)
-        scope = st.selectbox("Group (managers only)", groups, key=keys.ROLE_SCOPE, help=SCOPE_HELP)
-        if not st.form_submit_button("Change role and scope", key=keys.ROLE_SUBMIT):
+        role = st.selectbox(_("New role"), ROLES, index=1, key=keys.ROLE_ROLE, format_func=_)
+        scope = st.selectbox(
+            _("Group (managers only)"), groups, key=keys.ROLE_SCOPE, help=_(SCOPE_HELP)
+        )
+        if not st.form_submit_button(_("Change role and scope"), key=keys.ROLE_SUBMIT):
             return
     act(
         lambda: change_role(
             app.engine, operator, operator_id=target, role=role, scope_path=_scope(role, scope)
         ),
-        f"'{by_id[target].login}' is now {_describe(role, _scope(role, scope))}.",
+        _describe(by_id[target].login, role, _scope(role, scope)),
         notice=keys.OPERATORS_NOTICE,
     )
 
@@ -117,10 +127,11 @@ def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, Operat
     with st.form("reset_password"):
         target = _pick(by_id, key=keys.RESET_OPERATOR)
         password = new_password(
-            "New password", key=keys.RESET_PASSWORD, min_length=app.settings.password_min_length
-        )
-        st.caption("Tell the operator the new password yourself; it is not shown or sent.")
-        if not st.form_submit_button("Reset password", key=keys.RESET_SUBMIT):
+            _("New password"), key=keys.RESET_PASSWORD,
+            min_length=app.settings.password_min_length,
+        )  # fmt: skip
+        st.caption(_("Tell the operator the new password yourself; it is not shown or sent."))
+        if not st.form_submit_button(_("Reset password"), key=keys.RESET_SUBMIT):
             return
     if password is None:
         differing_passwords()
@@ -130,8 +141,8 @@ def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, Operat
             app.engine, operator, operator_id=target, password=password,
             min_password_length=app.settings.password_min_length,
         ),
-        f"The password of '{by_id[target].login}' is reset; a lock after wrong passwords is "
-        "lifted.",
+        _("The password of '{login}' is reset; a lock after wrong passwords is lifted.",
+          login=by_id[target].login),
         notice=keys.OPERATORS_NOTICE, forget=keys.password_fields(keys.RESET_PASSWORD),
     )  # fmt: skip
 
@@ -139,15 +150,17 @@ def _reset_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, Operat
 def _disable_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, OperatorRow]) -> None:
     with st.form("disable_operator"):
         target = _pick(by_id, key=keys.DISABLE_OPERATOR)
-        st.caption("A disabled operator cannot sign in, and is signed out at their next click.")
+        st.caption(_("A disabled operator cannot sign in, and is signed out at their next click."))
         left, right = st.columns(2)
-        disable = left.form_submit_button("Disable", key=keys.DISABLE)
-        enable = right.form_submit_button("Enable", key=keys.ENABLE)
+        disable = left.form_submit_button(_("Disable"), key=keys.DISABLE)
+        enable = right.form_submit_button(_("Enable"), key=keys.ENABLE)
     if disable or enable:
         login = by_id[target].login
         act(
             lambda: set_disabled(app.engine, operator, operator_id=target, disabled=disable),
-            f"'{login}' is disabled." if disable else f"'{login}' is enabled.",
+            _("'{login}' is disabled.", login=login)
+            if disable
+            else _("'{login}' is enabled.", login=login),
             notice=keys.OPERATORS_NOTICE,
         )
 
@@ -155,13 +168,16 @@ def _disable_form(app: AppContext, operator: OperatorInfo, by_id: dict[int, Oper
 def _pick(by_id: dict[int, OperatorRow], *, key: str) -> int:
     """An operator select box; returns the chosen operator's id."""
     chosen: int = st.selectbox(
-        "Operator", list(by_id), key=key, format_func=lambda operator_id: _label(by_id[operator_id])
+        _("Operator"),
+        list(by_id),
+        key=key,
+        format_func=lambda operator_id: _label(by_id[operator_id]),
     )
     return chosen
 
 
 def _label(row: OperatorRow) -> str:
-    return f"{row.login} (disabled)" if row.disabled else row.login
+    return _("{login} (disabled)", login=row.login) if row.disabled else row.login
 
 
 def _scope(role: str, group: str | None) -> str:
@@ -169,8 +185,10 @@ def _scope(role: str, group: str | None) -> str:
     return (group or "") if role == "manager" else ""
 
 
-def _describe(role: str, scope_path: str) -> str:
-    return f"a manager of {scope_path}" if role == "manager" else "an administrator"
+def _describe(login: str, role: str, scope_path: str) -> str:
+    if role == "manager":
+        return _("'{login}' is now a manager of {group}.", login=login, group=scope_path)
+    return _("'{login}' is now an administrator.", login=login)
 
 
 # Streamlit runs this file as the Operators screen (app.py).

@@ -36,7 +36,7 @@ def current_operator(app: AppContext) -> OperatorInfo | None:
         try:
             signed = sessions.resume(app.engine, app.settings, session_id=session_id)
         except SignInError as exc:
-            _forget(notice=str(exc))
+            _forget(notice=exc)  # its words are made when shown
             return None
     if signed is None:
         return None
@@ -53,8 +53,8 @@ def _from_browser(app: AppContext) -> SignedIn | None:
             return sessions.resume(app.engine, app.settings, token=token)
         except SignInError as exc:
             state[keys.DEAD_COOKIE] = token
-            if str(exc) != sessions.ENDED:
-                state.setdefault(keys.SIGN_IN_NOTICE, str(exc))
+            if not sessions.ended(exc):
+                state.setdefault(keys.SIGN_IN_NOTICE, exc)
     if not app.settings.company_sign_in or state.get(keys.COMPANY_IDENTITY_USED):
         return None
     if not st.user.is_logged_in:
@@ -99,7 +99,7 @@ def sign_out(app: AppContext, *, everywhere: bool = False) -> None:
     )
 
 
-def _forget(*, notice: Words) -> None:
+def _forget(*, notice: Words | SignInError) -> None:
     """Forget everything this tab held; the browser is to drop its cookie."""
     token = _cookie_token()
     kept = {key: st.session_state[key] for key in _KEPT_AT_SIGN_OUT if key in st.session_state}

