@@ -42,7 +42,7 @@ def test_a_custom_field_from_settings_to_stored_users(
 
     _open(page, "Groups")
     for group in ("Sales", "Support"):
-        page.get_by_label("Name", exact=True).fill(group)
+        page.get_by_label("Group name", exact=True).fill(group)
         page.get_by_role("button", name="Create group").click()
         expect(page.get_by_text(f"Created {group}.")).to_be_visible()
         idle(page)
