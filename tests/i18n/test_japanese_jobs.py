@@ -32,7 +32,8 @@ from userbatch.i18n.recall import kept, recalled
 from userbatch.mail.outbox import INTERRUPTED, send_due
 from userbatch.models import Batch, BatchRow, BatchState
 from userbatch.settings import Settings
-from userbatch.ui import accept, keys
+from userbatch.ui import keys
+from userbatch.ui import language as screen_language
 from userbatch.worker.submit import cancel_batch, retry_batch
 
 open_screen = views.open_screen  # the fixture, here too
@@ -316,7 +317,7 @@ def test_the_accept_page_follows_the_browsers_language(
     browser_locale: Callable[[str | None], None], locale: str | None, language: str
 ) -> None:
     browser_locale(locale)
-    assert accept.browser_language() == language
+    assert screen_language.browser() == language
 
 
 def test_the_accept_page_speaks_japanese_to_a_japanese_browser(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from userbatch.batches.history import state_name
 from userbatch.db import open_database
 from userbatch.i18n import JAPANESE, N_, _, language
 from userbatch.models import Batch, BatchState
@@ -20,12 +21,6 @@ from userbatch.settings import Settings, get_settings
 Handler = Callable[[argparse.Namespace], int]
 AddCommand = Callable[..., argparse.ArgumentParser]
 
-# The label of each state a batch's job shows; the state itself is a value (``--json``).
-STATE_LABELS = {
-    "stored": N_("stored"), "queued": N_("queued"), "scheduled": N_("scheduled"),
-    "deferred": N_("deferred"), "started": N_("started"), "finished": N_("finished"),
-    "failed": N_("failed"), "canceled": N_("canceled"),
-}  # fmt: skip
 # A job's count of each outcome, as printed.
 COUNT_LABELS = {
     "created": N_("created {count}"), "updated": N_("updated {count}"),
@@ -55,8 +50,8 @@ def write_output(data: bytes, output: str | None) -> None:
 
 
 def state_label(state: str) -> str:
-    """The state of a batch as a person reads it."""
-    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
+    """The state of a batch as a person reads it (the state itself is a value: ``--json``)."""
+    return str(state_name(state))
 
 
 def listed(items: list[str]) -> str:

@@ -9,22 +9,16 @@ from __future__ import annotations
 import streamlit as st
 
 from userbatch.errors import UserbatchError
-from userbatch.i18n import ENGLISH, _, set_language, supported
+from userbatch.i18n import _, set_language
 from userbatch.mail.invitations import accept_invitation, invitation_for
-from userbatch.ui import keys
+from userbatch.ui import keys, language
 from userbatch.ui.context import AppContext, app_context
 from userbatch.ui.forms import differing_passwords, new_password
 from userbatch.ui.text import inert
 
 
-def browser_language() -> str:
-    """The language of the browser that opened the page, if userbatch speaks it, else
-    English."""
-    return supported(st.context.locale) or ENGLISH
-
-
 def render(app: AppContext) -> None:
-    set_language(browser_language())
+    set_language(language.browser())
     st.title(_("Set your password"))
     done = st.session_state.get(keys.ACCEPTED_LOGIN)
     if done:

@@ -22,10 +22,16 @@ def speak(app: AppContext, operator: OperatorInfo | None) -> str:
     if operator is not None and keys.LANGUAGE not in st.session_state:
         st.session_state[keys.LANGUAGE] = own_language(app.engine, operator) or ""
     chosen = st.session_state.get(keys.LANGUAGE) if operator is not None else None
-    code = chosen or supported(st.context.locale) or ENGLISH
+    code = chosen or browser()
     st.session_state[keys.LANGUAGE_NOW] = code
     set_language(code)
     return code
+
+
+def browser() -> str:
+    """The language of the browser that opened the page, if userbatch speaks it, else
+    English."""
+    return supported(st.context.locale) or ENGLISH
 
 
 def resume() -> None:
