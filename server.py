@@ -1,6 +1,6 @@
 """userbatch as ``userbatch serve`` runs it: the screens of ``app.py`` in Streamlit's ASGI app,
-with the route that makes a sign-in last (a cookie), security headers on every response and,
-when it is set up, company sign-in.
+with the route that makes a sign-in last (a cookie), the HTTP API under ``/api/v1``, security
+headers on every response and, when it is set up, company sign-in.
 
 ``streamlit run server.py`` serves it (``userbatch serve`` does that, beside the embedded
 Redis server and a worker); a plain ``streamlit run app.py`` serves the same screens, but a
@@ -11,7 +11,9 @@ import gc
 
 import streamlit as st
 from starlette.middleware import Middleware
+from starlette.routing import Mount
 
+from userbatch.api.app import PREFIX, api_app
 from userbatch.settings import get_settings
 from userbatch.ui.headers import SecurityHeaders
 from userbatch.ui.web import import_screens, routes, streamlit_secrets
@@ -25,6 +27,7 @@ import_screens()
 # collection after each page run, for the same reason).
 gc.freeze()
 app = st.App(
-    "app.py", routes=routes(), middleware=[Middleware(SecurityHeaders)],
+    "app.py", routes=[*routes(), Mount(PREFIX, app=api_app())],
+    middleware=[Middleware(SecurityHeaders)],
     secrets=streamlit_secrets(get_settings()),
 )  # fmt: skip

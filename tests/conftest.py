@@ -130,8 +130,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def clean_redis(redis_url: str) -> Iterator[Redis]:
-    """The test Redis, emptied after the test."""
+    """The test Redis, emptied before the test (of what a test without this fixture left,
+    such as a served app's worker) and after it."""
     client = Redis.from_url(redis_url)
+    client.flushdb()
     yield client
     client.flushdb()
     client.close()

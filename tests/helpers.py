@@ -19,12 +19,13 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from streamlit.testing.v1 import AppTest
 
 from userbatch.check.slots import CheckSlots
 from userbatch.db import session
-from userbatch.models import OperatorSession
+from userbatch.models import Operator, OperatorSession
+from userbatch.models.automation import ApiToken
 from userbatch.settings import Settings
 from userbatch.worker.runtime import child_environment
 
@@ -180,3 +181,19 @@ def held_slot(slots: CheckSlots, operator_id: int) -> Iterator[threading.Event]:
     finally:
         release.set()
         thread.join(GENEROUS)
+
+
+def expire_token(engine: Engine, token_id: int) -> None:
+    """Move the API token's expiry into the past, as if its days had gone by."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+
+
+def disable_operator(engine: Engine, operator_id: int) -> None:
+    """Disable the operator, as an administrator does on the Operators screen."""
+    with engine.begin() as connection:
+        connection.execute(update(Operator).where(Operator.id == operator_id).values(disabled=True))

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     max_rows: Annotated[
         int, Field(ge=1, le=5_000_000, description="Most data rows accepted in one file.")
     ] = 1_000_000
+    api_requests_per_minute: Annotated[
+        int,
+        Field(ge=1, le=100_000, description="Requests one API token may make in a minute."),
+    ] = 120
     checks_at_once: Annotated[
         int,
         Field(

@@ -340,3 +340,29 @@ def test_a_complete_list_on_the_command_line_waits_for_its_number(
     assert code == 0 and json.loads(out)["job"]["progress"]["total"] == 3
     code, out, _ = cli("check", path, "--blank", "clear", "--json")
     assert json.loads(out)["counts"]["update"] == 0  # the department was blank already
+
+
+def test_tokens_create_list_revoke(world: World, cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, err = cli("tokens", "create", "HR nightly", "--expires-days", "30")
+    assert code == 0
+    token = out.strip()
+    assert token.startswith("ubt_") and "shown this once" in err
+    code, out, _ = cli("tokens", "create", "Second", "--json")
+    assert code == 0
+    second = json.loads(out)
+    assert second["token"].startswith("ubt_") and second["state"] == "active"
+    code, out, _ = cli("tokens", "list", "--json")
+    listed = json.loads(out)
+    assert [item["name"] for item in listed] == ["Second", "HR nightly"]
+    assert all("token" not in item and item["prefix"] for item in listed)
+    assert listed[1]["expires_at"] is not None
+    code, out, _ = cli("tokens", "list")
+    assert "HR nightly" in out and token not in out and token[:10] in out
+    assert cli("tokens", "revoke", str(second["id"]))[0] == 0
+    assert json.loads(cli("tokens", "list", "--json")[1])[0]["state"] == "revoked"
+    code, _, err = cli("tokens", "revoke", "999")
+    assert code == 1 and "999" in err
+    code, _, err = cli("tokens", "create", "")
+    assert code == 1
+    code, _, err = cli("--lang", "ja", "tokens", "create", "日本語")
+    assert code == 0 and "一度だけ" in err

@@ -13,6 +13,8 @@ from tests.helpers import age_sessions, literal
 from userbatch.admin.operators import own_notices
 from userbatch.db import open_database
 from userbatch.directory import auth
+from userbatch.directory.tokens import authenticate, list_tokens
+from userbatch.errors import SignInError
 from userbatch.settings import Settings
 from userbatch.ui import keys
 
@@ -131,3 +133,28 @@ def test_an_operator_sets_where_notices_of_their_batches_go(
     app.text_input(key=keys.NOTICE_EMAIL).input("admin@")
     app.button(key=keys.NOTICE_SAVE).click().run()
     assert "is not an e-mail address" in literal(app.error[-1].value)
+
+
+def test_an_operator_makes_and_revokes_an_api_token(app: AppTest, settings: Settings) -> None:
+    _set_up(app)
+    app.text_input(key=keys.TOKEN_NAME).input("HR nightly")
+    app.number_input(key=keys.TOKEN_DAYS).set_value(30)
+    app.button(key=keys.TOKEN_CREATE).click().run()
+    assert not app.exception
+    token = app.code[-1].value
+    assert token.startswith("ubt_")
+    engine = open_database(settings)
+    admin = auth.acting_operator(engine, None)
+    assert authenticate(engine, token)[0] == admin
+    (made,) = list_tokens(engine, admin)
+    assert made.name == "HR nightly" and made.expires_at is not None
+    app.run()  # the next run shows the token no more, only its first characters
+    assert all(code.value != token for code in app.code)
+    assert any(made.prefix in markdown.value for markdown in app.markdown)
+    app.button(key=keys.revoke_token(made.id)).click().run()
+    assert list_tokens(engine, admin)[0].state() == "revoked"
+    with pytest.raises(SignInError):
+        authenticate(engine, token)
+    app.text_input(key=keys.TOKEN_NAME).input("")
+    app.button(key=keys.TOKEN_CREATE).click().run()
+    assert "name" in literal(app.error[-1].value)

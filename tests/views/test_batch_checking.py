@@ -13,10 +13,11 @@ from tests.conftest import ROOT, World
 from tests.helpers import GENEROUS, held_slot, literal
 from userbatch.batches.drafts import DraftFile
 from userbatch.check.progress import WAITING
+from userbatch.check.slots import server_slots
 from userbatch.settings import Settings
 from userbatch.ui import keys
 from userbatch.ui.batch.checking import Checking, checkings
-from userbatch.ui.batch.state import drafts, server_slots
+from userbatch.ui.batch.state import drafts
 from userbatch.ui.context import AppContext
 
 CLEAN = (

@@ -14,12 +14,12 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, World
 from tests.helpers import grid_column, held_slot, literal, sheet_grid
 from userbatch.batches.drafts import restore_draft
+from userbatch.check.slots import server_slots
 from userbatch.db import session
 from userbatch.mail.templates import list_templates
 from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.ui import keys
-from userbatch.ui.batch.state import server_slots
 from userbatch.worker.connection import QUEUE_NAME
 
 THREE_MISTAKES = (

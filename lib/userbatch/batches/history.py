@@ -145,15 +145,17 @@ def list_batches(
     states: list[str] | None = None,
     operator_login: str | None = None,
     limit: int | None = 200,
+    offset: int = 0,
 ) -> list[BatchSummary]:
-    """Batches newest first: an admin's view of everyone's (or one operator's), a
-    manager's own."""
+    """Batches newest first (``limit`` of them, after the first ``offset``): an admin's view
+    of everyone's (or one operator's), a manager's own."""
     query = (
         select(Batch, Operator.login, Group.path)
         .join(Operator, Operator.id == Batch.operator_id)
         .join(Group, Group.id == Batch.group_id)
-        .order_by(Batch.submitted_at.desc())
+        .order_by(Batch.submitted_at.desc(), Batch.id)
         .limit(limit)
+        .offset(offset)
     )
     if not operator.is_admin:
         query = query.where(Batch.operator_id == operator.id)

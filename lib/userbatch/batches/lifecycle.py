@@ -53,17 +53,27 @@ def _move(
 
 
 @retry_blips
-def hand_over(engine: Engine, batch_id: str, job_id: str) -> bool:
-    """stored or failed → queued, recording the RQ job that will run it; False when the
-    batch was neither (it was handed over already, or has ended)."""
+def hand_over(
+    engine: Engine, batch_id: str, job_id: str, *, options: dict[str, Any] | None = None
+) -> bool:
+    """stored or failed → queued, recording the RQ job that will run it (and the batch's
+    ``options``, when given: what executing a waiting batch chose, in the same step); False
+    when the batch was neither (it was handed over already, or has ended)."""
     allowed = {BatchState.STORED, BatchState.FAILED}
-    return _move(engine, batch_id, allowed=allowed, to=BatchState.QUEUED, job_id=job_id, error=None)
+    values: dict[str, Any] = {"job_id": job_id, "error": None}
+    if options is not None:
+        values["options"] = options
+    return _move(engine, batch_id, allowed=allowed, to=BatchState.QUEUED, **values)
 
 
 @retry_blips
-def take_back(engine: Engine, batch_id: str, *, to: BatchState) -> bool:
-    """queued → ``to`` (stored or failed): the hand-over to Redis failed, nothing runs it."""
-    return _move(engine, batch_id, allowed={BatchState.QUEUED}, to=to)
+def take_back(
+    engine: Engine, batch_id: str, *, to: BatchState, options: dict[str, Any] | None = None
+) -> bool:
+    """queued → ``to`` (stored or failed), with the ``options`` it had before, when given:
+    the hand-over to Redis failed, nothing runs it."""
+    values = {"options": options} if options is not None else {}
+    return _move(engine, batch_id, allowed={BatchState.QUEUED}, to=to, **values)
 
 
 @retry_blips

@@ -22,10 +22,11 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import GroupInfo, in_scope, organisation_name
-from userbatch.errors import Conflict, NotAllowed
+from userbatch.errors import Conflict, Invalid, NotAllowed
 from userbatch.i18n import Plural, Text
 from userbatch.mail.invitations import gets_invitation, invitation_variables
 from userbatch.mail.render import Rendered, render
+from userbatch.mail.versions import default_template, template_named
 from userbatch.models import Batch, BatchRow, BatchState
 from userbatch.settings import Settings
 
@@ -47,6 +48,51 @@ class Invitation:
     send_at: dt.datetime  # aware
 
 
+def choose_invitation(
+    engine: Engine,
+    *,
+    template: str | None = None,
+    template_language: str | None = None,
+    send_at: dt.datetime | None = None,
+) -> Invitation:
+    """The invitation of the template named ``template`` (None: the default), in its version
+    of ``template_language`` (None: the reader's language, else the version it has), sent at
+    ``send_at`` (None: now; naive: this machine's time zone).
+
+    Raises ``NotFound`` for no such template, ``Invalid`` for a language it has no version in.
+    """
+    chosen = template_named(engine, template) if template else default_template(engine)
+    if template_language and template_language not in chosen.languages:
+        raise Invalid(
+            Text("'{name}' has no version in '{language}' (it has: {languages}).",
+                 name=chosen.name, language=template_language,
+                 languages=", ".join(chosen.languages))
+        )  # fmt: skip
+    version = chosen.version(template_language)
+    when = send_at or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.astimezone()  # this machine's time zone
+    return Invitation(chosen.id, version.subject, version.body, when)
+
+
+# The options of a batch stored to be executed later: that it waits, and its guard (the
+# number of users affected to confirm, and the sentence that says so; None: no guard).
+AWAITING, GUARD = "awaiting_execute", "guard"
+
+
+def invitation_options(invitation: Invitation | None) -> dict[str, Any]:
+    """A batch's options for the invitation chosen (None: no invitation)."""
+    if invitation is None:
+        return {"invite": False}
+    return {
+        "invite": True,
+        "template_id": invitation.template_id,
+        "subject": invitation.subject,
+        "body": invitation.body,
+        "send_at": invitation.send_at.astimezone(dt.UTC).isoformat(),
+    }
+
+
 def store_batch(
     engine: Engine,
     settings: Settings,
@@ -57,10 +103,13 @@ def store_batch(
     invitation: Invitation | None = None,
     batch_id: str | None = None,
     confirmed: int | None = None,
+    awaiting: bool = False,
 ) -> str:
     """Store a checked sheet as batch ``batch_id`` (a new id when None), ready to run;
     returns its id. ``confirmed`` is the number of users affected the operator typed, which
-    a mass change needs (``batches.guard``).
+    a mass change needs (``batches.guard``). An ``awaiting`` batch (the API's) is stored to
+    be executed later (``worker.submit.execute_batch``), which chooses the invitation and
+    meets the guard: the guard's number is kept with it instead of asked now.
 
     Raises ``NotAllowed`` for a working group outside the operator's groups (blank "Belong
     to" would put new users there), ``Conflict`` while any row has an error, ``Unconfirmed``
@@ -77,23 +126,23 @@ def store_batch(
             Plural("{n} row(s) still have errors; fix or delete them first.",
                    "{n} row(s) still have errors; fix or delete them first.", errors)
         )  # fmt: skip
-    require_confirmation(mass_change(engine, settings, result, operator.scope_path), confirmed)
+    change = mass_change(engine, settings, result, operator.scope_path)
+    if not awaiting:
+        require_confirmation(change, confirmed)
     batch_id = batch_id or new_batch_id()
     sheet = result.sheet
     options: dict[str, Any] = {
         "keys": [column.key for column in sheet.columns],
-        "invite": invitation is not None,
         "scope_path": operator.scope_path,
         "blank": result.options.blank,
         "complete": result.options.complete,
     }
-    if invitation is not None:
-        options |= {
-            "template_id": invitation.template_id,
-            "subject": invitation.subject,
-            "body": invitation.body,
-            "send_at": invitation.send_at.astimezone(dt.UTC).isoformat(),
-        }
+    if awaiting:
+        options[AWAITING] = True
+        options[GUARD] = (
+            {"affected": change.affected, "sentence": change.sentence} if change else None
+        )
+    options |= invitation_options(invitation)
     records = result.records()
     rows = []
     for checked in result.ordered():

@@ -6,6 +6,7 @@ from typing import Any
 
 from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.directory.fields import MESSAGE_LABEL
+from userbatch.errors import CsvFileError
 from userbatch.i18n import _
 
 
@@ -32,6 +33,19 @@ def error_report(result: CheckResult) -> tuple[list[str], list[list[str]]]:
         ]  # fmt: skip
         rows.append([*map(str, row_cells), " / ".join(messages)])
     return header, rows
+
+
+def file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:
+    """The document of a file refused as a whole: its name, its errors and nothing checked."""
+    return {
+        "file": {"name": name, "encoding": None, "delimiter": None, "rows": 0},
+        "file_errors": [
+            {"code": code, "message": str(message)} for code, message in error.problems
+        ],
+        "notices": [],
+        "counts": {"new": 0, "update": 0, "unchanged": 0, "error": 0},
+        "rows": [],
+    }
 
 
 def to_document(result: CheckedSheet) -> dict[str, Any]:

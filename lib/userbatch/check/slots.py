@@ -1,8 +1,10 @@
 """Slots for checks: at most so many files are read and checked at once in a process, and so
-many of them one operator's, so that a crowd of uploads waits instead of exhausting memory."""
+many of them one operator's, so that a crowd of uploads waits instead of exhausting memory.
+The screens and the HTTP API of one server process share its slots (``server_slots``)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -83,3 +85,9 @@ class CheckSlots:
                 seconds=wait_seconds,
             ),
         )
+
+
+@functools.cache
+def server_slots(total: int, per_operator: int) -> CheckSlots:
+    """The process's slots for checks (one set per process and limits)."""
+    return CheckSlots(total, per_operator)

@@ -6,14 +6,13 @@ import argparse
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
 from userbatch.admin.users import export_users
 from userbatch.batches.history import get_batch, job_document
-from userbatch.batches.store import Invitation
-from userbatch.check.report import place, to_document
+from userbatch.batches.store import Invitation, choose_invitation
+from userbatch.check.report import file_error_document, place, to_document
 from userbatch.check.run import check_file
 from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, STATUS_NAMES, SUSPEND, CheckedSheet
 from userbatch.cli.common import (
@@ -33,14 +32,13 @@ from userbatch.errors import (
     EXIT_OK,
     EXIT_REFUSED,
     CsvFileError,
-    NotAllowed,
+    Invalid,
     Unconfirmed,
     UsageError,
 )
 from userbatch.files.decode import DELIMITERS, ENCODINGS
 from userbatch.files.download import write_table
 from userbatch.i18n import LANGUAGES, Sentences, Text, _, ngettext
-from userbatch.mail.templates import default_template, template_named
 from userbatch.settings import Settings
 from userbatch.worker.runtime import Runtime
 from userbatch.worker.submit import submit_batch
@@ -68,27 +66,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _check(
     engine: Engine, settings: Settings, args: argparse.Namespace, operator: OperatorInfo
 ) -> CheckedSheet:
-    working = groups.find_group(engine, args.group or operator.scope_path)
-    if not groups.in_scope(working.path, operator.scope_path):
-        raise NotAllowed(Text("the group '{path}' is outside your groups", path=working.path))
+    working = groups.working_group(engine, args.group, operator.scope_path)
     path = Path(args.file)
     return check_file(
         engine, settings, path.read_bytes(), file_name=path.name, working_group=working,
         scope_path=operator.scope_path, encoding=args.encoding, blank=args.blank,
         complete=args.complete,
     )  # fmt: skip
-
-
-def _file_error_document(name: str, error: CsvFileError) -> dict[str, Any]:
-    return {
-        "file": {"name": name, "encoding": None, "delimiter": None, "rows": 0},
-        "file_errors": [
-            {"code": code, "message": str(message)} for code, message in error.problems
-        ],
-        "notices": [],
-        "counts": {"new": 0, "update": 0, "unchanged": 0, "error": 0},
-        "rows": [],
-    }
 
 
 def _print_check(result: CheckedSheet) -> None:
@@ -127,7 +111,7 @@ def _checked(
         result = _check(engine, settings, args, operator)
     except CsvFileError as error:
         if args.json:
-            print(json.dumps(_file_error_document(Path(args.file).name, error), ensure_ascii=False))
+            print(json.dumps(file_error_document(Path(args.file).name, error), ensure_ascii=False))
         else:
             for code, message in error.problems:
                 print(f"{Path(args.file).name}: {message} [{code}]")
@@ -148,16 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _invitation(engine: Engine, args: argparse.Namespace) -> Invitation | None:
     if not args.invite:
         return None
-    template = template_named(engine, args.template) if args.template else default_template(engine)
-    # The version asked for; else the command's language's, else the one the template has.
-    if args.template_language and args.template_language not in template.languages:
-        raise UsageError(
-            Text("--template-language: '{name}' has no version in '{language}' (it has: "
-                 "{languages}).", name=template.name, language=args.template_language,
-                 languages=", ".join(template.languages))
-        )  # fmt: skip
-    version = template.version(args.template_language)
-    send_at = dt.datetime.now(dt.UTC)
+    send_at = None
     if args.send_at:
         try:
             send_at = dt.datetime.fromisoformat(args.send_at)
@@ -165,9 +140,13 @@ def _invitation(engine: Engine, args: argparse.Namespace) -> Invitation | None:
             raise UsageError(
                 Text("--send-at: '{value}' is no ISO 8601 time", value=args.send_at)
             ) from None
-        if send_at.tzinfo is None:
-            send_at = send_at.astimezone()  # this machine's time zone
-    return Invitation(template.id, version.subject, version.body, send_at)
+    try:
+        return choose_invitation(
+            engine, template=args.template, template_language=args.template_language,
+            send_at=send_at,
+        )  # fmt: skip
+    except Invalid as exc:
+        raise UsageError(Text("--template-language: {reason}", reason=exc)) from None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -181,7 +160,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             _print_check(result)
         return code
     invitation = _invitation(engine, args)
-    working = groups.find_group(engine, args.group or operator.scope_path)
+    working = groups.working_group(engine, args.group, operator.scope_path)
     with Runtime(settings, worker=args.wait):
         try:
             batch_id = submit_batch(

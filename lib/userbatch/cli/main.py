@@ -1,9 +1,9 @@
 """The ``userbatch`` command: a thin client of the same domain functions the app uses.
 
-One module a command group (``files``, ``jobs``, ``groups``, ``serve``, ``backup``); this one
-builds the parser and maps errors to exit codes: 0 success; 1 the request was refused (the file has
-errors, rows failed, the thing is not there, not yours, or in a state that refuses it); 2 bad
-usage or configuration. Each error class carries its own (``userbatch.errors``).
+One module a command group (``files``, ``jobs``, ``groups``, ``tokens``, ``serve``, ``backup``);
+this one builds the parser and maps errors to exit codes: 0 success; 1 the request was refused
+(the file has errors, rows failed, the thing is not there, not yours, or in a state that
+refuses it); 2 bad usage or configuration. Each error class carries its own (``userbatch.errors``).
 
 Everything it prints for a person, its help too, is in the language of ``--lang`` or else of the
 environment's locale; argparse's own words ("usage:", "options") stay as Python prints them.
@@ -29,7 +29,7 @@ PROG = "userbatch"
 COMMANDS = {
     "serve": "serve", "worker": "serve", "setup": "serve", "template": "files",
     "export": "files", "check": "files", "import": "files", "groups": "groups",
-    "jobs": "jobs", "backup": "backup", "restore": "backup",
+    "jobs": "jobs", "tokens": "tokens", "backup": "backup", "restore": "backup",
 }  # fmt: skip
 MODULES = tuple(dict.fromkeys(COMMANDS.values()))  # in the order of the help
 

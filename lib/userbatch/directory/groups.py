@@ -107,6 +107,15 @@ def find_group(engine: Engine, path: str) -> GroupInfo:
     return GroupInfo(id=group.id, name=group.name, path=group.path)
 
 
+def working_group(engine: Engine, path: str | None, scope_path: str) -> GroupInfo:
+    """The working group at ``path`` (None: the operator's own, ``scope_path``) for an
+    operator of ``scope_path``; raises ``NotFound``, or ``NotAllowed`` outside their groups."""
+    working = find_group(engine, scope_path if path is None else path)
+    if not in_scope(working.path, scope_path):
+        raise NotAllowed(Text("the group '{path}' is outside your groups", path=working.path))
+    return working
+
+
 def normalize_path(path: str) -> str:
     """A path with its names trimmed: ' Sales >> Tokyo ' -> 'Sales>>Tokyo'."""
     return SEPARATOR.join(part.strip() for part in path.split(SEPARATOR)) if path.strip() else ""

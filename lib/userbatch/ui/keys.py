@@ -54,6 +54,9 @@ RETRY_BATCH = "retry_batch"
 NOTICE_EMAIL = "notice_email"
 NOTICE_ON = "notice_on"
 NOTICE_SAVE = "notice_save"
+TOKEN_NAME = "token_name"  # the API tokens popover's form
+TOKEN_DAYS = "token_days"
+TOKEN_CREATE = "token_create"
 JOBS_PICKED = "jobs_picked"  # the history's row last picked, so a link can choose another
 SHOW_LINKED = "show_linked_batch"
 UNDO_OPEN = "undo_open"
@@ -227,3 +230,7 @@ def body(template_id: int) -> str:
 def invitation_language(template_id: int) -> str:
     """The Execute dialog's choice of the template's version (its language)."""
     return f"{TEMPLATE}-language-{template_id}"
+
+
+def revoke_token(token_id: int) -> str:
+    return f"revoke_token_{token_id}"

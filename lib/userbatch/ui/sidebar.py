@@ -9,7 +9,7 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope, organisation_name
 from userbatch.errors import UserbatchError
 from userbatch.i18n import _
-from userbatch.ui import jobs_panel, keys, language
+from userbatch.ui import jobs_panel, keys, language, tokens
 from userbatch.ui.context import AppContext
 from userbatch.ui.session import sign_out
 from userbatch.ui.text import inert
@@ -57,6 +57,8 @@ def render(app: AppContext, operator: OperatorInfo) -> GroupInfo:
         st.rerun()
     with st.sidebar.popover(_("Your notices"), icon=":material/notifications:"):
         _notices(app, operator)
+    with st.sidebar.popover(_("API tokens"), icon=":material/key:"):
+        tokens.popover(app, operator)
     group = working_group_selector(app, operator)
     st.session_state[keys.CURRENT_GROUP] = group
     language.switch(app, operator)

@@ -4,17 +4,25 @@ waiting one. The screen, the CLI and the tests each make these calls, nothing mo
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Engine
 
 from userbatch.batches import lifecycle
 from userbatch.batches.history import batch_for, find_batch, get_batch, state_name, undone_by
-from userbatch.batches.store import Invitation, new_batch_id, store_batch
+from userbatch.batches.store import (
+    AWAITING,
+    GUARD,
+    Invitation,
+    invitation_options,
+    new_batch_id,
+    store_batch,
+)
 from userbatch.batches.undo import store_undo
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
-from userbatch.errors import Conflict
+from userbatch.errors import Conflict, Unconfirmed
 from userbatch.i18n import Text
 from userbatch.models import BatchState
 from userbatch.settings import Settings
@@ -69,17 +77,57 @@ def enqueue_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
     return job_id
 
 
+def execute_batch(
+    engine: Engine,
+    settings: Settings,
+    operator: OperatorInfo,
+    batch_id: str,
+    *,
+    invitation: Invitation | None = None,
+    confirmed: int | None = None,
+) -> str:
+    """Queue a batch stored to be executed later (``store_batch(awaiting=True)``, the API's)
+    with the ``invitation`` chosen now; ``confirmed`` is the number of users affected that
+    its guard asks for. Returns the batch id.
+
+    Raises ``NotAllowed`` for another operator's batch when ``operator`` is a manager,
+    ``Conflict`` when it does not wait to be executed (executed already, canceled),
+    ``Unconfirmed`` for a mass change without its number, ``ConfigError`` when Redis does not
+    answer (the batch still waits: executing again queues it).
+    """
+    batch = batch_for(engine, operator, batch_id)
+    if batch.state != BatchState.STORED or not batch.options.get(AWAITING):
+        raise Conflict(
+            Text("Only a checked batch that waits to be executed can be executed; this one "
+                 "is {state}.", state=state_name(batch.state))
+        )  # fmt: skip
+    guard = batch.options.get(GUARD)
+    if guard is not None and confirmed != guard["affected"]:
+        raise Unconfirmed(sentence=guard["sentence"], affected=guard["affected"])
+    options = batch.options | invitation_options(invitation) | {AWAITING: False}
+    if not _hand_over(
+        engine, settings, batch_id, from_state=BatchState.STORED, attempt=None, options=options
+    ):
+        state = get_batch(engine, batch_id).state
+        raise Conflict(
+            Text("Only a checked batch that waits to be executed can be executed; this one "
+                 "is {state}.", state=state_name(state))
+        )  # fmt: skip
+    return batch_id
+
+
 def _hand_over(
     engine: Engine, settings: Settings, batch_id: str, *, from_state: BatchState,
-    attempt: str | None,
+    attempt: str | None, options: dict[str, Any] | None = None,
 ) -> str | None:  # fmt: skip
-    """Record the hand-over, then put the job in Redis: a worker can never see the job before
-    the batch says queued, and a failed enqueue takes the batch back. Returns the job id, or
-    None when the batch was not in ``from_state`` any more."""
+    """Record the hand-over (with the batch's new ``options``, when given), then put the job
+    in Redis: a worker can never see the job before the batch says queued, and a failed
+    enqueue takes the batch back. Returns the job id, or None when the batch was not in
+    ``from_state`` any more."""
     batch = get_batch(engine, batch_id)
     queue = get_queue(settings)  # before the hand-over: a Redis that is away changes nothing
     job_id = f"batch-{batch_id}" + (f"-{attempt}" if attempt else "")
-    if not lifecycle.hand_over(engine, batch_id, job_id):
+    if not lifecycle.hand_over(engine, batch_id, job_id, options=options):
         return None
     try:
         queue.enqueue(
@@ -93,7 +141,7 @@ def _hand_over(
             retry=AGAIN,
         )
     except Exception:
-        lifecycle.take_back(engine, batch_id, to=from_state)
+        lifecycle.take_back(engine, batch_id, to=from_state, options=batch.options)
         raise
     return job_id
 

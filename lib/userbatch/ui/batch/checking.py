@@ -22,7 +22,7 @@ from userbatch.batches.drafts import DraftFile, save_draft
 from userbatch.check import progress
 from userbatch.check.progress import Step
 from userbatch.check.run import check_file
-from userbatch.check.slots import CheckSlots
+from userbatch.check.slots import CheckSlots, server_slots
 from userbatch.check.state import BLANK_KEEP
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo
@@ -36,7 +36,6 @@ from userbatch.ui.batch.state import (
     drafts,
     put,
     reset,
-    server_slots,
     unavailable,
 )
 from userbatch.ui.context import AppContext

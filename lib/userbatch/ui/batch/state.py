@@ -19,7 +19,7 @@ import streamlit as st
 from userbatch.batches.drafts import DraftFile, History, Restored, draft_version, restore_draft
 from userbatch.check import progress
 from userbatch.check.progress import Step
-from userbatch.check.slots import BUSY, CheckSlots
+from userbatch.check.slots import BUSY, server_slots
 from userbatch.check.state import CheckedSheet
 from userbatch.directory.auth import OperatorInfo
 from userbatch.errors import CsvFileError
@@ -168,12 +168,6 @@ class Drafts:
 def drafts(capacity: int) -> Drafts:
     """The server's drafts in memory (one per process)."""
     return Drafts(capacity)
-
-
-@st.cache_resource
-def server_slots(total: int, per_operator: int) -> CheckSlots:
-    """The server's slots for checks (one set per process)."""
-    return CheckSlots(total, per_operator)
 
 
 def current(app: AppContext, operator: OperatorInfo) -> Screen | None:

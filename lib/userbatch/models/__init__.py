@@ -1,11 +1,10 @@
 """The tables of userbatch (SQLAlchemy 2 declarative) and the words of their state columns.
 
-Times are stored as UTC. Row-level values of a batch are kept as the checked text of each
-column; passwords are never stored in clear (``BatchRow.secret`` holds them encrypted until a
-worker hashes them).
+Times are stored as UTC. A batch's rows keep the checked text of each column; passwords are
+never stored in clear (``BatchRow.secret`` holds them encrypted until a worker hashes them).
 
 Over 300 lines: the tables are one schema that the migrations follow; split, their foreign
-keys would point across files.
+keys would point across files. The automation's (``models.automation``) are imported last.
 """
 
 from __future__ import annotations
@@ -396,3 +395,6 @@ class OutboxMessage(Base):
     token_expires_at: Mapped[dt.datetime | None]
     token_used_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+from userbatch.models.automation import ApiToken as ApiToken  # noqa: E402 - into Base.metadata
