@@ -32,6 +32,7 @@ from userbatch.ui import (
     session,
     sidebar,
     users,
+    webhooks,
 )
 from userbatch.ui.context import app_context
 
@@ -65,6 +66,7 @@ SECTIONS: dict[str, list[Screen]] = {
         Screen(input_fields, "input_fields", N_("Input field settings"), ":material/tune:"),
         Screen(email_templates, "email_templates", N_("E-mail templates"), ":material/mail:"),
         Screen(operators, "operators", N_("Operators"), ":material/badge:", admin_only=True),
+        Screen(webhooks, "webhooks", N_("Webhooks"), ":material/webhook:", admin_only=True),
     ],
     N_("Background processing"): [
         Screen(jobs, "background", N_("Background processing"), ":material/sync:"),

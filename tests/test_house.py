@@ -64,7 +64,7 @@ def test_screens_reach_data_only_through_userbatch(path: Path) -> None:
 
 @pytest.mark.parametrize("path", SCREENS, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_every_screen_has_a_test(path: Path) -> None:
-    assert len(SCREENS) == 9  # the screens of app.py and the page an invitation links to
+    assert len(SCREENS) == 10  # the screens of app.py and the page an invitation links to
     mention = str(path.relative_to(ROOT))
     tests = [p for p in (ROOT / "tests").rglob("test_*.py") if mention in p.read_text()]
     assert tests, f"no test opens {mention}"

@@ -92,5 +92,5 @@ def test_a_manager_reads_the_settings_and_changes_nothing(
     assert not app.data_editor
     # The sidebar's own buttons only: nothing on the screen changes the settings.
     assert [b.key for b in app.button] == [
-        keys.SIGN_OUT, keys.SIGN_OUT_EVERYWHERE, keys.NOTICE_SAVE,
+        keys.SIGN_OUT, keys.SIGN_OUT_EVERYWHERE, keys.NOTICE_SAVE, keys.TOKEN_CREATE,
     ]  # fmt: skip

@@ -19,6 +19,7 @@ from userbatch.db import retry_blips
 from userbatch.i18n import Text
 from userbatch.i18n.recall import kept
 from userbatch.mail.notices import queue_batch_notice
+from userbatch.mail.webhooks import queue_webhook_events
 from userbatch.models import (
     ACTIVE_STATES,
     WAITING_STATES,
@@ -33,7 +34,8 @@ _STARTABLE = {*ACTIVE_STATES, BatchState.FAILED}
 # The end is written by the batch's last job; after a failure, a run that applied every
 # remaining row may still finish it.
 _FINISHABLE = {BatchState.STARTED, BatchState.FAILED}
-# The ends its operator hears of (``mail.notices``): a cancel is their own doing.
+# The ends its operator hears of (``mail.notices``) and webhooks are told of
+# (``mail.webhooks``): a cancel is the operator's own doing.
 _NOTIFIED = {BatchState.FINISHED, BatchState.FAILED}
 
 
@@ -49,6 +51,7 @@ def _move(
         ).rowcount
         if moved == 1 and to in _NOTIFIED:
             queue_batch_notice(connection, batch_id)
+            queue_webhook_events(connection, batch_id)
     return moved == 1
 
 
@@ -128,6 +131,7 @@ def finish(engine: Engine, batch_id: str) -> BatchState | None:
         ).rowcount
         if moved == 1:
             queue_batch_notice(connection, batch_id)
+            queue_webhook_events(connection, batch_id)
     return to if moved == 1 else None
 
 

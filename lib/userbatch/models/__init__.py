@@ -397,4 +397,4 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-from userbatch.models.automation import ApiToken as ApiToken  # noqa: E402 - into Base.metadata
+import userbatch.models.automation  # noqa: E402, F401 - its tables join Base.metadata

@@ -57,6 +57,12 @@ NOTICE_SAVE = "notice_save"
 TOKEN_NAME = "token_name"  # the API tokens popover's form
 TOKEN_DAYS = "token_days"
 TOKEN_CREATE = "token_create"
+# -- webhooks (ui.webhooks)
+WEBHOOKS_NOTICE = "webhooks_notice"
+WEBHOOK_URL = "webhook_url"
+WEBHOOK_EVENTS = "webhook_events"
+WEBHOOK_SECRET = "webhook_secret"
+WEBHOOK_ADD = "webhook_add"
 JOBS_PICKED = "jobs_picked"  # the history's row last picked, so a link can choose another
 SHOW_LINKED = "show_linked_batch"
 UNDO_OPEN = "undo_open"
@@ -234,3 +240,7 @@ def invitation_language(template_id: int) -> str:
 
 def revoke_token(token_id: int) -> str:
     return f"revoke_token_{token_id}"
+
+
+def remove_webhook(webhook_id: int) -> str:
+    return f"remove_webhook_{webhook_id}"
