@@ -364,5 +364,12 @@ def test_tokens_create_list_revoke(world: World, cli: Callable[..., tuple[int, s
     assert code == 1 and "999" in err
     code, _, err = cli("tokens", "create", "")
     assert code == 1
+    world.manager("lead", "Sales")
+    code, out, _ = cli("tokens", "create", "For the lead", "--as", "lead", "--json")
+    assert (
+        code == 0
+        and json.loads(cli("--as", "lead", "tokens", "list", "--json")[1])[0]["name"]
+        == "For the lead"
+    )
     code, _, err = cli("--lang", "ja", "tokens", "create", "日本語")
     assert code == 0 and "一度だけ" in err

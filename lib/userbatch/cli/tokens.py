@@ -77,6 +77,10 @@ def add_commands(command: AddCommand) -> None:
         "--expires-days", type=int, metavar="N",
         help=_("the token stops working after N days (default: never)"),
     )  # fmt: skip
+    create.add_argument(
+        "--as", dest="as_login", metavar="LOGIN", default=argparse.SUPPRESS,
+        help=_("the operator the token acts as (default: the one the command acts as)"),
+    )  # fmt: skip
     create.add_argument("--json", action="store_true", help=_("print one JSON document"))
     listing = command("list", cmd_tokens_list, _("your tokens, newest first"), sub)
     listing.add_argument("--json", action="store_true", help=_("print one JSON document"))
