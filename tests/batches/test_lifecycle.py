@@ -83,6 +83,20 @@ def test_a_finish_with_rows_pending_fails_the_batch(world: World) -> None:
     assert batch.state == "failed" and batch.error is not None and "Retry" in batch.error
 
 
+def test_the_end_of_a_job_the_batch_has_handed_on_settles_nothing(world: World) -> None:
+    """A fanned-out batch's first job ends once its chunks are queued; the maintenance that
+    read the batch's job just before it was handed on must not take that end for the
+    batch's (seen: a batch finished with rows still pending)."""
+    batch_id = _store(world, NEW_ROWS)
+    assert lifecycle.hand_over(world.engine, batch_id, "batch-1")
+    assert lifecycle.start(world.engine, batch_id) == 4
+    lifecycle.track_job(world.engine, batch_id, "batch-1-finish")
+    assert not lifecycle.settle(world.engine, batch_id, "batch-1", S.FINISHED)
+    assert _state(world, batch_id) == S.STARTED
+    assert lifecycle.settle(world.engine, batch_id, "batch-1-finish", S.FAILED, "died")
+    assert _state(world, batch_id) == S.FAILED
+
+
 def test_a_late_hand_over_after_a_fast_worker_leaves_the_batch_finished(
     world: World, clean_redis: Redis, use_env: Callable[[Settings], None],
     monkeypatch: pytest.MonkeyPatch,

@@ -41,13 +41,16 @@ _NOTIFIED = {BatchState.FINISHED, BatchState.FAILED}
 
 def _move(
     engine: Engine, batch_id: str, *, allowed: Collection[BatchState], to: BatchState,
-    **values: Any,
+    while_job: str | None = None, **values: Any,
 ) -> bool:  # fmt: skip
+    """Move the batch from ``allowed`` to ``to`` (only while its job is ``while_job``, when
+    given) and set ``values``; whether it moved."""
+    where = [Batch.id == batch_id, Batch.state.in_([state.value for state in allowed])]
+    if while_job is not None:
+        where.append(Batch.job_id == while_job)
     with engine.begin() as connection:
         moved = connection.execute(
-            update(Batch)
-            .where(Batch.id == batch_id, Batch.state.in_([state.value for state in allowed]))
-            .values(state=to.value, **values)
+            update(Batch).where(*where).values(state=to.value, **values)
         ).rowcount
         if moved == 1 and to in _NOTIFIED:
             queue_batch_notice(connection, batch_id)
@@ -75,7 +78,7 @@ def take_back(
 ) -> bool:
     """queued → ``to`` (stored or failed), with the ``options`` it had before, when given:
     the hand-over to Redis failed, nothing runs it."""
-    values = {"options": options} if options is not None else {}
+    values: dict[str, Any] = {"options": options} if options is not None else {}
     return _move(engine, batch_id, allowed={BatchState.QUEUED}, to=to, **values)
 
 
@@ -140,13 +143,17 @@ def fail(engine: Engine, batch_id: str, error: str | None) -> bool:
     return _move(engine, batch_id, allowed=ACTIVE_STATES, to=BatchState.FAILED, error=error)
 
 
-def settle(engine: Engine, batch_id: str, state: BatchState, error: str | None = None) -> bool:
-    """queued or started → the final ``state`` RQ reports for the batch's job (its worker
-    died, or the job ended without writing the end itself)."""
+def settle(
+    engine: Engine, batch_id: str, job_id: str, state: BatchState, error: str | None = None
+) -> bool:
+    """queued or started → the final ``state`` RQ reports for the batch's job ``job_id`` (its
+    worker died, or the job ended without writing the end itself). Nothing moves once the
+    batch's job is another: a fanned-out batch's first job ends as soon as it has handed the
+    chunks on, and its end is not the batch's."""
     if not state.is_final:
         raise ValueError(Text("not a final state: {state}", state=state))
     return _move(
-        engine, batch_id, allowed=ACTIVE_STATES, to=state,
+        engine, batch_id, allowed=ACTIVE_STATES, to=state, while_job=job_id,
         error=func.coalesce(Batch.error, error),
     )  # fmt: skip
 

@@ -136,7 +136,9 @@ def sync_batch_states(engine: Engine, settings: Settings) -> None:
             select(Batch.id, Batch.job_id).where(Batch.state.in_(ACTIVE_STATES))
         ).all()
     for batch_id, job_id in active:
-        job = queue.fetch_job(job_id) if job_id else None
+        if job_id is None:
+            continue  # stored, being handed over: no job yet whose end could count
+        job = queue.fetch_job(job_id)
         rq_state = _rq_state(job) if job is not None else "failed"
         # While RQ holds the job, the job itself keeps the batch's state; only an end counts.
         if rq_state not in ("finished", "failed", "canceled", "stopped"):
@@ -147,7 +149,7 @@ def sync_batch_states(engine: Engine, settings: Settings) -> None:
             result = job.latest_result() if job is not None else None
             abandoned = result is None or "AbandonedJobError" in (result.exc_string or "")
             error = ABANDONED if abandoned else None
-        lifecycle.settle(engine, batch_id, state, error)
+        lifecycle.settle(engine, batch_id, job_id, state, error)
 
 
 def _rq_state(job: Job) -> str:
