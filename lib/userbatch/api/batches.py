@@ -41,6 +41,7 @@ from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, working_group
 from userbatch.errors import Conflict, CsvFileError, NotAllowed, UsageError
 from userbatch.i18n import LANGUAGES, Text
+from userbatch.i18n.formats import iso
 from userbatch.models import Batch
 from userbatch.worker.maintenance import sync_batch_states
 from userbatch.worker.submit import execute_batch, undo_batch
@@ -220,9 +221,6 @@ def get_job(batch_id: str, operator: Caller) -> dict[str, Any]:
 
 
 def _summary(batch: BatchSummary) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
     return {
         "id": batch.id, "file_name": batch.file_name, "operator": batch.operator,
         "group": batch.group, "submitted_at": iso(batch.submitted_at),

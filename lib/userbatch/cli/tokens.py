@@ -18,13 +18,10 @@ from userbatch.directory.tokens import (
 )
 from userbatch.errors import EXIT_OK
 from userbatch.i18n import _
-from userbatch.i18n.formats import moment
+from userbatch.i18n.formats import iso, moment
 
 
 def _document(info: TokenInfo) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": info.id, "name": info.name, "prefix": info.prefix, "state": info.state(),
         "created_at": iso(info.created_at), "expires_at": iso(info.expires_at),

@@ -43,3 +43,8 @@ def number(n: float) -> str:
 def table_time() -> str:
     """The format of a table column of times, in the current language."""
     return TABLE_TIME.get(language(), TABLE_TIME_DEFAULT)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """``value`` for a machine (a ``--json`` document, the API): ISO 8601, or None."""
+    return value.isoformat() if value is not None else None
