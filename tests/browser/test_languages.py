@@ -74,6 +74,9 @@ def test_a_japanese_browser_sees_japanese_and_can_switch_to_english(
         idle(page)
         switch = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Language / 言語")
         expect(switch).to_have_value("日本語")
+        # Scrolled to first: the sidebar reaches below the window now, and a click that
+        # had to scroll the switch into view focused it without opening its list.
+        switch.scroll_into_view_if_needed()
         switch.click()
         page.get_by_role("option", name="English").click()
         expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
