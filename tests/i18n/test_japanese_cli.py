@@ -247,3 +247,15 @@ def test_a_japanese_locale_picks_japanese(
     monkeypatch.delenv("DATABASE_URL")
     code, _out, err = run("restore", str(tmp_path / "nowhere.db"))
     assert err == f"userbatch: {tmp_path / 'nowhere.db'} にバックアップがありません\n"
+
+
+def test_argparses_own_words_in_japanese(run: Run) -> None:
+    code, out, _err = run("--lang", "ja", "jobs", "show", "--help")
+    assert code == 0
+    assert out.startswith("使い方: userbatch jobs show") and "オプション:" in out, out
+    assert "このヘルプを表示して終了します" in out and "usage:" not in out, out
+    code, _out, err = run("--lang", "ja", "jobs", "show")
+    assert code == 2
+    assert "userbatch jobs show: エラー: 次の引数を指定してください: id" in err, err
+    code, _out, err = run("jobs", "show")
+    assert code == 2 and "error: the following arguments are required: id" in err, err

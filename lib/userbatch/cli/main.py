@@ -5,8 +5,8 @@ this one builds the parser and maps errors to exit codes: 0 success; 1 the reque
 (the file has errors, rows failed, the thing is not there, not yours, or in a state that
 refuses it); 2 bad usage or configuration. Each error class carries its own (``userbatch.errors``).
 
-Everything it prints for a person, its help too, is in the language of ``--lang`` or else of the
-environment's locale; argparse's own words ("usage:", "options") stay as Python prints them.
+Everything it prints for a person, its help and argparse's own words too ("usage:", "options",
+a mistake's message), is in the language of ``--lang`` or else of the environment's locale.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from userbatch.cli.common import Handler
+from userbatch.cli.parser_words import speak_ours
 from userbatch.errors import EXIT_OK, EXIT_USAGE, UserbatchError
 from userbatch.i18n import LANGUAGES, _, from_environment, speaking, supported
 
@@ -89,6 +90,7 @@ def build_parser(command_asked: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    speak_ours()
     with speaking(_language_asked(argv)):
         parser = build_parser(_asked(argv))
         try:
