@@ -23,7 +23,7 @@ JSON_API = PYPI_URL.removesuffix("simple/") + "pypi/{name}/json"
 # A vulnerability found that does not apply here: its id -> why (docs/security.md).
 DOES_NOT_APPLY: dict[str, str] = {}
 # Dependencies held below their newest release on purpose (docs/security.md).
-HELD_BACK = {"rq"}
+HELD_BACK = {"redis", "rq"}
 # A release younger than this may not have reached the index the installer reads.
 JUST_RELEASED = timedelta(days=7)
 

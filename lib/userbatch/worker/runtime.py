@@ -39,6 +39,10 @@ from userbatch.i18n import N_, Text
 from userbatch.settings import Settings, env_name
 
 STATE_FILE = "runtime.json"
+# How long a child may take to come up: a worker imports for ~5 s of CPU, which a machine busy
+# with other work (a check, a test run) stretches several times; each wait ends as soon as
+# the child is ready, or at once when it stops.
+START_SECONDS = 90
 _PR_SET_PDEATHSIG = 1
 
 
@@ -145,7 +149,7 @@ class Runtime:
         self._extra[role] = pid
         self._write_state()
 
-    def start(self, *, timeout: float = 30, wait_for_worker: bool = True) -> None:
+    def start(self, *, timeout: float = START_SECONDS, wait_for_worker: bool = True) -> None:
         """Start the embedded Redis server and a worker when ``REDIS_URL`` is unset; without
         ``wait_for_worker``, return once the worker is started, not yet taking jobs
         (``worker_ready`` waits for it), so that the caller starts its own meanwhile.
@@ -171,7 +175,7 @@ class Runtime:
             raise
         self._write_state()
 
-    def worker_ready(self, *, timeout: float = 30) -> None:
+    def worker_ready(self, *, timeout: float = START_SECONDS) -> None:
         """Wait until the worker this runtime started takes jobs (it is registered in Redis).
 
         Raises ``RuntimeStartError`` when it stops or does not come up in time."""
@@ -198,7 +202,7 @@ class Runtime:
             self.state_file.unlink(missing_ok=True)
             self._wrote_state = False
 
-    def keep_alive(self, *, timeout: float = 30) -> list[str]:
+    def keep_alive(self, *, timeout: float = START_SECONDS) -> list[str]:
         """Start again what this runtime started and has since stopped: the Redis server (its
         append-only file brings back the queue and the schedule) and the worker. Returns the
         roles started again."""
