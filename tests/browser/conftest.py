@@ -226,11 +226,18 @@ def tick_and_delete(page: Page, *, row: int) -> None:
     page.get_by_role("button", name="Delete 1 row(s)").click()
 
 
+def drawn(page: Page) -> Locator:
+    """What this run of the page drew: an element of the run before, which the page keeps
+    (stale) until this run has drawn its own, is passed over."""
+    return page.locator('[data-testid=stElementContainer]:not([data-stale="true"])')
+
+
 def metric(page: Page, label: str) -> Locator:
-    """The value of the metric labelled ``label`` this run drew: a metric of the run before,
-    which the page keeps (stale) until this run has drawn its own, is passed over."""
-    drawn = page.locator('[data-testid=stElementContainer]:not([data-stale="true"])')
-    return drawn.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+    """The value of the metric labelled ``label`` this run drew."""
+    return (
+        drawn(page).get_by_test_id("stMetric").filter(has_text=label)
+        .get_by_test_id("stMetricValue")
+    )  # fmt: skip
 
 
 @pytest.fixture

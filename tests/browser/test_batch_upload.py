@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.browser.conftest import (
     Served,
     cell_texts,
+    drawn,
     edit_cell,
     idle,
     metric,
@@ -61,9 +62,11 @@ def test_from_template_to_a_stored_batch(served_app: Served, page: Page, tmp_pat
     expect(page.locator(".ub-scroll td.ub-error")).to_have_count(4)  # a mark per bad cell
     expect(page.get_by_role("button", name="Execute registration")).to_be_disabled()
 
-    page.get_by_text("Show only errors").click()
+    idle(page)
+    drawn(page).get_by_text("Show only errors").click()
     wait_until(lambda: "tanaka01" not in cell_texts(page), timeout=30, what="errors only")
-    page.get_by_text("Show only errors").click()
+    idle(page)
+    drawn(page).get_by_text("Show only errors").click()
     wait_until(lambda: "tanaka01" in cell_texts(page), timeout=30, what="all rows again")
 
     edit_cell(page, row=3, key="login_id", text="sato0002")
