@@ -9,13 +9,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, Page, expect
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from tests.browser.conftest import PASSWORD, Served, idle, set_up, sign_in
 from tests.helpers import age_sessions, free_port, serve_until_healthy, wait_until
@@ -23,7 +24,7 @@ from tests.oidc_provider import OidcProvider
 from userbatch.admin.operators import OperatorRow, add_operator, set_disabled
 from userbatch.db import open_database, session
 from userbatch.directory import auth
-from userbatch.directory.groups import add_group
+from userbatch.directory.groups import add_group, groups_in_scope
 from userbatch.models import Operator, OperatorSession
 from userbatch.settings import Settings
 from userbatch.ui.web import COOKIE, SESSION_ROUTE
@@ -84,7 +85,8 @@ def _admin(engine: Engine) -> auth.OperatorInfo:
 
 
 def _add_manager(engine: Engine, login: str) -> OperatorRow:
-    add_group(engine, "Sales")
+    if "Sales" not in {group.path for group in groups_in_scope(engine, "")}:
+        add_group(engine, "Sales")
     return add_operator(
         engine, _admin(engine), login=login, password=PASSWORD, role="manager",
         scope_path="Sales", min_password_length=8,
@@ -242,29 +244,39 @@ def test_a_disabled_operators_open_tab_is_signed_out_at_its_next_rerun(
 
 @dataclass(frozen=True)
 class CompanyApp:
-    """The app served for company sign-in."""
+    """The app served for company sign-in, and its OpenID provider."""
 
     url: str
     settings: Settings
+    provider: OidcProvider
 
 
 @dataclass
 class Company:
     """Company sign-in as a test sets it up: a real OpenID provider and ``userbatch serve``
     signing in with it ("Acme SSO"), on an installation set up already (admin). The app is
-    at ``localhost``, as the registered redirect address says."""
+    at ``localhost``, as the registered redirect address says.
 
-    make_settings: Callable[..., Settings]
+    The module's tests share one such app (``start()``): each test finds it as a new one
+    would be — no operator but the admin, no session, a provider that has seen nothing
+    (``forget``). ``start(**overrides)`` serves an app of the test's own."""
+
+    folder: Path
+    shared: CompanyApp | None = None
     provider: OidcProvider | None = None
-    running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    running: list[tuple[subprocess.Popen[bytes], OidcProvider]] = field(default_factory=list)
 
     def start(self, **overrides: Any) -> CompanyApp:
+        if not overrides and self.shared is not None:
+            self.provider = self.shared.provider
+            return self.shared
         port = free_port()
         url = f"http://localhost:{port}"
-        self.provider = OidcProvider(CLIENT_ID, CLIENT_SECRET, [f"{url}/oauth2callback"])
-        self.provider.__enter__()
-        settings = self.make_settings(
-            redis_url=None, oidc_metadata_url=self.provider.metadata_url, oidc_client_id=CLIENT_ID,
+        provider = OidcProvider(CLIENT_ID, CLIENT_SECRET, [f"{url}/oauth2callback"])
+        provider.__enter__()
+        settings = Settings(
+            data_dir=self.folder / f"data{len(self.running)}", redis_url=None,
+            oidc_metadata_url=provider.metadata_url, oidc_client_id=CLIENT_ID,
             oidc_client_secret=CLIENT_SECRET, oidc_provider_name="Acme SSO", base_url=url,
             **overrides,
         )  # fmt: skip
@@ -274,26 +286,47 @@ class Company:
             min_password_length=8,
         )  # fmt: skip
         serve, _ = serve_until_healthy(settings, port)
-        self.running.append(serve)
-        return CompanyApp(url, settings)
+        self.running.append((serve, provider))
+        self.provider = provider
+        app = CompanyApp(url, settings, provider)
+        if not overrides:
+            self.shared = app
+        return app
 
     def signs_in(self, claims: dict[str, Any]) -> None:
         """The identity the provider signs in next."""
         assert self.provider is not None
         self.provider.identity = claims
 
+    def forget(self) -> None:
+        """The shared app as new: its sessions and every operator but the admin gone, its
+        provider without an identity or a request seen."""
+        self.provider = None
+        if self.shared is None:
+            return
+        with session(_engine(self.shared)) as db, db.begin():
+            db.execute(delete(OperatorSession))
+            db.execute(delete(Operator).where(Operator.login != "admin"))
+        self.shared.provider.identity = None
+        self.shared.provider.requests.clear()
+
     def stop(self) -> None:
-        for serve in self.running:
+        for serve, provider in self.running:
             stop_process(serve, timeout=60)
-        if self.provider is not None:
-            self.provider.__exit__(None, None, None)
+            provider.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def _companies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
+    served = Company(tmp_path_factory.mktemp("company"))
+    yield served
+    served.stop()
 
 
 @pytest.fixture
-def company(make_settings: Callable[..., Settings]) -> Iterator[Company]:
-    set_up_company = Company(make_settings)
-    yield set_up_company
-    set_up_company.stop()
+def company(_companies: Company) -> Company:
+    _companies.forget()
+    return _companies
 
 
 def _operator_logins(served: CompanyApp) -> list[str]:
