@@ -5,6 +5,7 @@ A failing test leaves a screenshot in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.helpers import free_port, serve_until_healthy
+from userbatch.admin.operators import add_operator
 from userbatch.db import open_database
 from userbatch.directory import auth, groups
 from userbatch.settings import Settings
@@ -78,6 +80,36 @@ def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
     """The app as ``userbatch serve`` runs it with the zero-set-up default."""
     with serving(make_settings(redis_url=None)) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One ``userbatch serve`` (the zero-set-up default, Acme set up as ``set_up_acme`` does)
+    for the tests of a module that need no installation of their own: each signs in as an
+    operator of its own (``fresh_operator``), so that no session, draft or batch of one test
+    is another's. A server start is the dearest part of a browser test."""
+    folder = tmp_path_factory.mktemp("shared")
+    with serving(Settings(data_dir=folder / "data", redis_url=None)) as served:
+        set_up_acme(served)
+        yield served
+
+
+_OPERATORS = itertools.count(1)
+
+
+@pytest.fixture
+def fresh_operator(shared_app: Served) -> str:
+    """The login of a new admin of ``shared_app`` (password ``PASSWORD``), this test's alone."""
+    login = f"tester{next(_OPERATORS):03d}"
+    engine = open_database(shared_app.settings)
+    try:
+        add_operator(
+            engine, auth.acting_operator(engine, "admin"), login=login, password=PASSWORD,
+            role="admin", min_password_length=shared_app.settings.password_min_length,
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    return login
 
 
 @pytest.fixture

@@ -109,39 +109,41 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
 # --- The cookie ------------------------------------------------------------------------------
 
 
-def test_a_reload_and_a_second_tab_keep_the_sign_in(served: str, page: Page) -> None:
-    set_up(page, served)
+def test_a_reload_and_a_second_tab_keep_the_sign_in(
+    shared_app: Served, fresh_operator: str, page: Page
+) -> None:
+    sign_in(page, shared_app.url, fresh_operator)
     _wait_for_cookie(page.context)
     page.reload()
-    _signed_in(page)
+    _signed_in(page, fresh_operator)
     second = page.context.new_page()
-    second.goto(f"{served}/users")
-    _signed_in(second)
+    second.goto(f"{shared_app.url}/users")
+    _signed_in(second, fresh_operator)
     expect(second.get_by_role("heading", name="Manage users")).to_be_visible()
     second.close()
 
 
-def test_the_cookies_flags(served_app: Served, page: Page) -> None:
-    set_up(page, served_app.url)
-    page.get_by_text("Signed in as").wait_for()
+def test_the_cookies_flags(shared_app: Served, fresh_operator: str, page: Page) -> None:
+    sign_in(page, shared_app.url, fresh_operator)
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out", exact=True).click()
     _sign_in_form(page)
     wait_until(lambda: _session_cookie(page.context) is None, timeout=30, what="no cookie")
     before = time.time()
-    sign_in(page, served_app.url)
+    sign_in(page, shared_app.url, fresh_operator)
     cookie = _wait_for_cookie(page.context)
     after = time.time()
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
     assert cookie["path"] == "/"
     assert cookie["secure"] is False  # plain http on loopback
-    lasting = dt.timedelta(days=served_app.settings.session_days).total_seconds()
+    lasting = dt.timedelta(days=shared_app.settings.session_days).total_seconds()
     assert before + lasting - 5 <= cookie["expires"] <= after + lasting + 5
     # The page's own script cannot read it.
     assert COOKIE not in page.evaluate("document.cookie")
 
 
-def test_the_route_refuses_a_cross_site_request(served: str) -> None:
+def test_the_route_refuses_a_cross_site_request(shared_app: Served) -> None:
+    served = shared_app.url
     route = f"{served}{SESSION_ROUTE}"
     host = served.removeprefix("http://")
     assert _post(route, {"code": "x"}, {"Origin": "http://evil.example"}) == 403
@@ -162,16 +164,18 @@ def test_a_restarted_server_keeps_the_sign_in(served_app: Served, page: Page) ->
 # --- Sign-out and the limits -----------------------------------------------------------------
 
 
-def test_sign_out_in_one_tab_signs_the_other_out_at_its_next_rerun(served: str, page: Page) -> None:
-    set_up(page, served)
+def test_sign_out_in_one_tab_signs_the_other_out_at_its_next_rerun(
+    shared_app: Served, fresh_operator: str, page: Page
+) -> None:
+    sign_in(page, shared_app.url, fresh_operator)
     _wait_for_cookie(page.context)
     other = page.context.new_page()
-    other.goto(served)
-    _signed_in(other)
+    other.goto(shared_app.url)
+    _signed_in(other, fresh_operator)
 
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out", exact=True).click()
     _sign_in_form(page)
-    _signed_in(other)  # nothing happens there until it runs again
+    _signed_in(other, fresh_operator)  # nothing happens there until it runs again
 
     _rerun(other)
     _sign_in_form(other)
@@ -182,13 +186,13 @@ def test_sign_out_in_one_tab_signs_the_other_out_at_its_next_rerun(served: str, 
 
 
 def test_sign_out_everywhere_ends_another_browsers_sign_in(
-    served: str, page: Page, browser: Browser
+    shared_app: Served, fresh_operator: str, page: Page, browser: Browser
 ) -> None:
-    set_up(page, served)
+    sign_in(page, shared_app.url, fresh_operator)
     elsewhere = browser.new_context()
     try:
         other = elsewhere.new_page()
-        sign_in(other, served)
+        sign_in(other, shared_app.url, fresh_operator)
         _wait_for_cookie(elsewhere)
 
         page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out everywhere").click()
@@ -205,38 +209,31 @@ def test_sign_out_everywhere_ends_another_browsers_sign_in(
 
 
 def test_an_idle_session_shows_the_sign_in_form_after_a_reload(
-    served_app: Served, page: Page
+    shared_app: Served, fresh_operator: str, page: Page
 ) -> None:
-    set_up(page, served_app.url)
+    sign_in(page, shared_app.url, fresh_operator)
     _wait_for_cookie(page.context)
-    minutes = served_app.settings.session_minutes
-    age_sessions(_engine(served_app), dt.timedelta(minutes=minutes + 1))
+    minutes = shared_app.settings.session_minutes
+    age_sessions(_engine(shared_app), dt.timedelta(minutes=minutes + 1))
     page.reload()
     _sign_in_form(page)
     expect(page.get_by_text("Your session expired")).to_be_visible()
 
 
 def test_a_disabled_operators_open_tab_is_signed_out_at_its_next_rerun(
-    served_app: Served, page: Page, browser: Browser
+    shared_app: Served, page: Page
 ) -> None:
-    admin_page = page
-    set_up(admin_page, served_app.url)
-    engine = _engine(served_app)
+    engine = _engine(shared_app)
     lead = _add_manager(engine, "lead")
-    theirs = browser.new_context()
-    try:
-        lead_page = theirs.new_page()
-        _sign_in_as(lead_page, served_app.url, "lead")
-        _wait_for_cookie(theirs)
+    _sign_in_as(page, shared_app.url, "lead")
+    _wait_for_cookie(page.context)
 
-        set_disabled(engine, _admin(engine), operator_id=lead.id, disabled=True)
+    set_disabled(engine, _admin(engine), operator_id=lead.id, disabled=True)
 
-        _rerun(lead_page)
-        _sign_in_form(lead_page)
-        lead_page.reload()
-        _sign_in_form(lead_page)
-    finally:
-        theirs.close()
+    _rerun(page)
+    _sign_in_form(page)
+    page.reload()
+    _sign_in_form(page)
 
 
 # --- Company sign-in -------------------------------------------------------------------------
