@@ -82,12 +82,14 @@ def served_app(make_settings: Callable[..., Settings]) -> Iterator[Served]:
         yield served
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One ``userbatch serve`` (the zero-set-up default, Acme set up as ``set_up_acme`` does)
-    for the tests of a module that need no installation of their own: each signs in as an
+    for the tests that need no installation of their own (one a test process): each signs in as an
     operator of its own (``fresh_operator``), so that no session, draft or batch of one test
-    is another's. A server start is the dearest part of a browser test."""
+    is another's. A test that changes what the others see (executes a batch, restarts the
+    server, changes a setting) keeps an app of its own. A server start is the dearest part of
+    a browser test."""
     folder = tmp_path_factory.mktemp("shared")
     with serving(Settings(data_dir=folder / "data", redis_url=None)) as served:
         set_up_acme(served)
@@ -191,11 +193,14 @@ def table_texts(page: Page) -> list[str]:
     return texts
 
 
-def signed_in_with_file(served: Served, page: Page, path: Path, text: str) -> None:
-    """A set-up installation, its admin signed in, and ``text`` written to ``path``,
-    uploaded and checked."""
-    set_up_acme(served)
-    sign_in(page, served.url)
+def signed_in_with_file(
+    served: Served, page: Page, path: Path, text: str, *, login: str | None = None
+) -> None:
+    """A set-up installation, its admin signed in (or the operator ``login`` of one set up
+    already), and ``text`` written to ``path``, uploaded and checked."""
+    if login is None:
+        set_up_acme(served)
+    sign_in(page, served.url, login or "admin")
     path.write_text(text)
     upload_and_check(page, path)
 

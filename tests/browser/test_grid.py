@@ -40,9 +40,11 @@ MARKS_AND_PASSWORDS = (
 
 
 def test_marks_and_messages_on_the_cells_and_passwords_masked(
-    served_app: Served, page: Page, tmp_path: Path
+    shared_app: Served, fresh_operator: str, page: Page, tmp_path: Path
 ) -> None:
-    signed_in_with_file(served_app, page, tmp_path / "users.csv", MARKS_AND_PASSWORDS)
+    signed_in_with_file(
+        shared_app, page, tmp_path / "users.csv", MARKS_AND_PASSWORDS, login=fresh_operator
+    )
     expect(metric(page, "Error")).to_have_text("3")
     expect(page.locator(".ub-scroll td.ub-error")).to_have_count(3)
     expect(page.locator(".ub-scroll td.ub-warning")).to_have_count(1)
@@ -78,8 +80,12 @@ def test_marks_and_messages_on_the_cells_and_passwords_masked(
     expect(page.locator(".ub-editor")).to_have_attribute("type", "password")
 
 
-def test_the_keyboard_never_leaves_the_grid(served_app: Served, page: Page, tmp_path: Path) -> None:
-    signed_in_with_file(served_app, page, tmp_path / "users.csv", THREE_MISTAKES)
+def test_the_keyboard_never_leaves_the_grid(
+    shared_app: Served, fresh_operator: str, page: Page, tmp_path: Path
+) -> None:
+    signed_in_with_file(
+        shared_app, page, tmp_path / "users.csv", THREE_MISTAKES, login=fresh_operator
+    )
     expect(metric(page, "Error")).to_have_text("3")
     idle(page)
     cell(page, 2, "login_id").click()
@@ -137,9 +143,11 @@ MANY_AT_ONCE = "Login ID,Name,Email,Belong to\r\n" + "".join(
 
 
 def test_many_cells_at_once_paste_apply_to_all_find_and_replace_each_one_undo(
-    served_app: Served, page: Page, tmp_path: Path
+    shared_app: Served, fresh_operator: str, page: Page, tmp_path: Path
 ) -> None:
-    signed_in_with_file(served_app, page, tmp_path / "users.csv", MANY_AT_ONCE)
+    signed_in_with_file(
+        shared_app, page, tmp_path / "users.csv", MANY_AT_ONCE, login=fresh_operator
+    )
     expect(metric(page, "Error")).to_have_text("4")  # three groups, one name
     idle(page)
     cell(page, 4, "name").click()
@@ -184,10 +192,16 @@ def test_many_cells_at_once_paste_apply_to_all_find_and_replace_each_one_undo(
     expect(cell(page, 3, "email")).to_have_text("user1@exampel.com")
 
 
-def test_next_error_goes_across_pages(served_app: Served, page: Page, tmp_path: Path) -> None:
+def test_next_error_goes_across_pages(
+    shared_app: Served, fresh_operator: str, page: Page, tmp_path: Path
+) -> None:
     lines = [f"user{n:04},User" if n not in (7, 80) else f"ab{n},User" for n in range(120)]
     signed_in_with_file(
-        served_app, page, tmp_path / "users.csv", "Login ID,Name\r\n" + "\r\n".join(lines) + "\r\n"
+        shared_app,
+        page,
+        tmp_path / "users.csv",
+        "Login ID,Name\r\n" + "\r\n".join(lines) + "\r\n",
+        login=fresh_operator,
     )
     expect(metric(page, "Error")).to_have_text("2")
     idle(page)

@@ -12,8 +12,8 @@ from userbatch.ui.headers import SECURITY_HEADERS
 pytestmark = pytest.mark.browser
 
 
-def test_every_response_has_the_security_headers(served_app: Served) -> None:
-    with httpx.Client(base_url=served_app.url, timeout=60) as client:
+def test_every_response_has_the_security_headers(shared_app: Served) -> None:
+    with httpx.Client(base_url=shared_app.url, timeout=60) as client:
         page = client.get("/")
         script = next(part for part in page.text.split('"') if part.endswith(".js"))
         responses = {
