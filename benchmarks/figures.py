@@ -35,9 +35,11 @@ FULL = Sizes(
     password_rows=400, repeats=3, budget_s=150, edits=9, page_uploads=3, page_edits=3,
     draft_reloads=3, draft_operators=10, crowd_operators=10, crowd_rows=20_000,
 )  # fmt: skip
+# The quick run walks every path of the full one at a tiny size: a second upload (after grid
+# edits, "Re-upload" asks first whether to discard them) included.
 QUICK = Sizes(
     users=3_000, rows=400, big_rows=1_000, naive_rows=100, password_rows=6, repeats=1,
-    budget_s=10, edits=3, page_uploads=1, page_edits=2, draft_reloads=1, draft_operators=2,
+    budget_s=10, edits=3, page_uploads=2, page_edits=2, draft_reloads=1, draft_operators=2,
     crowd_operators=2, crowd_rows=400,
 )  # fmt: skip
 
