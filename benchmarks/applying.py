@@ -26,7 +26,7 @@ from rq import Worker
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from benchmarks import data, naive
+from benchmarks import bare, data, naive
 from benchmarks.figures import Figure, Sizes, shown
 from benchmarks.measure import median, peak_mb, run_step, runs_within, timed
 from userbatch.batches.history import get_batch
@@ -37,7 +37,7 @@ from userbatch.mail.templates import default_template
 from userbatch.settings import Settings
 from userbatch.worker.connection import redis_connection
 from userbatch.worker.runtime import spawn, stop_process
-from userbatch.worker.submit import enqueue_batch
+from userbatch.worker.submit import enqueue_batch, undo_batch
 
 POSTGRES_URL = os.environ.get(
     "USERBATCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -123,33 +123,64 @@ def apply_step(
     naive_file: str,
     naive_rows: int,
     seed_users: int = 0,
+    undo: bool = False,
+    two_worker_files: list[str] | None = None,
+    bare_file: str | None = None,
 ) -> dict[str, Any]:
     """Step: (seed ``seed_users`` users first, if asked;) check, store and apply ``files``
-    through a real worker, as many as fit in ``budget_s``; then the naive baseline on
-    ``naive_file``."""
+    through a real worker, as many as fit in ``budget_s``; (undo the first of them, if
+    asked; apply ``two_worker_files`` on two workers, if given;) then the naive baseline on
+    ``naive_file`` (and the bare one on ``bare_file``, if given)."""
     chosen = Settings(**settings)
     seeded = 0.0
     if seed_users:
         engine = open_database(chosen)
         data.set_up_organisation(engine)
         seeded, _ = timed(lambda: data.seed_users(engine, seed_users))
+    batches: list[str] = []
 
-    def run(number: int) -> dict[str, Any]:
-        file = Path(files[number]).read_bytes()
+    def run(file_name: str) -> dict[str, Any]:
+        file = Path(file_name).read_bytes()
         batch_id, store_seconds = stored_batch(chosen, file, invite=invite)
         seconds = run_batch(chosen, batch_id)
+        batches.append(batch_id)
         batch = get_batch(open_database(chosen), batch_id)
         return {
             "seconds": seconds, "rows": batch.total, "store_seconds": store_seconds,
             "created": batch.created, "updated": batch.updated, "unchanged": batch.unchanged,
         }  # fmt: skip
 
+    found: dict[str, Any] = {"seed_seconds": seeded}
     with running_workers(chosen, 1):
-        runs = runs_within(budget_s, len(files), run)
+        found["runs"] = runs_within(budget_s, len(files), lambda number: run(files[number]))
+        if undo:
+            found["undo"] = undo_run(chosen, batches[0])
+        if two_worker_files:
+            with running_workers(chosen, 1):
+                found["two_workers"] = runs_within(
+                    budget_s, len(two_worker_files), lambda number: run(two_worker_files[number])
+                )
     # The worker's work horses, reaped by the worker, which this process reaped.
-    worker_peak = peak_mb(resource.RUSAGE_CHILDREN)
-    baseline = naive.apply(chosen, naive_file, naive_rows, invite=invite)
-    return {"runs": runs, "peak_mb": worker_peak, "naive": baseline, "seed_seconds": seeded}
+    found["peak_mb"] = peak_mb(resource.RUSAGE_CHILDREN)
+    found["naive"] = naive.apply(chosen, naive_file, naive_rows, invite=invite)
+    if bare_file:
+        found["bare"] = bare.bare_insert_sqlite(chosen.data_dir / "userbatch.db", Path(bare_file))
+    return found
+
+
+def undo_run(settings: Settings, batch_id: str) -> dict[str, Any]:
+    """Undo the applied batch on the running workers: its rows and the seconds from the
+    operator's "Undo" (the undo stored and queued) to the undo's end."""
+    engine = open_database(settings)
+    admin = data.installation(settings).admin
+    started = time.perf_counter()
+    undo_id = undo_batch(engine, settings, admin, batch_id)
+    while get_batch(engine, undo_id).state not in ("finished", "failed", "canceled"):
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    undone = get_batch(engine, undo_id)
+    assert undone.state == "finished" and undone.failed == 0, (undone.state, undone.error)
+    return {"rows": undone.total, "seconds": seconds, "deleted": undone.deleted}
 
 
 def passwords_step(rows: int, repeats: int, redis_url: str) -> dict[str, list[float]]:
@@ -200,34 +231,48 @@ def postgres_schema() -> Iterator[str | None]:
 
 
 def figures(sizes: Sizes, workdir: Path, redis_url: str) -> list[Figure]:
-    """apply_new_sqlite_rows_s, apply_new_postgres_rows_s, apply_update_sqlite_rows_s,
-    password_2_workers_speedup; every run's jobs go through the Redis at ``redis_url``."""
+    """apply_new_sqlite_rows_s, bare_insert_sqlite_rows_s, apply_vs_bare_sqlite,
+    apply_new_postgres_rows_s, apply_update_sqlite_rows_s, undo_100k_rows_s,
+    password_2_workers_speedup, apply_2_workers_postgres_speedup; every run's jobs go
+    through the Redis at ``redis_url``."""
+    # Files of new users: a run each, then one for the naive baseline, one for the bare one,
+    # then a run each on two workers.
     new_files = [
         data.cached_file(data.new_users_file(sizes.rows, sizes.users, new_base=_new_base(run)))
-        for run in range(sizes.repeats + 1)  # the last one for the naive baseline
+        for run in range(2 * sizes.repeats + 2)
     ]
+    one_worker, naive_file, bare_file = (
+        new_files[: sizes.repeats],
+        new_files[sizes.repeats],
+        new_files[sizes.repeats + 1],
+    )
+    two_workers = new_files[sizes.repeats + 2 :]
     sqlite = _sqlite(sizes, workdir / "apply-new", redis_url)
-    figures = [_figure("apply_new_sqlite_rows_s", sqlite, new_files, sizes, invite=True)]
+    found = _step(sqlite, one_worker, naive_file, sizes, invite=True, undo=True,
+                  bare_file=str(bare_file))  # fmt: skip
+    new_sqlite = _figure("apply_new_sqlite_rows_s", found, sizes)
+    figures = [new_sqlite, *_bare(found, new_sqlite), _undo(found)]
     with postgres_schema() as url:
         if url is None:
             note = f"PostgreSQL at {POSTGRES_URL} does not answer (USERBATCH_BENCH_POSTGRES_URL)"
-            figures.append(Figure("apply_new_postgres_rows_s", None, note=note))
+            keys = ["apply_new_postgres_rows_s", "apply_2_workers_postgres_speedup"]
+            figures += [Figure(key, None, note=note) for key in keys]
         else:
             postgres = {
                 "data_dir": str(workdir / "apply-postgres"), "database_url": url,
                 "redis_url": redis_url,
             }  # fmt: skip
-            figures.append(
-                _figure("apply_new_postgres_rows_s", postgres, new_files, sizes, invite=True)
-            )
+            found = _step(postgres, one_worker, naive_file, sizes, invite=True,
+                          two_worker_files=[str(file) for file in two_workers])  # fmt: skip
+            new_postgres = _figure("apply_new_postgres_rows_s", found, sizes)
+            figures += [new_postgres, _two_workers(found, new_postgres)]
     update_files = [
         data.cached_file(data.updates_file(sizes.rows, sizes.users, offset=run))
         for run in range(sizes.repeats + 1)
     ]
     updates = _sqlite(sizes, workdir / "apply-update", redis_url)
-    figures.append(
-        _figure("apply_update_sqlite_rows_s", updates, update_files, sizes, invite=False)
-    )
+    found = _step(updates, update_files[:-1], update_files[-1], sizes, invite=False)
+    figures.append(_figure("apply_update_sqlite_rows_s", found, sizes))
     figures.append(_passwords(sizes, redis_url))
     return figures
 
@@ -241,15 +286,24 @@ def _sqlite(sizes: Sizes, folder: Path, redis_url: str) -> dict[str, Any]:
     return {"data_dir": str(data.sqlite_copy(sizes.users, folder).data_dir), "redis_url": redis_url}
 
 
-def _figure(
-    key: str, settings: dict[str, Any], files: list[Path], sizes: Sizes, *, invite: bool
-) -> Figure:
-    postgres = "database_url" in settings
-    found = run_step(
-        "apply", settings=settings, files=[str(file) for file in files[:-1]], invite=invite,
-        budget_s=sizes.budget_s, naive_file=str(files[-1]), naive_rows=sizes.naive_rows,
-        seed_users=sizes.users if postgres else 0,
+def _step(
+    settings: dict[str, Any],
+    files: list[Path],
+    naive_file: Path,
+    sizes: Sizes,
+    *,
+    invite: bool,
+    **more: Any,
+) -> dict[str, Any]:
+    return run_step(
+        "apply", settings=settings, files=[str(file) for file in files], invite=invite,
+        budget_s=sizes.budget_s, naive_file=str(naive_file), naive_rows=sizes.naive_rows,
+        seed_users=sizes.users if "database_url" in settings else 0, **more,
     )  # fmt: skip
+
+
+def _figure(key: str, found: dict[str, Any], sizes: Sizes) -> Figure:
+    """A figure of rows/s applying, from what the apply step found."""
     runs = found["runs"]
     rates = [run["rows"] / run["seconds"] for run in runs]
     rate = median(rates)
@@ -264,12 +318,54 @@ def _figure(
         f"{sizes.rows:,} rows a run ({done}), 1 worker, into {sizes.users:,} users; storing "
         f"the batch first took {stored}; peak MB is the worker's"
     )
-    if postgres:
+    if found["seed_seconds"]:
         note += f"; seeding PostgreSQL took {found['seed_seconds']:.0f} s"
     return Figure(
         key, rate, rates, rows_per_s=rate, peak_mb=found["peak_mb"],
         baseline=f"{naive_rate:,.0f} rows/s (per-row ORM, {found['naive']['rows']:,} rows)",
         vs_baseline=rate / naive_rate, note=note,
+    )  # fmt: skip
+
+
+def _bare(found: dict[str, Any], applied: Figure) -> list[Figure]:
+    """bare_insert_sqlite_rows_s and apply_vs_bare_sqlite."""
+    bare_rate = found["bare"]["rows"] / found["bare"]["seconds"]
+    assert applied.value is not None
+    share = applied.value / bare_rate
+    what = f"{found['bare']['rows']:,} new users and their groups"
+    return [
+        Figure(
+            "bare_insert_sqlite_rows_s", bare_rate, [bare_rate], rows_per_s=bare_rate,
+            note=f"{what} by sqlite3 executemany in one transaction, into the same database: "
+            f"no check, no images, no outcomes, no invitations",
+        ),
+        Figure(
+            "apply_vs_bare_sqlite", share, [share], baseline=f"bare: {bare_rate:,.0f} rows/s",
+            note=f"apply_new_sqlite_rows_s ({applied.value:,.0f} rows/s) ÷ the bare insert",
+        ),
+    ]  # fmt: skip
+
+
+def _undo(found: dict[str, Any]) -> Figure:
+    undo = found["undo"]
+    rate = undo["rows"] / undo["seconds"]
+    return Figure(
+        "undo_100k_rows_s", rate, [rate], rows_per_s=rate,
+        note=f"the undo of the first {undo['rows']:,}-row batch of new users ({undo['deleted']:,}"
+        " deleted), from Undo (stored and queued) to its end, 1 worker, SQLite",
+    )  # fmt: skip
+
+
+def _two_workers(found: dict[str, Any], one_worker: Figure) -> Figure:
+    rates = [run["rows"] / run["seconds"] for run in found["two_workers"]]
+    assert one_worker.value is not None
+    speedup = median(rates) / one_worker.value
+    return Figure(
+        "apply_2_workers_postgres_speedup", speedup, [rate / one_worker.value for rate in rates],
+        rows_per_s=median(rates), baseline=f"1 worker: {one_worker.value:,.0f} rows/s",
+        vs_baseline=speedup,
+        note=f"{found['two_workers'][0]['rows']:,} new users without passwords a run, 2 workers "
+        "÷ 1 (apply_new_postgres_rows_s); rows/s with 2 workers",
     )  # fmt: skip
 
 

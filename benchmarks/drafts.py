@@ -185,11 +185,12 @@ def _first_login(file: Path) -> str:
         return handle.readline().split(b",")[0].decode()
 
 
-def _add_operators(settings: Settings, count: int) -> list[str]:
-    """``count`` more admins (their password is the seeded admin's); their logins."""
+def _add_operators(settings: Settings, count: int, *, first: int = 1) -> list[str]:
+    """``count`` more admins, numbered from ``first`` (their password is the seeded
+    admin's); their logins."""
     engine = open_database(settings)
     admin = acting_operator(engine, data.ADMIN)
-    logins = [f"drafter{number:02d}" for number in range(1, count + 1)]
+    logins = [f"drafter{number:02d}" for number in range(first, first + count)]
     for login in logins:
         add_operator(
             engine, admin, login=login, password=OPERATOR_PASSWORD, role="admin",

@@ -3,8 +3,9 @@
     uv run python benchmarks/profiling.py check   # the 1M-row check against 1M users
     uv run python benchmarks/profiling.py apply   # applying 100k new users, with invitations
     uv run python benchmarks/profiling.py update  # applying 100k updates, 10% of them changes
+    uv run python benchmarks/profiling.py undo    # undoing the batch of 100k new users
 
-``apply`` and ``update`` run the batch in this process: the lifecycle's start and finish
+``apply``, ``update`` and ``undo`` run the batch in this process: the lifecycle's start and finish
 around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ.
 Each prints the share of the time spent in each function itself ("self") and in it and what
 it calls ("total"), and writes pyinstrument's whole call tree to benchmarks/.cache/profile-NAME.txt.
@@ -31,6 +32,8 @@ from benchmarks.checking import check_upload
 from benchmarks.figures import FULL
 from userbatch.batches import lifecycle
 from userbatch.batches.apply import apply_chunk, pending_chunks
+from userbatch.batches.history import get_batch
+from userbatch.batches.undo import store_undo
 from userbatch.settings import Settings
 
 
@@ -45,6 +48,20 @@ def profile_apply(mix: data.FileMix, *, invite: bool) -> Callable[[], Any]:
     settings = data.sqlite_copy(FULL.users, Path(tempfile.mkdtemp(prefix="userbatch-profile-")))
     batch_id, _ = stored_batch(settings, data.cached_file(mix).read_bytes(), invite=invite)
     return lambda: _run_here(settings, batch_id)
+
+
+def profile_undo(mix: data.FileMix) -> Callable[[], Any]:
+    """Applies ``mix`` first (not profiled); profiles the undo, from storing it to its end."""
+    settings = data.sqlite_copy(FULL.users, Path(tempfile.mkdtemp(prefix="userbatch-profile-")))
+    batch_id, _ = stored_batch(settings, data.cached_file(mix).read_bytes(), invite=True)
+    _run_here(settings, batch_id)
+    place = data.installation(settings)
+
+    def undo() -> None:
+        batch = get_batch(place.engine, batch_id)
+        _run_here(settings, store_undo(place.engine, place.admin, batch))
+
+    return undo
 
 
 def _run_here(settings: Settings, batch_id: str) -> None:
@@ -84,16 +101,17 @@ def hot_spots(root: Any, *, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("figure", choices=["check", "apply", "update"])
+    parser.add_argument("figure", choices=["check", "apply", "update", "undo"])
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
+    # People no benchmark run registers.
+    new_users = data.new_users_file(FULL.rows, FULL.users, new_base=data.NEW_USERS_BASE + 9_000_000)
     if args.figure == "check":
         action = profile_check()
     elif args.figure == "apply":
-        new_base = data.NEW_USERS_BASE + 9_000_000  # people no benchmark run registers
-        action = profile_apply(
-            data.new_users_file(FULL.rows, FULL.users, new_base=new_base), invite=True
-        )
+        action = profile_apply(new_users, invite=True)
+    elif args.figure == "undo":
+        action = profile_undo(new_users)
     else:
         action = profile_apply(data.updates_file(FULL.rows, FULL.users, offset=0), invite=False)
     profiler = Profiler(interval=0.005)

@@ -1,4 +1,4 @@
-"""Measure every figure of issue 7 and print them with their targets.
+"""Measure every figure and print them with their targets.
 
     uv run python benchmarks/run.py [--quick] [--json]
 
@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import applying, checking, crowd, drafts, pages, searching
-from benchmarks.figures import FULL, QUICK, TARGETS, Figure, Sizes, document, table
+from benchmarks.figures import FULL, PARTS, QUICK, TARGETS, Figure, Sizes, document, table
 from benchmarks.measure import StepFailed
 from userbatch.settings import Settings, env_name
 from userbatch.worker.runtime import Runtime
@@ -39,20 +39,20 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         with Runtime(Settings(data_dir=workdir / "redis"), worker=False) as redis:
             return applying.figures(sizes, workdir, redis.settings.effective_redis_url)
 
-    parts: list[tuple[list[str], Callable[[], list[Figure]]]] = [
-        (list(TARGETS)[:5], lambda: checking.figures(sizes)),
-        (list(TARGETS)[5:9], applied),
-        (list(TARGETS)[9:12], lambda: pages.figures(sizes, workdir)),
-        (list(TARGETS)[12:14], lambda: searching.figures(sizes)),
-        (list(TARGETS)[14:16], lambda: drafts.figures(sizes, workdir)),
-        (list(TARGETS)[16:19], lambda: crowd.figures(sizes, workdir)),
-    ]
+    parts: dict[str, Callable[[], list[Figure]]] = {
+        "checking": lambda: checking.figures(sizes),
+        "applying": applied,
+        "pages": lambda: pages.figures(sizes, workdir),
+        "searching": lambda: searching.figures(sizes),
+        "drafts": lambda: drafts.figures(sizes, workdir),
+        "crowd": lambda: crowd.figures(sizes, workdir),
+    }
     figures = []
-    for keys, part in parts:
+    for name, part in parts.items():
         try:
             figures += part()
         except StepFailed as failure:
-            figures += [Figure(key, None, note=f"failed: {failure}") for key in keys]
+            figures += [Figure(key, None, note=f"failed: {failure}") for key in PARTS[name]]
     order = list(TARGETS)
     return sorted(figures, key=lambda figure: order.index(figure.key))
 

@@ -176,6 +176,17 @@ def retry_blips(work: Callable[_P, _R]) -> Callable[_P, _R]:
     return retrying
 
 
+def executemany_plain(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run ``sql`` (a ``?`` for each parameter) once for each of ``rows`` with the DB-API's
+    ``executemany``, for bulk writes whose values are text, numbers or None already: none
+    of them passes through SQLAlchemy's processing of each value."""
+    if not rows:
+        return
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    connection.exec_driver_sql(sql, rows)
+
+
 def insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:
     """An INSERT that skips rows breaking a unique constraint, in this database's dialect."""
     if connection.dialect.name == "postgresql":

@@ -59,16 +59,19 @@ def apply_chunk(engine: Engine, settings: Settings, batch_id: str, row_numbers: 
     with session(engine) as db:
         batch = db.get_one(Batch, batch_id)
         group = db.get_one(Group, batch.group_id)
+    # The stored rows through Core: thousands of rows, which the ORM would only wrap.
+    stored = BatchRow.__table__.c
+    with engine.connect() as connection:
         rows = [
             PendingRow(*row)
-            for row in db.execute(
-                select(*(getattr(BatchRow, name) for name in PendingRow._fields))
+            for row in connection.execute(
+                select(*(stored[name] for name in PendingRow._fields))
                 .where(
-                    BatchRow.batch_id == batch_id,
-                    BatchRow.row_no.in_(row_numbers),
-                    BatchRow.outcome == "pending",
+                    stored.batch_id == batch_id,
+                    stored.row_no.in_(row_numbers),
+                    stored.outcome == "pending",
                 )
-                .order_by(BatchRow.row_no)
+                .order_by(stored.row_no)
             )
         ]
     working = GroupInfo(group.id, group.name, group.path)

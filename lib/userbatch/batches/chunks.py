@@ -3,11 +3,13 @@ and the batch's counts — the same for applying a batch and for undoing one."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, update
 
+from userbatch.db import executemany_plain
 from userbatch.models import Batch, BatchRow
 
 
@@ -30,10 +32,18 @@ class ChunkOutcome:
     failed: int = 0
     deleted: int = 0  # by an undo
     outcomes: list[dict[str, Any]] = field(default_factory=list)
+    # Rows whose outcome is all there is to write (no message, no image, the user the check
+    # found), by outcome: written with one statement each.
+    plain: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def done(self) -> int:
         return self.created + self.updated + self.unchanged + self.failed + self.deleted
+
+    def plainly(self, row_no: int, outcome: str) -> None:
+        """Row ``row_no`` ended with ``outcome``, no message and no image, for the user the
+        check found (the stored row's)."""
+        self.plain.setdefault(outcome, []).append(row_no)
 
 
 def claim(connection: Connection, batch_id: str, row_numbers: list[int]) -> bool:
@@ -51,20 +61,35 @@ def claim(connection: Connection, batch_id: str, row_numbers: list[int]) -> bool
     return bool(row_numbers) and claimed == len(row_numbers)
 
 
+# A row's outcome, its message, user and before-image (JSON text), by batch and row number.
+_OUTCOME = (
+    'UPDATE batch_rows SET outcome = ?, message = ?, user_id = ?, "before" = ?, secret = NULL '
+    "WHERE batch_id = ? AND row_no = ?"
+)
+
+
 def record(connection: Connection, batch_id: str, outcome: ChunkOutcome) -> None:
     """Write each claimed row's outcome and add the chunk's counts to the batch's."""
-    connection.execute(
-        update(BatchRow)
-        .where(BatchRow.batch_id == batch_id, BatchRow.row_no == bindparam("r_row"))
-        .values(
-            outcome=bindparam("r_outcome"),
-            message=bindparam("r_message"),
-            user_id=bindparam("r_user"),
-            before=bindparam("r_before"),
-            secret=None,
-        ),
-        outcome.outcomes,
-    )
+    for kind, row_numbers in outcome.plain.items():
+        connection.execute(
+            update(BatchRow)
+            .where(BatchRow.batch_id == batch_id, BatchRow.row_no.in_(row_numbers))
+            .values(outcome=kind, message=None, before=None, secret=None)
+        )
+    # The rest with the DB-API's executemany: a row's values are ready as the database takes
+    # them, so SQLAlchemy need not process each of them (a chunk has thousands).
+    executemany_plain(
+        connection,
+        _OUTCOME,
+        [
+            (
+                row["r_outcome"], row["r_message"], row["r_user"],
+                None if row["r_before"] is None else json.dumps(row["r_before"]),
+                batch_id, row["r_row"],
+            )
+            for row in outcome.outcomes
+        ],
+    )  # fmt: skip
     connection.execute(
         update(Batch)
         .where(Batch.id == batch_id)

@@ -53,7 +53,9 @@ def current_users(
     query = select(User.__table__).where(User.id.in_(list(user_ids)))
     if lock:
         query = query.with_for_update()
-    return {row["id"]: dict(row) for row in connection.execute(query).mappings()}
+    result = connection.execute(query)
+    names = list(result.keys())  # "id" first, as the table has it
+    return {row[0]: dict(zip(names, row, strict=True)) for row in result}
 
 
 def current_groups(connection: Connection, user_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -129,7 +129,7 @@ def row_message(undo: RowUndo, label: Callable[[str], str]) -> str:
     it is not deleted, which values it keeps and why; ``label`` names an image field."""
     held = [field for field in undo.kept if field.name not in HIDDEN]
     if not held:
-        return kept(undo.message)
+        return kept(undo.message) if undo.message else ""
     names = Listing([label(field.name) for field in held])
     whys = sorted({kept(field.why) for field in held if field.why})
     said = (

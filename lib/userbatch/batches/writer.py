@@ -100,7 +100,12 @@ class ChunkWriter:
                 self.updates.append((row, checked, values[row.row_no]))
             else:
                 outcome.unchanged += 1
-                outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, checked.user_id))
+                if checked.user_id == row.user_id:
+                    outcome.plainly(row.row_no, "unchanged")
+                else:
+                    outcome.outcomes.append(
+                        outcome_of(row.row_no, "unchanged", None, checked.user_id)
+                    )
 
     def suspend(
         self, connection: Connection, rows: list[PendingRow], outcome: ChunkOutcome
@@ -127,7 +132,7 @@ class ChunkWriter:
                 outcome.outcomes.append(outcome_of(row.row_no, "unchanged", message, row.user_id))
             elif status == "suspended":
                 outcome.unchanged += 1
-                outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, row.user_id))
+                outcome.plainly(row.row_no, "unchanged")
             else:
                 image = {"fields": {"status": [status, "suspended"]}}
                 outcome.updated += 1

@@ -94,6 +94,9 @@ class Rendered:
 def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
     """Subject and body with ``variables`` filled in; raises a ``UserbatchError`` saying what is
     wrong with the template."""
+    filled_subject, filled_body = _filled(subject, variables), _filled(body, variables)
+    if filled_subject is not None and filled_body is not None:
+        return Rendered(subject=filled_subject.strip(), body=filled_body)
     try:
         return Rendered(
             subject=_compiled(subject).render(variables).strip(),
@@ -117,6 +120,63 @@ def _compiled(source: str) -> Template:
     """A template compiled once: a batch renders the same two texts for every new user, and
     compiling them is most of the cost of rendering."""
     return _ENVIRONMENT.from_string(source)
+
+
+# A part of a plain template: a text as it stands, or a variable (with a custom field's key).
+_Part = tuple[str, str | None, str | None]
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=64)
+def _plain(source: str) -> tuple[_Part, ...] | None:
+    """The template as texts and variables, when it is nothing more than texts and
+    ``{{ variable }}`` or ``{{ custom.key }}`` (what the built-in templates are); None for
+    anything else (filters, tests, blocks, expressions), which Jinja renders."""
+    try:
+        tree = _ENVIRONMENT.parse(source)
+    except TemplateError:
+        return None
+    parts: list[_Part] = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append((node.data, None, None))
+            elif isinstance(node, nodes.Name) and node.ctx == "load":
+                parts.append(("", node.name, None))
+            elif (
+                isinstance(node, nodes.Getattr)
+                and isinstance(node.node, nodes.Name)
+                and node.node.name == "custom"
+                # A key that names a method of a dict reads the method in Jinja: left to it.
+                and not hasattr(dict, node.attr)
+            ):
+                parts.append(("", "custom", node.attr))
+            else:
+                return None
+    return tuple(parts)
+
+
+def _filled(source: str, variables: dict[str, Any]) -> str | None:
+    """A plain template filled in as Jinja would (each value as ``str`` gives it), once its
+    parts are known: a batch fills the same two texts for every new user. None when the
+    template is not plain or a variable is missing (Jinja then renders it, or says why not)."""
+    parts = _plain(source)
+    if parts is None:
+        return None
+    texts = []
+    for text, name, key in parts:
+        if name is None:
+            texts.append(text)
+            continue
+        value = variables.get(name, _MISSING)
+        if key is not None:
+            value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+        if value is _MISSING:
+            return None
+        texts.append(str(value))
+    return "".join(texts)
 
 
 def parse_template(source: str) -> nodes.Template:
