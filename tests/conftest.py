@@ -152,12 +152,26 @@ def smtp() -> Iterator[tuple[str, Mailbox]]:
         controller.stop()
 
 
+@pytest.fixture(scope="session")
+def _pg_trgm_in_public() -> None:
+    """pg_trgm installed in the public schema, once. Migration 0009 installs it where the
+    search path points when it is missing, which for a test is its own schema: dropped
+    after the test, it would take the indexes of the tests running beside it along."""
+    assert POSTGRES_URL
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(7405)"))  # one process at a time
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    admin.dispose()
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A PostgreSQL URL whose search path is a fresh schema, dropped after the test."""
     if not POSTGRES_URL:
         _unavailable("USERBATCH_TEST_POSTGRES_URL")
     assert POSTGRES_URL
+    request.getfixturevalue("_pg_trgm_in_public")
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(
         POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True

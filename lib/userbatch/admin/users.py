@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, or_, select
 from userbatch.check.lookup import user_values
 from userbatch.check.rules import STATUSES, login_id_problems
 from userbatch.db import session
+from userbatch.directory import user_search
 from userbatch.directory.fields import MULTI_SEPARATOR, ColumnSpec, download_only_columns
 from userbatch.directory.scope import group_paths, user_in_scope, users_within
 from userbatch.errors import Conflict, Invalid
@@ -89,13 +90,10 @@ def search_users(
     """One page of the users in scope matching ``text`` (login ID, name or e-mail), a group
     and a status, ordered by login ID; and how many match in all. Queries the database for
     just that page."""
-    query = users_within(select(User), scope_path=scope_path, group_path=group_path)
-    if text.strip():
-        pattern = (
-            "%"
-            + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
+    query = users_within(select(User.id), scope_path=scope_path, group_path=group_path)
+    folded = text.strip().lower()
+    if folded:
+        pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         # SQLite's LIKE ignores ASCII case by itself (and its lower() folds no more than
         # that), so lower() there would only cost a call per row of a million.
         fold = (lambda column: column) if engine.dialect.name == "sqlite" else func.lower
@@ -108,20 +106,34 @@ def search_users(
         )
     if status:
         query = query.where(User.status == status)
-    page_query = query.order_by(User.login_id).offset((page - 1) * page_size).limit(page_size)
     with session(engine) as db:
-        if text.strip():
-            # A search scans the users anyway: the page and the count in one pass.
-            found = db.execute(page_query.add_columns(func.count().over().label("total"))).all()
-            users = [row[0] for row in found]
+        # SQLite's search index names the users worth comparing (PostgreSQL's indexes serve
+        # the LIKE itself); the comparison stays, so the index changes no result.
+        near = user_search.candidates(db, folded) if folded else None
+        if near is not None:
+            query = query.where(near)
+        offset = (page - 1) * page_size
+        if folded:
+            # The page and the count in one pass over the matches, carrying only their ids.
+            # Counted below the ordering: over a count under LIMIT, PostgreSQL's planner
+            # expects to stop early and walks the login ID index past its trigram indexes.
+            matches = query.add_columns(User.login_id, func.count().over().label("total"))
+            found_query = select(matches.subquery())
+            found_query = found_query.order_by(found_query.selected_columns.login_id)
+            found = db.execute(found_query.offset(offset).limit(page_size)).all()
+            ids = [row.id for row in found]
             total = found[0].total if found else None
         else:
             # Without one, the login ID index yields the page at once, and counting is cheap.
-            users = list(db.scalars(page_query))
+            page_query = query.order_by(User.login_id).offset(offset).limit(page_size)
+            ids = list(db.scalars(page_query))
             total = None
         if total is None:
             total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        paths = group_paths(db, [user.id for user in users], scope_path=scope_path)
+        # The page's users in full, in its order (one deleted meanwhile is left out).
+        by_id = {user.id: user for user in db.scalars(select(User).where(User.id.in_(ids)))}
+        users = [by_id[user_id] for user_id in ids if user_id in by_id]
+        paths = group_paths(db, list(by_id), scope_path=scope_path)
     return [
         UserSummary(
             user.id,

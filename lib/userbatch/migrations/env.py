@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from userbatch.directory.user_search import include_name
 from userbatch.models import Base
 
 connection = context.config.attributes["connection"]
@@ -10,6 +11,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,  # the users' search index is its migration's, in no model
 )
 with context.begin_transaction():
     context.run_migrations()

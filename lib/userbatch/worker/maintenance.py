@@ -1,7 +1,7 @@
 """The worker process: RQ's worker with the scheduler, and the maintenance it runs every
 minute — jobs of this machine's dead workers handed back, the mail sweep scheduled, batches
-whose jobs ended without saying so brought up to date, and drafts left for ``draft_days`` and
-sessions past their limits removed."""
+whose jobs ended without saying so brought up to date, drafts left for ``draft_days`` and
+sessions past their limits removed, and the users' search index caught up."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from userbatch.batches import lifecycle
 from userbatch.batches.drafts import remove_old_drafts
 from userbatch.db import get_engine, is_blip, open_database, session
+from userbatch.directory import user_search
 from userbatch.directory.sessions import remove_expired
 from userbatch.models import ACTIVE_STATES, Batch, BatchState
 from userbatch.settings import Settings
@@ -55,6 +56,7 @@ class UserbatchWorker(Worker):
             engine = get_engine(self.settings)
             schedule_mail_sweep(engine, self.settings)
             remove_leftovers(engine, self.settings)
+            user_search.catch_up(engine)
         except DBAPIError as exc:
             if not is_blip(exc):
                 raise
