@@ -33,7 +33,7 @@ class Sizes:
 
 FULL = Sizes(
     users=1_000_000, rows=100_000, big_rows=1_000_000, naive_rows=5_000,
-    password_rows=400, repeats=3, budget_s=150, edits=9, page_uploads=3, page_edits=3,
+    password_rows=400, repeats=3, budget_s=120, edits=9, page_uploads=3, page_edits=3,
     draft_reloads=3, draft_operators=10, crowd_operators=10, crowd_few=5, crowd_rows=20_000,
 )  # fmt: skip
 # The quick run walks every path of the full one at a tiny size: a second upload (after grid
