@@ -18,13 +18,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rq import Worker
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from tests.helpers import trigrams_in_public
 
 from benchmarks import bare, data, naive
 from benchmarks.figures import Figure, Sizes, shown
@@ -34,6 +35,7 @@ from userbatch.batches.store import Invitation, store_batch
 from userbatch.check.run import check_file
 from userbatch.db import open_database
 from userbatch.mail.templates import default_template
+from userbatch.models import Batch
 from userbatch.settings import Settings
 from userbatch.worker.connection import redis_connection
 from userbatch.worker.runtime import spawn, stop_process
@@ -106,12 +108,17 @@ def run_batch(settings: Settings, batch_id: str) -> float:
     engine = open_database(settings)
     started = time.perf_counter()
     enqueue_batch(engine, settings, batch_id)
+    _finished(engine, batch_id)
+    return time.perf_counter() - started
+
+
+def _finished(engine: Engine, batch_id: str) -> Batch:
+    """The batch once it has ended; ``AssertionError`` unless every row was done."""
     while get_batch(engine, batch_id).state not in ("finished", "failed", "canceled"):
         time.sleep(0.02)
-    elapsed = time.perf_counter() - started
     batch = get_batch(engine, batch_id)
     assert batch.state == "finished" and batch.failed == 0, (batch.state, batch.error)
-    return elapsed
+    return batch
 
 
 def apply_step(
@@ -174,12 +181,8 @@ def undo_run(settings: Settings, batch_id: str) -> dict[str, Any]:
     engine = open_database(settings)
     admin = data.installation(settings).admin
     started = time.perf_counter()
-    undo_id = undo_batch(engine, settings, admin, batch_id)
-    while get_batch(engine, undo_id).state not in ("finished", "failed", "canceled"):
-        time.sleep(0.02)
+    undone = _finished(engine, undo_batch(engine, settings, admin, batch_id))
     seconds = time.perf_counter() - started
-    undone = get_batch(engine, undo_id)
-    assert undone.state == "finished" and undone.failed == 0, (undone.state, undone.error)
     return {"rows": undone.total, "seconds": seconds, "deleted": undone.deleted}
 
 
@@ -216,12 +219,7 @@ def postgres_schema() -> Iterator[str | None]:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     try:
         with admin.begin() as connection:
-            # Migration 0009 would install pg_trgm in the fresh schema where the database has
-            # none, and dropping the schema would take along the indexes of anyone else
-            # using it meanwhile (the test run's PostgreSQL tests): it goes in public.
-            connection.execute(text("SELECT pg_advisory_xact_lock(7405)"))
-            with suppress(DBAPIError), connection.begin_nested():  # refused: no index at all
-                connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            trigrams_in_public(connection)
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError:
         admin.dispose()

@@ -22,7 +22,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, create_engine, text
 
-from tests.helpers import Mailbox, free_port, settings_env
+from tests.helpers import Mailbox, free_port, settings_env, trigrams_in_public
 from userbatch.batches import apply
 from userbatch.batches.history import get_batch
 from userbatch.db import dispose_engines, open_database, session
@@ -154,14 +154,11 @@ def smtp() -> Iterator[tuple[str, Mailbox]]:
 
 @pytest.fixture(scope="session")
 def _pg_trgm_in_public() -> None:
-    """pg_trgm installed in the public schema, once. Migration 0009 installs it where the
-    search path points when it is missing, which for a test is its own schema: dropped
-    after the test, it would take the indexes of the tests running beside it along."""
+    """pg_trgm installed in the public schema, once (``helpers.trigrams_in_public``)."""
     assert POSTGRES_URL
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(7405)"))  # one process at a time
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+        trigrams_in_public(connection)
     admin.dispose()
 
 

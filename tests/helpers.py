@@ -19,7 +19,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy.exc import DBAPIError
 from streamlit.testing.v1 import AppTest
 
 from userbatch.check.slots import CheckSlots
@@ -197,3 +198,16 @@ def disable_operator(engine: Engine, operator_id: int) -> None:
     """Disable the operator, as an administrator does on the Operators screen."""
     with engine.begin() as connection:
         connection.execute(update(Operator).where(Operator.id == operator_id).values(disabled=True))
+
+
+def trigrams_in_public(connection: Connection) -> None:
+    """pg_trgm installed in PostgreSQL's public schema, one process at a time. Migration 0009
+    installs it where the search path points when the database has none, which for a test
+    or a benchmark is a schema of its own: dropped afterwards, it would take along the
+    indexes of everyone using it meanwhile. A server that refuses it gets no index at all."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(7405)"))
+    try:
+        with connection.begin_nested():
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    except DBAPIError:
+        pass
