@@ -22,6 +22,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, create_engine, text
 
+from tests import world_template
 from tests.helpers import Mailbox, free_port, settings_env, trigrams_in_public
 from userbatch.batches import apply
 from userbatch.batches.history import get_batch
@@ -320,7 +321,18 @@ def world(settings: Settings) -> World:
 
 
 def make_world(settings: Settings) -> World:
-    """Acme with Sales, Sales>>Tokyo and Support, and its admin, in ``settings``' database."""
+    """Acme with Sales, Sales>>Tokyo and Support, and its admin, in ``settings``' database
+    (copied from the one set up first in this process when the database is new:
+    ``world_template``)."""
+    if world_template.copy_into(settings, set_up_world):
+        engine = open_database(settings)
+        admin = auth.acting_operator(engine, "admin")
+        return World(settings, engine, admin, {g.path: g for g in groups_in_scope(engine, "")})
+    return set_up_world(settings)
+
+
+def set_up_world(settings: Settings) -> World:
+    """``make_world`` the slow way: migrated, set up by the domain calls."""
     engine = open_database(settings)
     admin = auth.initialize(
         engine, organisation="Acme", login="admin", password="correct-horse-7",
