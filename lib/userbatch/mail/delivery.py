@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -31,10 +32,9 @@ def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> s
     message["To"] = recipient
     message["Subject"] = subject
     message.set_content(body)
-    context = ssl.create_default_context()
     host, port = url.hostname or "localhost", url.port
     if url.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=context)
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=_tls())
     else:
         client = smtplib.SMTP(host, port or 587, timeout=30)
     with client:
@@ -42,9 +42,16 @@ def deliver(settings: Settings, *, recipient: str, subject: str, body: str) -> s
             client.ehlo()
             require = "starttls=require" in (url.query or "")
             if client.has_extn("starttls") or require:
-                client.starttls(context=context)
+                client.starttls(context=_tls())
                 client.ehlo()
         if url.username:
             client.login(unquote(url.username), unquote(url.password or ""))
         client.send_message(message)
     return "smtp"
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings of every connection to the SMTP server, made once a process: making
+    them reads the system's certificates, which took longer than sending a message."""
+    return ssl.create_default_context()
