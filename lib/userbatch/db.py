@@ -194,8 +194,10 @@ def insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest schema revision this code knows."""
+    """The newest schema revision this code knows (read from the migrations once a process:
+    every ``open_database`` asks)."""
     script = ScriptDirectory(str(MIGRATIONS))
     head = script.get_current_head()
     assert head is not None, "the migrations folder has no revision"

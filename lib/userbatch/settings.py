@@ -11,6 +11,7 @@ messages belong with the rules that raise them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -285,6 +286,13 @@ def get_settings() -> Settings:
 
     Raises ``ConfigError`` with one line naming each bad variable.
     """
+    return _settings_of(tuple(sorted(os.environ.items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _settings_of(environment: tuple[tuple[str, str], ...]) -> Settings:
+    """The settings of this environment: read once while it stays the same (the app reads
+    them at every rerun; reading them took milliseconds)."""
     try:
         return Settings()
     except ValidationError as exc:
