@@ -84,6 +84,30 @@ def test_streamlit_does_not_collect_all_garbage_after_every_page_run() -> None:
     assert "gc.freeze()" in (ROOT / "server.py").read_text()
 
 
+def _download_buttons() -> list[tuple[str, ast.Call]]:
+    calls = []
+    for path in sorted((PACKAGE / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "download_button"
+            ):
+                calls.append((f"{path.relative_to(PACKAGE)}:{node.lineno}", node))
+    return calls
+
+
+def test_a_download_never_reruns_the_page() -> None:
+    """A click on a download that reruns the page races the rerun: the rerun revokes the file
+    (a deferred one is made only at the click) and the browser then waits for it forever."""
+    calls = _download_buttons()
+    assert len(calls) >= 7
+    for where, call in calls:
+        given = {keyword.arg: keyword.value for keyword in call.keywords}
+        on_click = given.get("on_click")
+        assert isinstance(on_click, ast.Constant) and on_click.value == "ignore", where
+
+
 def test_every_setting_is_on_the_settings_page() -> None:
     section = (ROOT / "docs" / "settings.md").read_text()
     # A row names one variable, or a few that go together ("`A`, `B`, `C`").

@@ -207,7 +207,7 @@ def detail(app: AppContext, operator: OperatorInfo, batch_id: str) -> None:
     left.download_button(
         _("Download results"), lambda: _results(app, batch_id, reader),
         file_name=f"results_{batch.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
-        key=keys.DOWNLOAD_RESULTS,
+        key=keys.DOWNLOAD_RESULTS, on_click="ignore",
         help=_("The uploaded columns of every row, plus Result and Message."),
     )  # fmt: skip
     if middle.button(

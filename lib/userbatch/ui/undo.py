@@ -94,7 +94,7 @@ def undo_preview(app: AppContext, operator: OperatorInfo, batch: Batch) -> None:
             _("Download the preview"),
             lambda: preview_file(document, upload_encoding=batch.encoding),
             file_name=f"undo_preview_{batch.file_name.rsplit('.', 1)[0]}.csv",
-            mime="text/csv", key=keys.DOWNLOAD_UNDO_PREVIEW,
+            mime="text/csv", key=keys.DOWNLOAD_UNDO_PREVIEW, on_click="ignore",
         )  # fmt: skip
         changed = sum(counts[action] for action in ("delete", "suspend", "restore"))
         if middle.button(

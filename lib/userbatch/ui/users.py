@@ -88,6 +88,7 @@ def render(app: AppContext, operator: OperatorInfo) -> None:
             group_path=group_path or None,
         ),
         file_name="users.csv", mime="text/csv", key=keys.USER_DOWNLOAD,
+        on_click="ignore",
         help=_("The users of the chosen group (and below) in the upload format, with First "
                "login and Creation date."),
     )  # fmt: skip

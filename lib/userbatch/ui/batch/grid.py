@@ -202,7 +202,7 @@ def _actions(app: AppContext, operator: OperatorInfo, state: Checked) -> None:
     left.download_button(
         _("Download rows with errors"), partial(_error_file, app, operator),
         file_name=f"errors_{result.sheet.file_name.rsplit('.', 1)[0]}.csv", mime="text/csv",
-        disabled=not counts["error"], key=keys.DOWNLOAD_ERRORS,
+        disabled=not counts["error"], key=keys.DOWNLOAD_ERRORS, on_click="ignore",
         help=_("The rows with errors as you uploaded them (with your edits), plus a Message "
                "column."),
     )  # fmt: skip

@@ -40,13 +40,13 @@ def start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
         file_name="users_template.csv", mime="text/csv", icon=":material/download:",
         help=_("The header row for your input field settings, UTF-8 (opens correctly in "
                "Excel)."),
-        key=keys.TEMPLATE_UTF8,
+        key=keys.TEMPLATE_UTF8, on_click="ignore",
     )  # fmt: skip
     middle.download_button(
         _("Download CSV (Shift_JIS)"), write_table(header, [], encoding="cp932"),
         file_name="users_template_sjis.csv", mime="text/csv",
         help=_("The same template in Shift_JIS, for older Excel in Japan."),
-        key=keys.TEMPLATE_SJIS,
+        key=keys.TEMPLATE_SJIS, on_click="ignore",
     )  # fmt: skip
     right.download_button(
         _("Download current users"), lambda: export_users(
@@ -54,7 +54,7 @@ def start(app: AppContext, operator: OperatorInfo, working: GroupInfo) -> None:
         ),
         file_name="users.csv", mime="text/csv",
         help=_("To update users: download them, edit the cells to change, upload the file."),
-        key=keys.CURRENT_USERS,
+        key=keys.CURRENT_USERS, on_click="ignore",
     )  # fmt: skip
     with st.expander(_("What goes in each column")):
         _column_help(columns, app.settings.password_min_length)
