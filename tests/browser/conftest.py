@@ -99,18 +99,26 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 _OPERATORS = itertools.count(1)
 
 
+def new_operators(served: Served, count: int) -> list[str]:
+    """The logins of ``count`` new admins of ``served`` (password ``PASSWORD``)."""
+    engine = open_database(served.settings)
+    try:
+        admin = auth.acting_operator(engine, "admin")
+        logins = [f"tester{next(_OPERATORS):03d}" for _ in range(count)]
+        for login in logins:
+            add_operator(
+                engine, admin, login=login, password=PASSWORD, role="admin",
+                min_password_length=served.settings.password_min_length,
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    return logins
+
+
 @pytest.fixture
 def fresh_operator(shared_app: Served) -> str:
     """The login of a new admin of ``shared_app`` (password ``PASSWORD``), this test's alone."""
-    login = f"tester{next(_OPERATORS):03d}"
-    engine = open_database(shared_app.settings)
-    try:
-        add_operator(
-            engine, auth.acting_operator(engine, "admin"), login=login, password=PASSWORD,
-            role="admin", min_password_length=shared_app.settings.password_min_length,
-        )  # fmt: skip
-    finally:
-        engine.dispose()
+    [login] = new_operators(shared_app, 1)
     return login
 
 

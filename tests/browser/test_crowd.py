@@ -14,15 +14,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     GRID_CELLS,
-    PASSWORD,
     Served,
     idle,
-    set_up_acme,
+    new_operators,
     sign_in,
 )
-from userbatch.admin.operators import add_operator
-from userbatch.db import open_database
-from userbatch.directory.auth import acting_operator
 
 pytestmark = pytest.mark.browser
 
@@ -47,17 +43,9 @@ def _grid_logins(page: Page) -> set[str]:
 
 @pytest.mark.timeout(1200)  # ten browsers on a machine that runs other tests too
 def test_ten_operators_upload_at_once_and_each_sees_only_their_own(
-    served_app: Served, browser: Browser, tmp_path: Path
+    shared_app: Served, browser: Browser, tmp_path: Path
 ) -> None:
-    set_up_acme(served_app)
-    engine = open_database(served_app.settings)
-    admin = acting_operator(engine, "admin")
-    logins = ["admin"] + [f"operator{n:02d}" for n in range(1, OPERATORS)]
-    for login in logins[1:]:
-        add_operator(
-            engine, admin, login=login, password=PASSWORD, role="admin",
-            min_password_length=served_app.settings.password_min_length,
-        )  # fmt: skip
+    logins = new_operators(shared_app, OPERATORS)
     contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in logins]
     pages = [context.new_page() for context in contexts]
     health: list[int] = []
@@ -65,14 +53,14 @@ def test_ten_operators_upload_at_once_and_each_sees_only_their_own(
 
     def ask_health() -> None:
         while not stop.wait(0.2):  # the rhythm of asking, not a wait for anything
-            with urllib.request.urlopen(f"{served_app.url}/_stcore/health", timeout=120) as r:
+            with urllib.request.urlopen(f"{shared_app.url}/_stcore/health", timeout=120) as r:
                 health.append(r.status)
 
     try:
         buttons = []
         for index, (page, login) in enumerate(zip(pages, logins, strict=True)):
             page.set_default_timeout(180_000)
-            sign_in(page, served_app.url, login)
+            sign_in(page, shared_app.url, login)
             idle(page)
             page.locator("input[type=file]").set_input_files(_file(tmp_path, index))
             button = page.get_by_role("button", name="Upload and check")

@@ -60,21 +60,21 @@ def test_a_draft_survives_a_reload_another_tab_and_a_restart(
 
 
 def test_three_edits_in_quick_succession_are_all_kept(
-    served_app: Served, page: Page, tmp_path: Path
+    shared_app: Served, fresh_operator: str, page: Page, tmp_path: Path
 ) -> None:
     upload = tmp_path / "users.csv"
     three = "Login ID,Name\r\ntanaka01,Tanaka\r\nsuzuki01,Suzuki\r\nyamada01,Yamada\r\n"
-    signed_in_with_file(served_app, page, upload, three)
+    signed_in_with_file(shared_app, page, upload, three, login=fresh_operator)
     expect(metric(page, "New")).to_have_text("3")
     idle(page)
     for row, name in zip((2, 3, 4), ("Ann", "Ben", "Cy"), strict=True):
         edit_cell(page, row=row, key="name", text=name, settle=False)  # each typed once
         page.wait_for_timeout(200)  # the operator's pace: the page is still rerunning
-    engine = open_database(served_app.settings)
-    admin = acting_operator(engine, "admin")
+    engine = open_database(shared_app.settings)
+    operator = acting_operator(engine, fresh_operator)
 
     def names() -> list[str]:
-        draft = restore_draft(engine, served_app.settings, admin)
+        draft = restore_draft(engine, shared_app.settings, operator)
         return [] if draft is None else draft.result.table.cells["name"].tolist()
 
     wait_until(lambda: names() == ["Ann", "Ben", "Cy"], timeout=30, what="all three edits saved")

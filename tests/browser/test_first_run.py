@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import set_up
+from tests.browser.conftest import Served
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +35,14 @@ def test_first_run_then_sign_in_shows_every_section(served: str, page: Page) -> 
     expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
 
 
-def test_a_deep_link_asks_for_sign_in_first(served: str, page: Page) -> None:
-    set_up(page, served)
-    other = page.context.browser.new_page()  # type: ignore[union-attr]
-    other.goto(f"{served}/operators")
-    expect(other.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
-    expect(other.get_by_role("heading", name="Operators")).to_have_count(0)
-    other.get_by_label("Login").fill("admin")
-    other.get_by_label("Password", exact=True).fill(PASSWORD)
-    other.get_by_role("button", name="Sign in").click()
-    expect(other.get_by_text("Signed in as")).to_be_visible()
-    expect(other.get_by_role("heading", name="Operators")).to_be_visible()
-    other.close()
+def test_a_deep_link_asks_for_sign_in_first(
+    shared_app: Served, fresh_operator: str, page: Page
+) -> None:
+    page.goto(f"{shared_app.url}/operators")
+    expect(page.get_by_role("heading", name="Sign in to userbatch")).to_be_visible()
+    expect(page.get_by_role("heading", name="Operators")).to_have_count(0)
+    page.get_by_label("Login").fill(fresh_operator)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(page.get_by_role("heading", name="Operators")).to_be_visible()

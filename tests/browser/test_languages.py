@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, Served, idle, metric, set_up_acme
+from tests.browser.conftest import PASSWORD, Served, idle, metric
 from userbatch.admin.operators import own_language
 from userbatch.db import open_database
 from userbatch.directory.auth import acting_operator
@@ -33,16 +33,15 @@ def _upload(page: Page, path: Path) -> None:
 
 
 def test_a_japanese_browser_sees_japanese_and_can_switch_to_english(
-    served_app: Served, browser: Browser, tmp_path: Path
+    shared_app: Served, fresh_operator: str, browser: Browser, tmp_path: Path
 ) -> None:
-    set_up_acme(served_app)
     context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
-        page.goto(served_app.url)
+        page.goto(shared_app.url)
         expect(page.get_by_role("heading", name="userbatch にサインイン")).to_be_visible()
-        page.get_by_label("ログインID").fill("admin")
+        page.get_by_label("ログインID").fill(fresh_operator)
         page.get_by_label("パスワード", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="サインイン").click()
         expect(page.get_by_role("heading", name="ユーザー一括登録・更新")).to_be_visible()
@@ -81,7 +80,7 @@ def test_a_japanese_browser_sees_japanese_and_can_switch_to_english(
         page.get_by_role("option", name="English").click()
         expect(page.get_by_role("heading", name="Batch user registration/update")).to_be_visible()
         expect(metric(page, "New")).to_have_text("2")
-        engine = open_database(served_app.settings)
-        assert own_language(engine, acting_operator(engine, "admin")) == "en"
+        engine = open_database(shared_app.settings)
+        assert own_language(engine, acting_operator(engine, fresh_operator)) == "en"
     finally:
         context.close()
