@@ -45,7 +45,7 @@ from userbatch.models import ACTIVE_STATES, Batch, BatchRow, OutboxMessage, User
 from userbatch.settings import Settings
 from userbatch.worker.connection import QUEUE_NAME
 from userbatch.worker.maintenance import sync_batch_states
-from userbatch.worker.runtime import Runtime
+from userbatch.worker.runtime import Runtime, pid_alive
 from userbatch.worker.submit import retry_batch, submit_batch
 from userbatch.worker.sweep import schedule_mail_sweep
 
@@ -317,7 +317,12 @@ def _recover(world: World, redis: Redis, chaos: Chaos, plans: list[Planned]) -> 
             if state == "failed":
                 retry_batch(world.engine, world.settings, world.admin, batch_id)
                 retries += 1
-        busy = [w for w in Worker.all(connection=redis) if w.get_state() == "busy"]
+        # A killed worker stays registered, "busy", until its key runs out (minutes): only a
+        # living one's work would be cut.
+        busy = [
+            w for w in Worker.all(connection=redis)
+            if w.get_state() == "busy" and w.pid is not None and pid_alive(w.pid)
+        ]  # fmt: skip
         if not busy and Queue(QUEUE_NAME, connection=redis).count == 0:
             as_if_time_passed(world, redis)  # only idle workers: nothing of theirs is cut
             schedule_mail_sweep(world.engine, world.settings)
