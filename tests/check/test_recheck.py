@@ -24,9 +24,10 @@ BASE = H + "\n".join(
         "tanaka01,Other,,,,,,,Nowhere",
         "kato0003,Kato,,kato@example.com,,,,,",
         "ab1,,,bad@,,,,,",
+        "yamada01,,,bad@,,,,,,one cell too many",
     ]
 )
-ROWS = list(range(2, 8))
+ROWS = list(range(2, 9))
 
 edit = st.tuples(st.sampled_from(ROWS), st.sampled_from(sorted(FIELDS))).flatmap(
     lambda pair: st.tuples(st.just(pair[0]), st.just(pair[1]), st.sampled_from(FIELDS[pair[1]]))

@@ -11,7 +11,7 @@ equals a full check of the edited table. The check reads the database and writes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -135,7 +135,9 @@ def recheck(
             table.cells.loc[row, key] = text.strip()
     sharing = result.keys.isin(old_keys) | result.emails.isin(old_emails)
     neighbours = result.values.index[sharing].tolist()
-    _check(result, pd.Index(edited, dtype="int64"), also=neighbours)
+    # A column's rules read that column alone: only the edited columns' cells are checked again.
+    fields = {key for row in edited for key in edits[row]}
+    _check(result, pd.Index(edited, dtype="int64"), also=neighbours, fields=fields)
 
 
 def _check(
@@ -144,11 +146,13 @@ def _check(
     *,
     also: Iterable[int] = (),
     report: progress.Report = progress.quiet,
+    fields: Collection[str] | None = None,
 ) -> None:
-    """(Re-)check the local rules of ``rows``, then judge them, ``also``, and every row
-    that shares a key or an e-mail with them; each step is told to ``report``."""
-    whole = len(rows) == len(result.values)
-    _check_cells(result, rows, whole, report)
+    """(Re-)check the local rules of ``rows`` (of their ``fields`` only, when given: the
+    other cells are as they were checked), then judge them, ``also``, and every row that
+    shares a key or an e-mail with them; each step is told to ``report``."""
+    whole = len(rows) == len(result.values) and fields is None
+    _check_cells(result, rows, whole, report, fields)
     _index(result, rows, whole)
     report(progress.at(progress.DIRECTORY))
     keys = result.keys[rows] if not whole else result.keys
@@ -168,34 +172,36 @@ def _check(
     judge(result, affected, whole)
 
 
-def _check_cells(result: CheckResult, rows: pd.Index, whole: bool, report: progress.Report) -> None:
-    """Apply each column's rules to the cells of ``rows``: their normalised cells go to
-    ``result.values``, their problems (and a wrong number of cells) to ``result.local``."""
+def _check_cells(
+    result: CheckResult,
+    rows: pd.Index,
+    whole: bool,
+    report: progress.Report,
+    fields: Collection[str] | None = None,
+) -> None:
+    """Apply each column's rules (of ``fields`` only, when given) to the cells of ``rows``:
+    their normalised cells go to ``result.values``, their problems (and a wrong number of
+    cells) to ``result.local``, in the order of the columns."""
     table = result.table
     cells = table.cells if whole else table.cells.loc[rows]
+    position = {column.key: number for number, column in enumerate(table.columns)}
     if whole:
         result.local.clear()
     else:
         for row in rows:
-            result.local.pop(row, None)
+            kept = [
+                issue
+                for issue in result.local.pop(row, ())
+                if fields is not None and issue.field in position and issue.field not in fields
+            ]
+            if kept:
+                result.local[row] = kept
     for row in rows[rows.isin(list(table.widths))]:
-        # A quote opened and never closed swallows the line breaks after it.
-        broken = any("\n" in cell or "\r" in cell for cell in cells.loc[row].tolist())
-        result.local[row] = [
-            Issue(
-                row, "", "wrong_cell_count",
-                Text("This row has {cells} cells but the header has {columns} columns (or "
-                     "more): check for a missing or extra comma, or a quote (\") that is "
-                     "opened but never closed.", cells=table.widths[row],
-                     columns=len(table.labels))
-                if broken
-                else Text("This row has {cells} cells but the header has {columns} columns "
-                          "(or more): check for a missing or extra comma.",
-                          cells=table.widths[row], columns=len(table.labels)),
-            )
-        ]  # fmt: skip
+        result.local.setdefault(row, []).append(_cell_count_issue(table, row, cells.loc[row]))
     context = RuleContext(result.by_login, result.options.min_password_length)
     for number, (column, label) in enumerate(zip(table.columns, table.labels, strict=True)):
+        if fields is not None and column.key not in fields:
+            continue
         report(progress.cells_step(number, len(table.columns), label))
         outcome = check_column(cells[column.key], column, context)
         if whole:
@@ -210,6 +216,26 @@ def _check_cells(result: CheckResult, rows: pd.Index, whole: bool, report: progr
                     suggestion=problem.suggestion,
                 )
             )  # fmt: skip
+    if fields is not None:  # the kept issues of other columns, and the new ones, in column order
+        for row in rows:
+            if row in result.local:
+                result.local[row].sort(key=lambda issue: position.get(issue.field or "", -1))
+
+
+def _cell_count_issue(table: Table, row: int, cells: pd.Series) -> Issue:
+    """The issue of a row with more or fewer cells than the header has columns."""
+    # A quote opened and never closed swallows the line breaks after it.
+    broken = any("\n" in cell or "\r" in cell for cell in cells.tolist())
+    return Issue(
+        row, "", "wrong_cell_count",
+        Text("This row has {cells} cells but the header has {columns} columns (or more): "
+             "check for a missing or extra comma, or a quote (\") that is opened but never "
+             "closed.", cells=table.widths[row], columns=len(table.labels))
+        if broken
+        else Text("This row has {cells} cells but the header has {columns} columns (or "
+                  "more): check for a missing or extra comma.", cells=table.widths[row],
+                  columns=len(table.labels)),
+    )  # fmt: skip
 
 
 def _index(result: CheckResult, rows: pd.Index, whole: bool) -> None:
