@@ -133,24 +133,23 @@ def recheck(
     for row in edited:
         for key, text in edits[row].items():
             table.cells.loc[row, key] = text.strip()
-    sharing = result.keys.isin(old_keys) | result.emails.isin(old_emails)
-    neighbours = result.values.index[sharing].tolist()
     # A column's rules read that column alone: only the edited columns' cells are checked again.
     fields = {key for row in edited for key in edits[row]}
-    _check(result, pd.Index(edited, dtype="int64"), also=neighbours, fields=fields)
+    _check(result, pd.Index(edited, dtype="int64"), former=(old_keys, old_emails), fields=fields)
 
 
 def _check(
     result: CheckResult,
     rows: pd.Index,
     *,
-    also: Iterable[int] = (),
+    former: tuple[Collection[str], Collection[str]] = ((), ()),
     report: progress.Report = progress.quiet,
     fields: Collection[str] | None = None,
 ) -> None:
     """(Re-)check the local rules of ``rows`` (of their ``fields`` only, when given: the
-    other cells are as they were checked), then judge them, ``also``, and every row that
-    shares a key or an e-mail with them; each step is told to ``report``."""
+    other cells are as they were checked), then judge them and every row that shares a key
+    or an e-mail with them, or one of the keys and e-mails of ``former`` (what edited and
+    deleted rows had); each step is told to ``report``."""
     whole = len(rows) == len(result.values) and fields is None
     _check_cells(result, rows, whole, report, fields)
     _index(result, rows, whole)
@@ -165,9 +164,10 @@ def _check(
     if whole:
         affected = index
     else:
-        sharing = result.keys.isin(set(keys) - {""}) | result.emails.isin(set(emails) - {""})
-        extra = pd.Index([*also, *index[sharing]], dtype="int64")
-        affected = index[index.isin(rows.union(extra))]
+        shared_keys = (set(keys) | set(former[0])) - {""}
+        shared_emails = (set(emails) | set(former[1])) - {""}
+        sharing = result.keys.isin(shared_keys) | result.emails.isin(shared_emails)
+        affected = index[sharing.to_numpy() | index.isin(rows)]
     report(progress.at(progress.JUDGING))
     judge(result, affected, whole)
 
