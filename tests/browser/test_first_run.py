@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Served
+from tests.browser.conftest import PASSWORD, Served
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct-horse-7"
 SECTIONS = ["Batch operation (CSV)", "Users", "Settings", "Background processing"]
 
 

@@ -217,7 +217,7 @@ class Lookup:
 def _select_in(db: Connection, query: Any, column: Any, keys: list[Any]) -> list[tuple[Any, ...]]:
     """The rows of ``query`` (no WHERE of its own) whose ``column`` is one of ``keys``, asked
     for in chunks through the DB-API: SQLAlchemy would expand the IN list's thousands of
-    parameters anew for each chunk (a seventh of a 100k-row check), and the values come back
+    parameters anew for each chunk (an eighth of a 100k-row check), and the values come back
     as the database gives them (the query reads no type SQLAlchemy would convert but JSON)."""
     assert query.whereclause is None
     dialect = db.dialect

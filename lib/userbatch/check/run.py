@@ -189,13 +189,11 @@ def _check_cells(
         result.local.clear()
     else:
         for row in rows:
-            kept = [
-                issue
-                for issue in result.local.pop(row, ())
-                if fields is not None and issue.field in position and issue.field not in fields
-            ]
-            if kept:
-                result.local[row] = kept
+            issues = result.local.pop(row, ())
+            if fields is not None:  # the issues of the columns not checked again stay
+                kept = [i for i in issues if i.field in position and i.field not in fields]
+                if kept:
+                    result.local[row] = kept
     for row in rows[rows.isin(list(table.widths))]:
         result.local.setdefault(row, []).append(_cell_count_issue(table, row, cells.loc[row]))
     context = RuleContext(result.by_login, result.options.min_password_length)
