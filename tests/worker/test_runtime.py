@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -145,6 +146,23 @@ def test_serve_leaves_nothing_running_after_it_stops(embedded: Settings, stop: i
     serve, pids = serve_until_healthy(embedded)
     serve.send_signal(stop)
     assert serve.wait(timeout=60) == 0
+    wait_until(lambda: _gone(pids), timeout=10, what="every child to end")
+
+
+@pytest.mark.slow
+def test_ctrl_c_again_while_serve_stops_changes_nothing(embedded: Settings) -> None:
+    # A terminal's Ctrl-C reaches serve twice under `uv run` (uv passes it on), and a person
+    # may press it again: the stop goes on to its end, quietly.
+    serve, pids = serve_until_healthy(embedded)
+    signals = 0
+    while serve.poll() is None:
+        serve.send_signal(signal.SIGINT)
+        signals += 1
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            serve.wait(timeout=0.1)  # the rhythm of the presses, not a wait for anything
+    assert serve.returncode == 0
+    assert signals > 1
+    assert "Traceback" not in (embedded.data_dir / "serve.log").read_text()
     wait_until(lambda: _gone(pids), timeout=10, what="every child to end")
 
 

@@ -82,6 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return EXIT_OK
         finally:
+            # Stopping: a further Ctrl-C must not cut it short (under `uv run`, the terminal's
+            # reaches this process twice: directly, and passed on by uv).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             stop_process(app, timeout=15)
     finally:
         runtime.stop()
