@@ -18,14 +18,14 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, text
 
 from userbatch.db import dispose_engines, open_database, session
-from userbatch.directory import auth
+from userbatch.directory import auth, user_search
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import SEPARATOR, GroupInfo, add_group, groups_in_scope
 from userbatch.models import Membership, Operator, User
 from userbatch.settings import Settings
 
 # Bump when the generated users or files change: cached files of another version are unused.
-VERSION = "v1"
+VERSION = "v2"
 CACHE = Path(__file__).resolve().parent / ".cache"
 ORGANISATION = "Bench Learning"
 ADMIN, ADMIN_PASSWORD = "admin", "correct-horse-7"
@@ -340,6 +340,8 @@ def seeded_sqlite(users: int) -> Path:
     engine = open_database(settings)
     set_up_organisation(engine)
     seed_users(engine, users)
+    # As a served installation's database is: its worker keeps the search index caught up.
+    user_search.catch_up(engine)
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
