@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -23,7 +24,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -185,6 +186,45 @@ def executemany_plain(connection: Connection, sql: str, rows: list[tuple[Any, ..
     if connection.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     connection.exec_driver_sql(sql, rows)
+
+
+def insert_plain(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Sequence[Any]],
+    keys: Sequence[str],
+    *,
+    same: dict[str, Any] | None = None,
+    ignore_conflicts: bool = False,
+) -> None:
+    """INSERT ``rows`` (each a value for each of ``keys``) and, in every row, the values of
+    ``same``, with the DB-API's ``executemany``: each value made what the database takes by
+    its column's type (SQLAlchemy's bind processor), a column at a time, and those of
+    ``same`` once. ``ignore_conflicts``: rows breaking a unique constraint are skipped."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    same = same or {}
+
+    def processor(key: str) -> Callable[[Any], Any] | None:
+        type_ = table.c[key].type
+        return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
+
+    columns: list[Iterable[Any]] = []
+    for key, values in zip(keys, zip(*rows, strict=True), strict=True):
+        process = processor(key)
+        columns.append(values if process is None else [process(value) for value in values])
+    for key, value in same.items():
+        process = processor(key)
+        columns.append(itertools.repeat(value if process is None else process(value)))
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(key) for key in [*keys, *same])
+    marks = ", ".join("?" for _ in range(len(keys) + len(same)))
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    # The repeated values end with the shortest column.
+    executemany_plain(connection, sql, list(zip(*columns, strict=False)))
 
 
 def insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:

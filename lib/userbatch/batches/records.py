@@ -12,8 +12,9 @@ from sqlalchemy import Connection, bindparam, update
 
 from userbatch.check.lookup import email_key
 from userbatch.check.rules import STATUS_ALIASES, parse_date, split_multi
+from userbatch.db import insert_plain
 from userbatch.directory.fields import ColumnSpec
-from userbatch.models import User
+from userbatch.models import Membership, User
 
 # The users-table values of a new user for every column its file leaves out.
 NEW_USER_DEFAULTS: dict[str, Any] = {
@@ -100,3 +101,8 @@ def update_users(connection: Connection, changes: dict[int, dict[str, Any]]) -> 
             .values({key: bindparam(f"u_{key}") for key in shape}),
             params,
         )
+
+
+def add_memberships(connection: Connection, pairs: list[tuple[int, int]]) -> None:
+    """Add these (user id, group id) memberships."""
+    insert_plain(connection, Membership.__table__, pairs, ("user_id", "group_id"))

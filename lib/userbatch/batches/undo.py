@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from userbatch.batches.chunks import ChunkOutcome, claim, outcome_of, record
 from userbatch.batches.history import state_name, undone_by
 from userbatch.batches.images import CUSTOM, GROUPS
-from userbatch.batches.records import update_users
+from userbatch.batches.records import add_memberships, update_users
 from userbatch.batches.store import new_batch_id
 from userbatch.batches.undo_plan import (
     DELETE,
@@ -226,11 +226,12 @@ def _restore(connection: Connection, restores: list[RowUndo], now: dt.datetime) 
     if regrouped:
         existing = set(connection.scalars(select(Group.id)))
         connection.execute(delete(Membership).where(Membership.user_id.in_(list(regrouped))))
-        memberships = [
-            {"user_id": user_id, "group_id": group_id}
-            for user_id, groups in regrouped.items()
-            for group_id in groups
-            if group_id in existing
-        ]
-        if memberships:
-            connection.execute(insert(Membership), memberships)
+        add_memberships(
+            connection,
+            [
+                (user_id, group_id)
+                for user_id, groups in regrouped.items()
+                for group_id in groups
+                if group_id in existing
+            ],
+        )

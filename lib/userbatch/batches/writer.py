@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from userbatch.batches.chunks import ChunkOutcome, PendingRow, outcome_of
 from userbatch.batches.images import CREATED, current_groups, current_users, update_image
 from userbatch.batches.records import (
+    NEW_USER_DEFAULTS,
+    add_memberships,
     custom_values,
     groups_of,
     new_user,
@@ -19,15 +21,15 @@ from userbatch.batches.records import (
     user_fields,
 )
 from userbatch.check.rules import split_multi
-from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, CheckResult, RowResult
-from userbatch.db import insert_ignoring_conflicts
+from userbatch.check.state import BLANK_CLEAR, BLANK_KEEP, CheckResult
+from userbatch.db import insert_plain
 from userbatch.directory.fields import ColumnSpec
 from userbatch.directory.groups import GroupInfo, in_subtree_clause
 from userbatch.directory.scope import users_within
 from userbatch.i18n import Sentences, Text
 from userbatch.i18n.recall import kept
-from userbatch.mail.invitations import invitation_messages
-from userbatch.models import Batch, Group, Membership, OutboxMessage, User, utcnow
+from userbatch.mail.invitations import add_invitations
+from userbatch.models import Batch, Group, Membership, User, utcnow
 from userbatch.settings import Settings
 
 # A row's outcome is kept as English words (``kept``); the screens read it again in their
@@ -38,20 +40,26 @@ _TAKEN = kept(Text(
 ))  # fmt: skip
 
 
+# The columns of a new user's record (``records.new_user``) and its password's hash.
+_NEW_USER = (*NEW_USER_DEFAULTS, "login_id", "custom", "password_hash")
+
+
 def _deleted(key: str) -> str:
     return kept(Text("The user '{key}' was deleted after the check.", key=key))
 
 
-def _problem(row: PendingRow, checked: RowResult) -> str | None:
-    if checked.status == "error":
-        errors = [issue.message for issue in checked.issues if issue.level == "error"]
+def _problem(row: PendingRow, status: str, result: CheckResult) -> str | None:
+    """Why a row re-checked as ``status`` fails, or None."""
+    if status == "error":
+        issues = result.row(row.row_no).issues
+        errors = [issue.message for issue in issues if issue.level == "error"]
         return kept(Text("Since the check: {errors}", errors=Sentences(*errors)))
-    if row.action == "new" and checked.status != "new":
+    if row.action == "new" and status != "new":
         return kept(Text(
             "A user with the key '{key}' was created after the check; upload the file "
             "again to update that user.", key=row.key,
         ))  # fmt: skip
-    if row.action != "new" and checked.status == "new":
+    if row.action != "new" and status == "new":
         return _deleted(row.key)
     return None
 
@@ -77,7 +85,8 @@ class ChunkWriter:
         self.group = group
         self.scope_path = scope_path
         self.new: list[tuple[PendingRow, dict[str, str]]] = []
-        self.updates: list[tuple[PendingRow, RowResult, dict[str, str]]] = []
+        # Each update's row, the user it is for and its re-checked cells.
+        self.updates: list[tuple[PendingRow, int, dict[str, str]]] = []
         self.hashes: dict[int, str] = {}
 
     def _password(self, row: PendingRow) -> str | None:
@@ -85,27 +94,33 @@ class ChunkWriter:
 
     def sort(self, rows: list[PendingRow], outcome: ChunkOutcome) -> None:
         """Sort the re-checked rows into new users, updates, failures and unchanged rows."""
-        assert self.result is not None
-        values = self.result.records()
-        checked_rows = {checked.row: checked for checked in self.result.ordered()}
+        result = self.result
+        assert result is not None
+        values = result.records()
+        # Each row's status and user (0: none) as the re-check found them, by row number.
+        found = dict(
+            zip(
+                result.status.index.tolist(),
+                zip(result.status.tolist(), result.user_ids.tolist(), strict=True),
+                strict=True,
+            )
+        )
         for row in rows:
-            checked = checked_rows[row.row_no]
-            problem = _problem(row, checked)
+            status, user_id = found[row.row_no]
+            problem = _problem(row, status, result)
             if problem:
                 outcome.failed += 1
-                outcome.outcomes.append(outcome_of(row.row_no, "failed", problem, checked.user_id))
-            elif checked.status == "new":
+                outcome.outcomes.append(outcome_of(row.row_no, "failed", problem, user_id or None))
+            elif status == "new":
                 self.new.append((row, values[row.row_no]))
-            elif checked.status == "update":
-                self.updates.append((row, checked, values[row.row_no]))
+            elif status == "update":
+                self.updates.append((row, user_id, values[row.row_no]))
             else:
                 outcome.unchanged += 1
-                if checked.user_id == row.user_id:
+                if user_id == row.user_id:
                     outcome.plainly(row.row_no, "unchanged")
                 else:
-                    outcome.outcomes.append(
-                        outcome_of(row.row_no, "unchanged", None, checked.user_id)
-                    )
+                    outcome.outcomes.append(outcome_of(row.row_no, "unchanged", None, user_id))
 
     def suspend(
         self, connection: Connection, rows: list[PendingRow], outcome: ChunkOutcome
@@ -149,13 +164,14 @@ class ChunkWriter:
             users = []
             for row, values in self.new:
                 user = new_user(values, self.columns)
-                users.append(
-                    user | {"password_hash": self._password(row), "created_at": now,
-                            "updated_at": now}
-                )  # fmt: skip
+                user["password_hash"] = self._password(row)
+                users.append(user)
                 memberships[user["login_id"]] = groups_of(values, self.group.path)
             # A user created by someone else since the re-check wins; that row fails alone.
-            connection.execute(insert_ignoring_conflicts(connection, User), users)
+            insert_plain(
+                connection, User.__table__, [[user[key] for key in _NEW_USER] for user in users],
+                _NEW_USER, same={"created_at": now, "updated_at": now}, ignore_conflicts=True,
+            )  # fmt: skip
             ours = {
                 login: user_id
                 for login, user_id, created_at in connection.execute(
@@ -165,14 +181,15 @@ class ChunkWriter:
                 )
                 if created_at == now
             }
-            rows = [
-                {"user_id": ours[login], "group_id": group_ids[path]}
-                for login, paths in memberships.items()
-                if login in ours
-                for path in paths
-            ]
-            if rows:
-                connection.execute(insert(Membership), rows)
+            add_memberships(
+                connection,
+                [
+                    (ours[login], group_ids[path])
+                    for login, paths in memberships.items()
+                    if login in ours
+                    for path in paths
+                ],
+            )
             for (row, _), user in zip(self.new, users, strict=True):
                 if user["login_id"] in ours:
                     outcome.created += 1
@@ -188,55 +205,50 @@ class ChunkWriter:
                     for user in users
                     if user["login_id"] in ours
                 ]
-                messages = invitation_messages(
-                    self.engine, self.settings, batch_id=self.batch.id,
+                add_invitations(
+                    connection, self.engine, self.settings, batch_id=self.batch.id,
                     options=self.batch.options, users=created, now=now,
                 )  # fmt: skip
-                if messages:
-                    connection.execute(insert(OutboxMessage), messages)
         if self.updates:
             self._update(connection, now, outcome)
 
     def _update(self, connection: Connection, now: dt.datetime, outcome: ChunkOutcome) -> None:
         assert self.result is not None
         group_ids = self.result.lookup.group_ids
-        ids = [checked.user_id for _, checked, _ in self.updates if checked.user_id is not None]
+        ids = [user_id for _, user_id, _ in self.updates]
         # Read (and lock) what the update replaces: the rows' before-images come from here.
         before = current_users(connection, ids, lock=True)
-        gone = [entry for entry in self.updates if entry[1].user_id not in before]
-        for row, _checked, _ in gone:
+        gone = [entry for entry in self.updates if entry[1] not in before]
+        for row, _, _ in gone:
             outcome.failed += 1
             outcome.outcomes.append(outcome_of(row.row_no, "failed", _deleted(row.key), None))
-        self.updates = [entry for entry in self.updates if entry[1].user_id in before]
+        self.updates = [entry for entry in self.updates if entry[1] in before]
         if not self.updates:
             return
         changes: dict[int, dict[str, Any]] = {}
-        new_memberships: list[dict[str, int]] = []
+        new_memberships: list[tuple[int, int]] = []
         regrouped: list[int] = []
         written: dict[int, dict[str, Any]] = {}
         keep = self.batch.options.get("blank", BLANK_CLEAR) == BLANK_KEEP
-        for row, checked, values in self.updates:
-            assert checked.user_id is not None
+        for row, user_id, values in self.updates:
             fields = user_fields(values, self.columns, keep_blank=keep)
             fields.pop("login_id", None)
             password = self._password(row)
             if password:
                 fields["password_hash"] = password
             if any(column.custom for column in self.columns):
-                custom = dict(before[checked.user_id]["custom"] or {})
+                custom = dict(before[user_id]["custom"] or {})
                 for column in self.columns:
                     if column.custom and (values.get(column.key) or not keep):
                         custom.pop(column.key, None)
                 custom.update(custom_values(values, self.columns))
                 fields["custom"] = custom
-            written[checked.user_id] = dict(fields)
-            changes[checked.user_id] = fields | {"updated_at": now}
+            written[user_id] = dict(fields)
+            changes[user_id] = fields | {"updated_at": now}
             paths = split_multi(values.get("belong_to", ""))
             if paths:
-                regrouped.append(checked.user_id)
-                new_memberships += [
-                    {"user_id": checked.user_id, "group_id": group_ids[path]} for path in paths
-                ]
+                regrouped.append(user_id)
+                new_memberships += [(user_id, group_ids[path]) for path in paths]
         update_users(connection, changes)
         groups_before = current_groups(connection, regrouped) if regrouped else {}
         if regrouped:
@@ -250,11 +262,9 @@ class ChunkWriter:
                     )
                 )
             connection.execute(replaced)
-            connection.execute(insert(Membership), new_memberships)
+            add_memberships(connection, new_memberships)
         groups_after = current_groups(connection, regrouped) if regrouped else {}
-        for row, checked, _ in self.updates:
-            user_id = checked.user_id
-            assert user_id is not None
+        for row, user_id, _ in self.updates:
             groups = None
             if user_id in groups_after or user_id in groups_before:
                 groups = (groups_before.get(user_id, []), groups_after.get(user_id, []))

@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from userbatch.crypto.passwords import hash_password, password_problems
 from userbatch.crypto.tokens import token_hash
-from userbatch.db import session
+from userbatch.db import insert_plain, session
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import organisation_name
 from userbatch.errors import Conflict, Invalid, NotFound
@@ -109,7 +109,8 @@ def accept_invitation(
     return login_id
 
 
-def invitation_messages(
+def add_invitations(
+    connection: Connection,
     engine: Engine,
     settings: Settings,
     *,
@@ -117,11 +118,11 @@ def invitation_messages(
     options: dict[str, Any],
     users: Iterable[tuple[int, dict[str, Any], list[str]]],
     now: dt.datetime,
-) -> list[dict[str, Any]]:
-    """The outbox rows of the invitations a batch's new users get: each ``(user id, record,
-    group paths)`` that ``gets_invitation``, rendered with the batch's subject and body, due
-    at its send-at time. Raises ``Invalid`` when the template cannot be rendered."""
-    send_at = dt.datetime.fromisoformat(options["send_at"])
+) -> int:
+    """Put in the outbox, in ``connection``'s transaction, the invitations a batch's new users
+    get: each ``(user id, record, group paths)`` that ``gets_invitation``, rendered with the
+    batch's subject and body, due at its send-at time; how many. Raises ``Invalid`` when the
+    template cannot be rendered."""
     site = organisation_name(engine) or "userbatch"
     # A user without a value in a custom field reads it as blank, not as unknown.
     keys = custom_keys(engine)
@@ -133,11 +134,13 @@ def invitation_messages(
             user, groups, site_name=site, base_url=settings.base_url, custom_keys=keys
         )
         rendered = render(options["subject"], options["body"], variables)
-        messages.append(
-            {
-                "batch_id": batch_id, "user_id": user_id, "recipient": user["email"],
-                "subject": rendered.subject, "body": rendered.body, "send_at": send_at,
-                "state": "scheduled", "attempts": 0, "created_at": now,
-            }
-        )  # fmt: skip
-    return messages
+        messages.append((user_id, user["email"], rendered.subject, rendered.body))
+    same = {
+        "batch_id": batch_id, "send_at": dt.datetime.fromisoformat(options["send_at"]),
+        "state": "scheduled", "attempts": 0, "created_at": now,
+    }  # fmt: skip
+    insert_plain(
+        connection, OutboxMessage.__table__, messages, ("user_id", "recipient", "subject", "body"),
+        same=same,
+    )  # fmt: skip
+    return len(messages)
