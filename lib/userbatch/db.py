@@ -14,7 +14,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -195,18 +195,23 @@ def insert_plain(
     keys: Sequence[str],
     *,
     same: dict[str, Any] | None = None,
+    raw: Collection[str] = (),
     ignore_conflicts: bool = False,
 ) -> None:
     """INSERT ``rows`` (each a value for each of ``keys``) and, in every row, the values of
     ``same``, with the DB-API's ``executemany``: each value made what the database takes by
     its column's type (SQLAlchemy's bind processor), a column at a time, and those of
-    ``same`` once. ``ignore_conflicts``: rows breaking a unique constraint are skipped."""
+    ``same`` once; the values of the ``raw`` keys are taken as they are (JSON text read
+    from the database, say). ``ignore_conflicts``: rows breaking a unique constraint are
+    skipped."""
     if not rows:
         return
     dialect = connection.dialect
     same = same or {}
 
     def processor(key: str) -> Callable[[Any], Any] | None:
+        if key in raw:
+            return None
         type_ = table.c[key].type
         return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, String, cast, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from userbatch.batches.chunks import ChunkOutcome, claim, outcome_of, record
@@ -32,7 +32,7 @@ from userbatch.batches.undo_plan import (
     row_message,
 )
 from userbatch.batches.undo_preview import Labels
-from userbatch.db import session
+from userbatch.db import insert_plain, session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import in_scope
 from userbatch.errors import Conflict, NotAllowed
@@ -49,7 +49,6 @@ from userbatch.models import (
     utcnow,
 )
 
-_INSERT_CHUNK = 5000
 # The outcome an undo writes for each action.
 OUTCOMES = {DELETE: "deleted", SUSPEND: "suspended", RESTORE: "restored", KEEP: "kept"}
 
@@ -95,19 +94,18 @@ def store_undo(engine: Engine, operator: OperatorInfo, batch: Batch) -> str:
 
 def _store(engine: Engine, operator: OperatorInfo, batch: Batch, undo_id: str) -> None:
     with engine.begin() as connection:
-        values: dict[int, dict[str, Any]] = dict(
+        # Each row's cells as the database holds them (JSON text), copied as they are.
+        values: dict[int, str] = dict(
             connection.execute(
-                select(BatchRow.row_no, BatchRow.values).where(BatchRow.batch_id == batch.id)
+                select(BatchRow.row_no, cast(BatchRow.values, String)).where(
+                    BatchRow.batch_id == batch.id
+                )
             ).all()
         )
         rows = [
-            {
-                "batch_id": undo_id, "row_no": undo.row, "action": undo.action, "key": undo.key,
-                "values": values.get(undo.row) or {}, "changes": {}, "outcome": "pending",
-                "user_id": undo.user_id,
-            }
+            (undo.row, undo.action, undo.key, values.get(undo.row) or "{}", undo.user_id)
             for undo in plan_rows(connection, batch.id)
-        ]  # fmt: skip
+        ]
         # A canceled undo gives the batch back to be undone again.
         connection.execute(
             update(Batch)
@@ -125,8 +123,10 @@ def _store(engine: Engine, operator: OperatorInfo, batch: Batch, undo_id: str) -
                 submitted_at=utcnow(),
             )
         )  # fmt: skip
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            connection.execute(insert(BatchRow), rows[start : start + _INSERT_CHUNK])
+        insert_plain(
+            connection, BatchRow.__table__, rows, ("row_no", "action", "key", "values", "user_id"),
+            same={"batch_id": undo_id, "changes": {}, "outcome": "pending"}, raw=("values",),
+        )  # fmt: skip
         connection.execute(
             update(OutboxMessage)
             .where(OutboxMessage.batch_id == batch.id, OutboxMessage.state == "scheduled")

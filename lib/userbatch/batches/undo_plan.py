@@ -86,8 +86,10 @@ def plan_rows(
     rows = connection.execute(query.order_by(BatchRow.row_no)).all()
     for start in range(0, len(rows), _PART):
         part = rows[start : start + _PART]
-        ids = [row.user_id for row in part if row.user_id is not None]
-        users = current_users(connection, ids, lock=lock)
+        # A created user is judged by when they were changed and signed in alone.
+        created = [row.user_id for row in part if row.outcome == "created" and row.user_id]
+        ids = [row.user_id for row in part if row.outcome != "created" and row.user_id]
+        users = current_users(connection, ids, lock=lock) | _times(connection, created, lock=lock)
         groups = current_groups(connection, ids)
         owners = _email_owners(connection, part)
         for row in part:
@@ -95,13 +97,22 @@ def plan_rows(
             yield _row_undo(row, user, groups.get(row.user_id or 0, []), owners)
 
 
+def _times(connection: Connection, user_ids: list[int], *, lock: bool) -> dict[int, dict[str, Any]]:
+    """These users' id and times (created, updated, first signed in), by id."""
+    query = select(User.id, User.created_at, User.updated_at, User.first_login_at).where(
+        User.id.in_(user_ids)
+    )
+    if lock:
+        query = query.with_for_update()
+    return {row.id: row._asdict() for row in connection.execute(query)} if user_ids else {}
+
+
 def _row_undo(
     row: Any, user: dict[str, Any] | None, groups: list[int], owners: dict[str, int]
 ) -> RowUndo:
     if user is None:
         return RowUndo(row.row_no, row.key, None, KEEP, message=Text("Deleted since the batch."))
-    image = row.before or {}
-    if image.get("created"):
+    if row.outcome == "created":  # its image is ``images.CREATED``
         if user["first_login_at"] is not None:
             why = Text("Signed in since the batch: suspended, not deleted.")
         elif user["updated_at"] != user["created_at"]:
@@ -109,6 +120,7 @@ def _row_undo(
         else:
             return RowUndo(row.row_no, row.key, user["id"], DELETE)
         return RowUndo(row.row_no, row.key, user["id"], SUSPEND, message=why)
+    image = row.before or {}
     now = fields_of(user)
     fields = [
         _field(name, before, batch, now.get(name))
