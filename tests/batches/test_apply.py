@@ -18,6 +18,7 @@ from userbatch.batches import lifecycle
 from userbatch.batches.apply import apply_chunk, pending_chunks
 from userbatch.batches.history import get_batch, job_document
 from userbatch.batches.store import Invitation, store_batch
+from userbatch.batches.undo import store_undo
 from userbatch.crypto.passwords import verify_password
 from userbatch.db import session
 from userbatch.errors import UserbatchError
@@ -215,6 +216,52 @@ def test_a_failing_job_marks_the_batch_failed(
     assert batch.state == "failed"
     assert batch.error is not None and "USERBATCH_SECRET_KEY" in batch.error
     assert _users(world) == {}  # the failed chunk left nothing behind
+
+
+def _apply_twice_at_once(world: World, batch_id: str) -> None:
+    """Apply the batch's chunks of 50 rows in two threads at once, both asking for the same
+    chunk at the same moment (as a job RQ queued again while its first run goes on)."""
+    chunks = pending_chunks(world.engine, batch_id, chunk_rows=50)
+    together = threading.Barrier(2, timeout=120)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for numbers in chunks:
+                together.wait()
+                apply_chunk(world.engine, world.settings, batch_id, numbers)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    lifecycle.hand_over(world.engine, batch_id, f"batch-{batch_id}")
+    lifecycle.start(world.engine, batch_id)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    lifecycle.finish(world.engine, batch_id)
+
+
+def test_a_chunk_applied_twice_at_once_is_applied_once(world: World) -> None:
+    rows = "".join(f"user{n:05d},User {n},,u{n}@example.com,,,,,\n" for n in range(300))
+    batch_id = _store(world, H + rows, invite=True)
+    _apply_twice_at_once(world, batch_id)
+    batch = get_batch(world.engine, batch_id)
+    assert (batch.state, batch.done, batch.created, batch.failed) == ("finished", 300, 300, 0)
+    with session(world.engine) as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 300
+        assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 300
+        outcomes = db.scalars(select(BatchRow.outcome).where(BatchRow.batch_id == batch_id))
+        assert set(outcomes) == {"created"}
+    # Its undo, the same way: each user deleted once.
+    undo_id = store_undo(world.engine, world.admin, batch)
+    _apply_twice_at_once(world, undo_id)
+    undone = get_batch(world.engine, undo_id)
+    assert (undone.state, undone.done, undone.deleted, undone.failed) == ("finished", 300, 300, 0)
+    with session(world.engine) as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_overlapping_batches_at_once_create_each_user_once(world: World) -> None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
 from userbatch.db import executemany_plain
 from userbatch.models import Batch, BatchRow
@@ -47,18 +47,27 @@ class ChunkOutcome:
 
 
 def claim(connection: Connection, batch_id: str, row_numbers: list[int]) -> bool:
-    """Claim these pending rows of the batch for this transaction: True when every one was
-    still pending. Whoever claims the rows applies them, exactly once."""
-    claimed = connection.execute(
-        update(BatchRow)
+    """Hold these rows of the batch for this transaction: True when every one is still
+    pending. Whoever holds the rows applies them, exactly once: their outcomes are written
+    in the same transaction, and a transaction that asks for them meanwhile waits for it to
+    end, then finds them done.
+
+    The rows are locked, not written (each write of a stored row rewrites it and its
+    indexes, once more than the outcome needs): on PostgreSQL by ``FOR UPDATE``; on SQLite,
+    which has one writer at a time, by a first write that waits for the others to commit,
+    so that the rows are read after them."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(update(Batch).where(Batch.id == batch_id).values(done=Batch.done))
+    pending = connection.execute(
+        select(BatchRow.row_no)
         .where(
             BatchRow.batch_id == batch_id,
             BatchRow.row_no.in_(row_numbers),
             BatchRow.outcome == "pending",
         )
-        .values(outcome="applying")
-    ).rowcount
-    return bool(row_numbers) and claimed == len(row_numbers)
+        .with_for_update()
+    ).all()
+    return bool(row_numbers) and len(pending) == len(row_numbers)
 
 
 # A row's outcome, its message, user and before-image (JSON text), by batch and row number.

@@ -219,7 +219,7 @@ class RowOutcome:
     row: int
     key: str
     checked_as: str  # the check's status: new, update, unchanged
-    outcome: str  # pending, applying, created, updated, unchanged, failed
+    outcome: str  # pending, created, updated, unchanged, failed
     message: str  # in the reader's language
 
 

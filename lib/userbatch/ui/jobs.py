@@ -37,7 +37,7 @@ from userbatch.worker.submit import cancel_batch, retry_batch
 STATES = [state.value for state in BatchState if state is not BatchState.STORED] + ["stored"]
 # What a batch, or its undo, did with a row (a value kept as it is) -> its label.
 OUTCOME_LABELS = {
-    "pending": N_("pending"), "applying": N_("applying"), "created": N_("created"),
+    "pending": N_("pending"), "created": N_("created"),
     "updated": N_("updated"), "unchanged": N_("unchanged"), "suspended": N_("suspended"),
     "failed": N_("failed"), "deleted": N_("deleted"), "restored": N_("restored"),
     "kept": N_("left as it was"),
