@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import FromClause
 
 from userbatch.errors import ConfigError
 from userbatch.i18n import Text
@@ -190,7 +191,7 @@ def executemany_plain(connection: Connection, sql: str, rows: list[tuple[Any, ..
 
 def insert_plain(
     connection: Connection,
-    table: Table,
+    table: FromClause,
     rows: Sequence[Sequence[Any]],
     keys: Sequence[str],
     *,
@@ -204,16 +205,20 @@ def insert_plain(
     ``same`` once; the values of the ``raw`` keys are taken as they are (JSON text read
     from the database, say). ``ignore_conflicts``: rows breaking a unique constraint are
     skipped."""
+    assert isinstance(table, Table), "a model's table (Model.__table__)"
     if not rows:
         return
     dialect = connection.dialect
+    table_columns = table.c
     same = same or {}
 
     def processor(key: str) -> Callable[[Any], Any] | None:
         if key in raw:
             return None
-        type_ = table.c[key].type
-        return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
+        bind: Callable[[Any], Any] | None = (
+            table_columns[key].type.dialect_impl(dialect).bind_processor(dialect)
+        )
+        return bind
 
     columns: list[Iterable[Any]] = []
     for key, values in zip(keys, zip(*rows, strict=True), strict=True):
