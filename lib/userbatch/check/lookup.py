@@ -218,16 +218,20 @@ def _select_in(db: Connection, query: Any, column: Any, keys: list[Any]) -> list
     """The rows of ``query`` (no WHERE of its own) whose ``column`` is one of ``keys``, asked
     for in chunks through the DB-API: SQLAlchemy would expand the IN list's thousands of
     parameters anew for each chunk (an eighth of a 100k-row check), and the values come back
-    as the database gives them (the query reads no type SQLAlchemy would convert but JSON)."""
+    as the database gives them (the query reads no type SQLAlchemy would convert but JSON).
+    PostgreSQL is given each chunk's keys as one array (``= ANY``): binding thousands of
+    parameters took it twice as long as the look-up."""
     assert query.whereclause is None
     dialect = db.dialect
     head = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     name = str(column.compile(dialect=dialect))
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
-        sql = f"{head} WHERE {name} IN ({', '.join([mark] * len(part))})"
+        if dialect.name == "postgresql":  # one array parameter, not thousands
+            rows += db.exec_driver_sql(f"{head} WHERE {name} = ANY(%s)", (part,)).all()
+            continue
+        sql = f"{head} WHERE {name} IN ({', '.join(['?'] * len(part))})"
         rows += db.exec_driver_sql(sql, tuple(part)).all()
     return rows
 
