@@ -4,6 +4,7 @@
     uv run python benchmarks/profiling.py apply   # applying 100k new users, with invitations
     uv run python benchmarks/profiling.py update  # applying 100k updates, 10% of them changes
     uv run python benchmarks/profiling.py undo    # undoing the batch of 100k new users
+    uv run python benchmarks/profiling.py apply --time   # the seconds alone, no profiler
 
 ``apply``, ``update`` and ``undo`` run the batch in this process: the lifecycle's start and finish
 around the chunk by chunk code (``apply_chunk``) the worker's chunk jobs run, without RQ.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +105,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("figure", choices=["check", "apply", "update", "undo"])
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--time", action="store_true", help="no profiler: print the seconds the action took"
+    )
     args = parser.parse_args()
     # People no benchmark run registers.
     new_users = data.new_users_file(FULL.rows, FULL.users, new_base=data.NEW_USERS_BASE + 9_000_000)
@@ -114,6 +119,11 @@ def main() -> None:
         action = profile_undo(new_users)
     else:
         action = profile_apply(data.updates_file(FULL.rows, FULL.users, offset=0), invite=False)
+    if args.time:
+        started = time.perf_counter()
+        action()
+        print(f"{args.figure}: {time.perf_counter() - started:.2f} s")
+        return
     profiler = Profiler(interval=0.005)
     profiler.start()
     action()
