@@ -11,14 +11,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from userbatch.batches.guard import mass_change, require_confirmation
 from userbatch.batches.records import groups_of, new_user
 from userbatch.check.rules import STATUS_ALIASES
 from userbatch.check.state import SUSPEND, CheckedSheet, CheckResult, suspension_changes
 from userbatch.crypto.vault import seal
-from userbatch.db import session
+from userbatch.db import insert_plain, session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.fields import custom_keys
 from userbatch.directory.groups import GroupInfo, in_scope, organisation_name
@@ -29,8 +29,6 @@ from userbatch.mail.render import Rendered, render
 from userbatch.mail.versions import default_template, template_named
 from userbatch.models import Batch, BatchRow, BatchState
 from userbatch.settings import Settings
-
-_INSERT_CHUNK = 5000
 
 
 def new_batch_id() -> str:
@@ -145,24 +143,17 @@ def store_batch(
     options |= invitation_options(invitation)
     records = result.records()
     rows = []
-    for checked in result.ordered():
-        values = records[checked.row]
+    for row, status, key, user_id in result.plain_rows():
+        values = records[row]
         password = values.pop("password", "")
+        changes = result.changes.get(row, {})
         rows.append(
-            {
-                "batch_id": batch_id,
-                "row_no": checked.row,
-                "action": checked.status,
-                "key": checked.key,
-                "values": values,
-                "secret": seal(settings, password) if password else None,
-                "changes": {label: list(change) for label, change in checked.changes.items()},
-                "outcome": "pending",
-                "message": None,
-                "user_id": checked.user_id,
-            }
-        )
-    rows += _suspensions(result, batch_id)
+            (
+                row, status, key, values, seal(settings, password) if password else None,
+                {label: list(change) for label, change in changes.items()}, user_id,
+            )
+        )  # fmt: skip
+    rows += _suspensions(result)
     with session(engine) as db, db.begin():
         db.add(
             Batch(
@@ -179,23 +170,23 @@ def store_batch(
             )
         )
         db.flush()
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            db.execute(insert(BatchRow), rows[start : start + _INSERT_CHUNK])
+        insert_plain(
+            db.connection(), BatchRow.__table__, rows,
+            ("row_no", "action", "key", "values", "secret", "changes", "user_id"),
+            same={"batch_id": batch_id, "outcome": "pending"},
+        )  # fmt: skip
     return batch_id
 
 
-def _suspensions(result: CheckedSheet, batch_id: str) -> list[dict[str, Any]]:
-    """The rows of the users a complete list leaves out, numbered after the file's last."""
+def _suspensions(result: CheckedSheet) -> list[tuple[Any, ...]]:
+    """The rows of the users a complete list leaves out, numbered after the file's last (as
+    ``store_batch`` writes them)."""
     missing = result.missing
     first = max(result.numbers(), default=1) + 1
     key = "login_id" if result.by_login else "email"
     return [
-        {
-            "batch_id": batch_id, "row_no": first + n, "action": SUSPEND, "key": login,
-            "values": {key: login, "name": name}, "secret": None,
-            "changes": suspension_changes(status),
-            "outcome": "pending", "message": None, "user_id": user_id,
-        }
+        (first + n, SUSPEND, login, {key: login, "name": name}, None,
+         suspension_changes(status), user_id)
         for n, (user_id, login, name, status) in enumerate(
             zip(missing.index.tolist(), missing["key"].tolist(), missing["name"].tolist(),
                 missing["status"].tolist(), strict=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from userbatch.check.state import CheckedSheet, CheckResult
+from userbatch.check.state import CheckedSheet, CheckResult, row_document
 from userbatch.directory.fields import MESSAGE_LABEL
 from userbatch.errors import CsvFileError
 from userbatch.i18n import _
@@ -62,5 +62,9 @@ def to_document(result: CheckedSheet) -> dict[str, Any]:
         "file_errors": [],
         "notices": [str(notice) for notice in sheet.notices],
         "counts": result.counts,
-        "rows": [row.as_dict() for row in result.ordered()] + result.suspended(),
+        "rows": [
+            row_document(row, status, key, result.issues.get(row, ()), result.changes.get(row, {}))
+            for row, status, key, _ in result.plain_rows()
+        ]
+        + result.suspended(),
     }

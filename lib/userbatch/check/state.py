@@ -9,7 +9,7 @@ checking itself lives in ``userbatch.check.run`` and ``userbatch.check.judge``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,13 +67,21 @@ class RowResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The row as the ``--json`` document lists it (SPEC §8)."""
-        return {
-            "row": self.row,
-            "status": self.status,
-            "key": self.key,
-            "issues": [issue.as_dict() for issue in self.issues],
-            "changes": {label: list(change) for label, change in self.changes.items()},
-        }
+        return row_document(self.row, self.status, self.key, self.issues, self.changes)
+
+
+def row_document(
+    row: int, status: str, key: str, issues: Iterable[Issue],
+    changes: Mapping[str, tuple[str, str]],
+) -> dict[str, Any]:  # fmt: skip
+    """A row as the ``--json`` document lists it (SPEC §8)."""
+    return {
+        "row": row,
+        "status": status,
+        "key": key,
+        "issues": [issue.as_dict() for issue in issues],
+        "changes": {label: list(change) for label, change in changes.items()},
+    }
 
 
 class CheckResult:
@@ -181,6 +189,20 @@ class CheckResult:
             self._row_result(number, status, key, int(user_id))
             for number, status, key, user_id in zip(numbers, statuses, keys, user_ids, strict=True)
         ]
+
+    def plain_rows(self) -> list[tuple[int, str, str, int | None]]:
+        """Every row's number, status, key and existing user (None: none), in file order:
+        ``ordered()`` without the issues and changes (``issues`` and ``changes`` hold them by
+        row number), made a column at a time for a table of many rows."""
+        return list(
+            zip(
+                self.status.index.tolist(),
+                self.status.tolist(),
+                self._shown_keys().tolist(),
+                [user_id or None for user_id in self.user_ids.tolist()],
+                strict=True,
+            )
+        )
 
     def ordered(self) -> list[RowResult]:
         """Every row, in file order."""
