@@ -22,6 +22,7 @@ from userbatch.models import Group, Membership, User
 
 _CHUNK = 5000  # keys in one query
 _PART = 100_000  # keys whose users are turned into columns at once
+_FEW = 100  # keys looked up one by one rather than as arrays
 _CHECKED_COLUMNS = (
     User.id, User.login_id, User.name, User.display_name, User.email, User.email_key,
     User.password_hash, User.department, User.position, User.status,
@@ -245,6 +246,16 @@ class _Asked:
 
     def unseen(self, keys: Iterable[str]) -> pd.Index:
         """The distinct non-blank ``keys`` not asked for yet."""
+        if isinstance(keys, pd.Series) and len(keys) <= _FEW:
+            # A re-check's few keys: each looked up in the index's hash table, no arrays.
+            return pd.Index(
+                [
+                    key
+                    for key in dict.fromkeys(keys.tolist())
+                    if key and key not in self.first and key not in self.more
+                ],
+                dtype=str,
+            )
         wanted = pd.Index(pd.unique(pd.Series(keys, dtype=str)), dtype=str)
         wanted = wanted[wanted != ""]
         if len(self.first):  # the index's hash table is built once, then reused
