@@ -11,9 +11,11 @@ from sqlalchemy import select
 from tests.check.test_check import H
 from tests.conftest import World
 from tests.views.test_batch_upload import THREE_MISTAKES
+from userbatch.batches import drafts as drafts_module
 from userbatch.batches.drafts import (
     DraftFile,
     add_edit,
+    digest,
     discard_draft,
     draft_version,
     restore_draft,
@@ -80,6 +82,17 @@ def test_a_restored_draft_has_the_same_rows_counts_and_place(world: World) -> No
     assert not restored.changed_meanwhile
     assert restored.source.data == THREE_MISTAKES
     assert draft_version(world.engine, world.admin.id) == (draft_id, 3)
+
+
+def test_the_digest_after_edits_is_the_digest_of_the_rows_as_they_are(world: World) -> None:
+    result = _checked(world, THREE_MISTAKES)
+    first = digest(result)  # each row's issues and changes written out, and kept
+    # Row 3 keeps an issue (its e-mail) and loses one (its login ID); row 4 goes.
+    recheck(result, {3: {"login_id": "sato0002"}}, [4])
+    assert [issue.field for issue in result.rows[3].issues] == ["email"]
+    edited = digest(result)  # only the rows judged again written out anew
+    drafts_module._WRITTEN.pop(result)
+    assert edited == digest(result) != first
 
 
 def test_a_draft_checked_against_a_changed_database_says_so(world: World) -> None:

@@ -116,9 +116,12 @@ def _store(
 
 def _with_local(result: CheckResult, rows: pd.Index) -> list[int]:
     """The rows of ``rows`` with issues of their own cells."""
+    if len(rows) == len(result.values):  # every row
+        return list(result.local)
     if len(rows) > len(result.local):
-        return [row for row in pd.Index(list(result.local), dtype="int64").intersection(rows)]
-    return [row for row in rows if row in result.local]
+        shared: list[int] = pd.Index(list(result.local), dtype="int64").intersection(rows).tolist()
+        return shared
+    return [row for row in rows.tolist() if row in result.local]
 
 
 def _existing_ids(result: CheckResult, keys: pd.Series) -> pd.Series:
