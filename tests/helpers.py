@@ -19,16 +19,27 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 from streamlit.testing.v1 import AppTest
 
 from userbatch.check.slots import CheckSlots
-from userbatch.db import session
+from userbatch.db import MIGRATIONS, session
 from userbatch.models import Operator, OperatorSession
 from userbatch.models.automation import ApiToken
 from userbatch.settings import Settings
 from userbatch.worker.runtime import child_environment
+
+
+@contextmanager
+def alembic_config(engine: Engine) -> Iterator[Config]:
+    """Alembic's configuration for migrating ``engine``'s database in one transaction."""
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        yield config
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

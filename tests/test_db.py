@@ -11,7 +11,7 @@ from userbatch.settings import Settings
 
 TABLES = {
     "groups", "users", "memberships", "field_settings", "operators", "email_templates",
-    "batches", "batch_rows", "outbox", "operator_sessions", "drafts", "draft_edits",
+    "batches", "batch_rows", "outbox", "operator_sessions", "drafts", "draft_edits", "draft_files",
     "alembic_version",
 }  # fmt: skip
 

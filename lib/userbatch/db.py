@@ -180,8 +180,7 @@ def retry_blips(work: Callable[_P, _R]) -> Callable[_P, _R]:
 
 def executemany_plain(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """Run ``sql`` (a ``?`` for each parameter) once for each of ``rows`` with the DB-API's
-    ``executemany``, for bulk writes whose values are text, numbers or None already: none
-    of them passes through SQLAlchemy's processing of each value."""
+    ``executemany``: values ready as the database takes them, which SQLAlchemy leaves be."""
     if not rows:
         return
     if connection.dialect.paramstyle != "qmark":
@@ -213,12 +212,8 @@ def insert_plain(
     same = same or {}
 
     def processor(key: str) -> Callable[[Any], Any] | None:
-        if key in raw:
-            return None
-        bind: Callable[[Any], Any] | None = (
-            table_columns[key].type.dialect_impl(dialect).bind_processor(dialect)
-        )
-        return bind
+        type_ = table_columns[key].type.dialect_impl(dialect)
+        return None if key in raw else type_.bind_processor(dialect)
 
     columns: list[Iterable[Any]] = []
     for key, values in zip(keys, zip(*rows, strict=True), strict=True):

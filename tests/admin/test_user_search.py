@@ -5,21 +5,19 @@ down and without FTS5's trigrams."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from redis import Redis
 from rq import Queue
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, inspect, text
 
 from tests.conftest import World, make_world
+from tests.helpers import alembic_config
 from userbatch.admin.users import change_login_id, search_users
 from userbatch.db import (
-    MIGRATIONS,
     current_revision,
     get_engine,
     head_revision,
@@ -75,15 +73,6 @@ def _everything(engine: Engine) -> dict[str, Any]:
     found["in Sales"] = _found(engine, "example", group_path="Sales")
     found["suspended"] = _found(engine, "example", status="suspended")
     return found
-
-
-@contextmanager
-def _alembic(engine: Engine) -> Iterator[Config]:
-    with engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        yield config
 
 
 def _indexed_ids(connection: Connection, trigrams: str) -> set[int]:
@@ -148,7 +137,7 @@ def test_a_search_finds_what_reading_every_user_finds(tricky: World) -> None:
         forced = _planned_by_index(engine)
         indexed = _everything(forced)
         forced.dispose()
-    with _alembic(engine) as config:
+    with alembic_config(engine) as config:
         command.downgrade(config, "0008")
     assert not _search_objects(engine)
     read_in_full = _everything(engine)
@@ -240,7 +229,7 @@ def test_the_workers_maintenance_catches_the_index_up(on_sqlite: World, clean_re
 
 def test_the_migration_indexes_the_users_there_and_goes_back(settings: Settings) -> None:
     engine = get_engine(settings)
-    with _alembic(engine) as config:
+    with alembic_config(engine) as config:
         command.upgrade(config, "0008")
     users = [
         {"login_id": f"kimura{n:04d}", "name": f"木村 {n}", "email_key": f"k{n}@example.com",
@@ -249,7 +238,7 @@ def test_the_migration_indexes_the_users_there_and_goes_back(settings: Settings)
     ]  # fmt: skip
     with engine.begin() as connection:
         connection.execute(insert(User), users)
-    with _alembic(engine) as config:
+    with alembic_config(engine) as config:
         command.upgrade(config, "head")
     assert current_revision(engine) == head_revision()
     if engine.dialect.name == "sqlite":
@@ -265,7 +254,7 @@ def test_the_migration_indexes_the_users_there_and_goes_back(settings: Settings)
             "ix_users_search_login_id", "ix_users_search_name", "ix_users_search_email_key",
         }  # fmt: skip
     assert _found(engine, "木村 1")[1] == 11
-    with _alembic(engine) as config:
+    with alembic_config(engine) as config:
         command.downgrade(config, "0008")
     assert not _search_objects(engine)
     assert {"users_search"} & set(inspect(engine).get_table_names()) == set()

@@ -6,16 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select, text
 
 from tests.check.test_check import H
 from tests.conftest import World
+from tests.helpers import alembic_config
 from tests.views.test_batch_upload import THREE_MISTAKES
-from userbatch.batches import drafts as drafts_module
+from userbatch.batches import digest as digests
+from userbatch.batches.digest import digest
 from userbatch.batches.drafts import (
     DraftFile,
     add_edit,
-    digest,
     discard_draft,
     draft_version,
     restore_draft,
@@ -26,7 +28,7 @@ from userbatch.check.run import check_file, recheck
 from userbatch.check.state import CheckedSheet
 from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
-from userbatch.models import Draft, DraftEdit
+from userbatch.models.drafts import Draft, DraftEdit, DraftUpload
 from userbatch.ui.batch.state import Drafts
 from userbatch.ui.context import AppContext
 from userbatch.worker.maintenance import remove_leftovers
@@ -91,7 +93,7 @@ def test_the_digest_after_edits_is_the_digest_of_the_rows_as_they_are(world: Wor
     recheck(result, {3: {"login_id": "sato0002"}}, [4])
     assert [issue.field for issue in result.rows[3].issues] == ["email"]
     edited = digest(result)  # only the rows judged again written out anew
-    drafts_module._WRITTEN.pop(result)
+    digests._WRITTEN.pop(result)
     assert edited == digest(result) != first
 
 
@@ -103,6 +105,26 @@ def test_a_draft_checked_against_a_changed_database_says_so(world: World) -> Non
     assert restored.result.counts["update"] == 1  # re-checked: the user exists now
 
 
+def test_migration_0010_moves_each_drafts_file_to_a_row_of_its_own(world: World) -> None:
+    draft_id, result = _draft(world, THREE_MISTAKES)
+    cells = {3: {"login_id": "sato0002"}}
+    recheck(result, cells)
+    add_edit(world.engine, world.settings, draft_id, cells=cells, deleted=[], result=result)
+    with alembic_config(world.engine) as config:
+        command.downgrade(config, "0009")
+    with world.engine.connect() as connection:  # the file back in the draft's row
+        assert connection.scalar(text("SELECT count(*) FROM drafts WHERE sealed_file IS NULL")) == 0
+    assert "draft_files" not in inspect(world.engine).get_table_names()
+    with alembic_config(world.engine) as config:
+        command.upgrade(config, "head")
+    restored = restore_draft(world.engine, world.settings, world.admin)
+    assert restored is not None and restored.source.data == THREE_MISTAKES
+    assert restored.edits == 1 and _outcome(restored.result) == _outcome(result)
+    # A new draft still never takes a discarded one's id.
+    discard_draft(world.engine, world.admin.id)
+    assert _draft(world, THREE_MISTAKES)[0] > draft_id
+
+
 def test_the_file_and_the_edits_are_sealed(world: World) -> None:
     data = (H + f"tanaka01,Tanaka,,,{SECRET},,,,\n").encode()
     draft_id, result = _draft(world, data)
@@ -110,9 +132,9 @@ def test_the_file_and_the_edits_are_sealed(world: World) -> None:
     recheck(result, cells)
     add_edit(world.engine, world.settings, draft_id, cells=cells, deleted=[], result=result)
     with session(world.engine) as db:
-        draft = db.scalars(select(Draft)).one()
+        sealed_file = db.scalars(select(DraftUpload.sealed)).one()
         edits = db.scalars(select(DraftEdit.sealed)).all()
-    stored = [draft.sealed_file, *(edit.encode() for edit in edits)]
+    stored = [sealed_file, *(edit.encode() for edit in edits)]
     assert stored and not any(SECRET.encode() in blob for blob in stored)
     restored = restore_draft(world.engine, world.settings, world.admin)
     assert restored is not None

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, World
 from tests.views.test_batch_upload import _counts, _expander, _upload
 from userbatch.db import session
-from userbatch.models import Batch, Draft
+from userbatch.models import Batch
+from userbatch.models.drafts import Draft
 from userbatch.settings import Settings
 from userbatch.ui import keys
 

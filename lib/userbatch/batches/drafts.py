@@ -14,18 +14,15 @@ for ``draft_days``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import pandas as pd
 from sqlalchemy import Engine, delete, func, select, update
 
+from userbatch.batches.digest import digest
 from userbatch.check import progress
 from userbatch.check.fixes import Cells
-from userbatch.check.issues import Issue
 from userbatch.check.run import check_file, recheck
 from userbatch.check.state import CheckedSheet, CheckResult
 from userbatch.crypto.vault import seal, seal_bytes, unseal, unseal_bytes
@@ -33,7 +30,8 @@ from userbatch.db import session
 from userbatch.directory.auth import OperatorInfo
 from userbatch.directory.groups import GroupInfo, groups_in_scope
 from userbatch.errors import CsvFileError
-from userbatch.models import Draft, DraftEdit, utcnow
+from userbatch.models import utcnow
+from userbatch.models.drafts import Draft, DraftEdit, DraftUpload
 from userbatch.settings import Settings
 
 Kind = Literal["edit", "undo", "redo"]
@@ -94,46 +92,6 @@ class Restored:
     history: History
 
 
-# By result: each row's issues and changes as the digest reads them, with the list or dict
-# they were written from. A re-check replaces the lists and dicts of the rows it judged
-# again and no other, so an edit's digest writes out only those rows again (every row's
-# took 40 ms on a 100k-row sheet, at each edit).
-_WRITTEN: weakref.WeakKeyDictionary[CheckResult, tuple[dict[int, Any], dict[int, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def digest(result: CheckResult) -> str:
-    """SHA-256 of every row's status, user, problems and changes."""
-    hashed = hashlib.sha256()
-    for series in (result.status, result.user_ids):
-        hashed.update(pd.util.hash_pandas_object(series, index=True).to_numpy().tobytes())
-    issues, changes = _WRITTEN.setdefault(result, ({}, {}))
-    for number in sorted(result.issues):
-        hashed.update(_written(issues, number, result.issues[number], _issues_text))
-    for number in sorted(result.changes):
-        hashed.update(_written(changes, number, result.changes[number], _changes_text))
-    return hashed.hexdigest()
-
-
-def _written(cache: dict[int, Any], number: int, found: Any, text: Any) -> bytes:
-    """Row ``number``'s ``found`` as ``text`` writes it, from ``cache`` when it holds that
-    very object (held there, so that no other object can take its id)."""
-    kept = cache.get(number)
-    if kept is None or kept[0] is not found:
-        kept = cache[number] = (found, text(number, found))
-    written: bytes = kept[1]
-    return written
-
-
-def _issues_text(number: int, found: list[Issue]) -> bytes:
-    return repr((number, [(issue.code, issue.field, issue.message) for issue in found])).encode()
-
-
-def _changes_text(number: int, found: dict[str, tuple[str, str]]) -> bytes:
-    return repr((number, sorted(found.items()))).encode()
-
-
 def save_draft(
     engine: Engine,
     settings: Settings,
@@ -148,14 +106,14 @@ def save_draft(
         db.execute(delete(Draft).where(Draft.operator_id == operator.id))
         draft = Draft(
             operator_id=operator.id, batch_id=source.batch_id, file_name=source.file_name,
-            sealed_file=seal_bytes(settings, source.data), encoding=source.encoding,
-            delimiter=source.delimiter, group_id=result.options.working_group.id,
-            blank=result.options.blank, complete=result.options.complete, page=1,
-            only_errors=False, edits=0, changes=0, digest=digest(result), created_at=now,
-            updated_at=now,
+            encoding=source.encoding, delimiter=source.delimiter,
+            group_id=result.options.working_group.id, blank=result.options.blank,
+            complete=result.options.complete, page=1, only_errors=False, edits=0, changes=0,
+            digest=digest(result), created_at=now, updated_at=now,
         )  # fmt: skip
         db.add(draft)
         db.flush()
+        db.add(DraftUpload(draft_id=draft.id, sealed=seal_bytes(settings, source.data)))
         return draft.id
 
 
@@ -254,10 +212,11 @@ def restore_draft(
         edits = db.scalars(
             select(DraftEdit.sealed).where(DraftEdit.draft_id == draft.id).order_by(DraftEdit.seq)
         ).all()
+        sealed_file = db.get_one(DraftUpload, draft.id).sealed
         db.expunge(draft)
     source = DraftFile(
-        draft.file_name, unseal_bytes(settings, draft.sealed_file), draft.batch_id,
-        draft.encoding, draft.delimiter,
+        draft.file_name, unseal_bytes(settings, sealed_file), draft.batch_id, draft.encoding,
+        draft.delimiter,
     )  # fmt: skip
     try:
         result = check_file(

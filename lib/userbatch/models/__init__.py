@@ -4,7 +4,8 @@ Times are stored as UTC. A batch's rows keep the checked text of each column; pa
 never stored in clear (``BatchRow.secret`` holds them encrypted until a worker hashes them).
 
 Over 300 lines: the tables are one schema that the migrations follow; split, their foreign
-keys would point across files. The automation's (``models.automation``) are imported last.
+keys would point across files. The automation's (``models.automation``) and the drafts'
+(``models.drafts``), which only point here, are imported last.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
-    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -186,50 +185,6 @@ class OperatorSession(Base):
     expires_at: Mapped[dt.datetime]  # the absolute limit; the idle limit follows last_seen_at
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     method: Mapped[str] = mapped_column(String(16), default="password")  # or 'company'
-
-
-class Draft(Base):
-    """An operator's checked file being fixed: the file and how to read it, sealed, and the
-    screen's place; its edits are ``DraftEdit`` rows, replayed in order on restore."""
-
-    __tablename__ = "drafts"
-    # A new draft never takes a discarded one's id (SQLite would reuse the highest).
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    operator_id: Mapped[int] = mapped_column(
-        ForeignKey("operators.id", ondelete="CASCADE"), unique=True
-    )
-    batch_id: Mapped[str] = mapped_column(String(32))  # of the batch executing it stores
-    file_name: Mapped[str] = mapped_column(String(255))
-    sealed_file: Mapped[bytes] = mapped_column(LargeBinary)  # the upload, encrypted
-    encoding: Mapped[str | None] = mapped_column(String(20))  # chosen; NULL: detected
-    delimiter: Mapped[str | None] = mapped_column(String(4))
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
-    # What a blank cell of an update does (keep, clear); whether the file is a complete list.
-    blank: Mapped[str] = mapped_column(String(8), default="keep", server_default="keep")
-    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    page: Mapped[int] = mapped_column(Integer, default=1)
-    only_errors: Mapped[bool] = mapped_column(Boolean, default=False)
-    edits: Mapped[int] = mapped_column(Integer, default=0)  # DraftEdit rows saved
-    changes: Mapped[int] = mapped_column(Integer, default=0)  # cells edited and rows deleted
-    # SHA-256 of every row's status and problems after the last edit: a restore that comes
-    # to another digest was checked against a database that has changed since.
-    digest: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class DraftEdit(Base):
-    """One grid edit of a draft: cells changed and rows deleted, sealed (passwords)."""
-
-    __tablename__ = "draft_edits"
-
-    draft_id: Mapped[int] = mapped_column(
-        ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sealed: Mapped[str] = mapped_column(Text)  # {"cells": {row: {key: text}}, "deleted": [row]}
 
 
 class EmailTemplate(Base):
@@ -397,4 +352,5 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-import userbatch.models.automation  # noqa: E402, F401 - its tables join Base.metadata
+import userbatch.models.automation  # noqa: E402 - its tables join Base.metadata
+import userbatch.models.drafts  # noqa: E402, F401 - its tables join Base.metadata
