@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,9 @@ def digest(result: CheckResult) -> str:
     return hashed.hexdigest()
 
 
-def _written(cache: dict[int, Any], number: int, found: Any, text: Any) -> bytes:
+def _written(
+    cache: dict[int, Any], number: int, found: Any, text: Callable[[int, Any], bytes]
+) -> bytes:
     """Row ``number``'s ``found`` as ``text`` writes it, from ``cache`` when it holds that
     very object (held there, so that no other object can take its id)."""
     kept = cache.get(number)
