@@ -97,23 +97,18 @@ class ChunkWriter:
         result = self.result
         assert result is not None
         values = result.records()
-        # Each row's status and user (0: none) as the re-check found them, by row number.
-        found = dict(
-            zip(
-                result.status.index.tolist(),
-                zip(result.status.tolist(), result.user_ids.tolist(), strict=True),
-                strict=True,
-            )
-        )
+        # Each row's status and user as the re-check found them, by row number.
+        found = {number: (status, user) for number, status, _, user in result.plain_rows()}
         for row in rows:
             status, user_id = found[row.row_no]
             problem = _problem(row, status, result)
             if problem:
                 outcome.failed += 1
-                outcome.outcomes.append(outcome_of(row.row_no, "failed", problem, user_id or None))
+                outcome.outcomes.append(outcome_of(row.row_no, "failed", problem, user_id))
             elif status == "new":
                 self.new.append((row, values[row.row_no]))
             elif status == "update":
+                assert user_id is not None  # an update is of a user the re-check found
                 self.updates.append((row, user_id, values[row.row_no]))
             else:
                 outcome.unchanged += 1

@@ -206,16 +206,9 @@ class CheckResult:
 
     def ordered(self) -> list[RowResult]:
         """Every row, in file order."""
-        keys = self._shown_keys().tolist()
-        numbers, statuses = self.status.index.tolist(), self.status.tolist()
-        return [
-            self._row_result(number, status, key, user_id)
-            for number, status, key, user_id in zip(
-                numbers, statuses, keys, self.user_ids.tolist(), strict=True
-            )
-        ]
+        return [self._row_result(*row) for row in self.plain_rows()]
 
-    def _row_result(self, number: int, status: str, key: str, user_id: int) -> RowResult:
+    def _row_result(self, number: int, status: str, key: str, user_id: int | None) -> RowResult:
         issues = list(self.issues.get(number, ()))
         changes = dict(self.changes.get(number, {}))
         return RowResult(number, status, key, issues, changes, user_id or None)
